@@ -1,0 +1,37 @@
+// The struct as the user wrote it, minus our attributes. On success it is the item we emit;
+// on error it is emitted with the errors, so that the user's other uses of the type still
+// resolve and the errors that matter are not buried under "cannot find type" (an attribute
+// macro that emits nothing deletes the item).
+
+use crate::parse::Input;
+use crate::symbol::KEY_KINDS;
+use crate::validate::suggest;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub fn strip_key_attributes(input: &Input) -> syn::ItemStruct {
+    let mut item = input.item.clone();
+    if let syn::Fields::Named(named) = &mut item.fields {
+        for field in named.named.iter_mut() {
+            // Key kinds, and misspellings of them already reported: left in place, rustc would
+            // add "cannot find attribute `modle`" to our own error.
+            field.attrs.retain(|attr| {
+                let Some(ident) = attr.path().get_ident() else { return true };
+                let name = ident.to_string();
+                !KEY_KINDS.contains(&name.as_str()) && suggest::did_you_mean(&name, KEY_KINDS).is_none()
+            });
+        }
+    }
+    item
+}
+
+pub fn fallback(input: Option<&Input>, errors: syn::Error) -> TokenStream {
+    let errors = errors.to_compile_error();
+    match input {
+        Some(input) => {
+            let item = strip_key_attributes(input);
+            quote! { #item #errors }
+        }
+        None => errors,
+    }
+}

@@ -1,0 +1,80 @@
+use super::{Batch, Dataset, Labels, Sample};
+use crate::{Error, Result};
+use tch::{Kind, Tensor};
+
+/// A dataset held in one tensor, with its labels: batches are a single gather.
+pub struct InMemoryDataset {
+    data: SharedTensor,
+    labels: Labels,
+}
+
+/// A tensor that loader workers read concurrently.
+struct SharedTensor(Tensor);
+
+// SAFETY: the tensor is never mutated after construction; the loader's workers only read it
+// (`index_select`, `get`), and ATen's read operations on a shared tensor are thread-safe (the
+// same sharing PyTorch's thread-based loaders rely on). Tensor is already `Send`.
+unsafe impl Sync for SharedTensor {}
+
+impl InMemoryDataset {
+    /// Samples along the first dimension of `data`, one label row each.
+    ///
+    /// # Errors
+    /// When `data` and `labels` do not have the same number of samples.
+    pub fn new(data: Tensor, labels: Labels) -> Result<InMemoryDataset> {
+        let samples = data.size().first().copied().unwrap_or(0);
+        if samples != labels.len() as i64 {
+            return Err(Error::data(format!(
+                "InMemoryDataset: {samples} samples of data but {} labels; they must be equal",
+                labels.len()
+            )));
+        }
+        Ok(InMemoryDataset { data: SharedTensor(data), labels })
+    }
+
+    /// The first `n` samples (or all of them when there are fewer).
+    pub fn take(&self, n: usize) -> InMemoryDataset {
+        let n = n.min(self.len());
+        let indices: Vec<usize> = (0..n).collect();
+        InMemoryDataset { data: SharedTensor(self.data.0.narrow(0, 0, n as i64)), labels: self.labels.select(&indices) }
+    }
+
+    /// All inputs as one tensor.
+    pub fn data(&self) -> &Tensor {
+        &self.data.0
+    }
+
+    /// All labels.
+    pub fn all_labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    fn check_indices(&self, indices: &[usize]) -> Result<()> {
+        match indices.iter().find(|&&i| i >= self.len()) {
+            Some(i) => Err(Error::data(format!("index {i} is out of range for a dataset of {} samples", self.len()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Dataset for InMemoryDataset {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn get(&self, index: usize) -> Result<Sample> {
+        self.check_indices(&[index])?;
+        Ok(Sample { data: self.data.0.get(index as i64), labels: self.labels.select(&[index]) })
+    }
+
+    fn get_batch(&self, indices: &[usize]) -> Result<Batch> {
+        self.check_indices(indices)?;
+        let index: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+        let data = self.data.0.f_index_select(0, &Tensor::from_slice(&index).to_kind(Kind::Int64).to_device(self.data.0.device()))?;
+        Ok(Batch { data, labels: self.labels.select(indices) })
+    }
+
+    fn labels(&self) -> Option<Labels> {
+        Some(self.labels.clone())
+    }
+}

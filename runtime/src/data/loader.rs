@@ -1,0 +1,174 @@
+//! Turns a dataset and a sampling order into batches, forever: passes over the data follow one
+//! another without a seam, so epochs (counted in iterations) and passes are independent, as
+//! with PML's persistent iterator. With workers, batches are fetched on threads ahead of use
+//! and delivered in order.
+
+use super::{Batch, Dataset};
+use crate::samplers::Sampler;
+use crate::Result;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use std::collections::VecDeque;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Maps each sample list to a batch in place of the default collate (PML's `collate_fn`).
+pub type CollateFn = dyn Fn(Vec<super::Sample>) -> Result<Batch> + Send + Sync;
+
+/// Batches prepared ahead, per worker.
+const PREFETCH_PER_WORKER: usize = 2;
+
+pub(crate) struct Loader {
+    fetch: Fetch,
+    sampler: Option<Box<dyn Sampler>>,
+    batch_size: usize,
+    rng: StdRng,
+    /// What is left of the current pass.
+    pending: VecDeque<usize>,
+    workers: Option<WorkerPool>,
+}
+
+/// How one list of indices becomes a batch; shared with the workers.
+#[derive(Clone)]
+struct Fetch {
+    dataset: Arc<dyn Dataset>,
+    collate: Option<Arc<CollateFn>>,
+}
+
+impl Fetch {
+    fn batch(&self, indices: &[usize]) -> Result<Batch> {
+        match &self.collate {
+            None => self.dataset.get_batch(indices),
+            Some(collate_fn) => {
+                let samples = indices.iter().map(|&i| self.dataset.get(i)).collect::<Result<Vec<_>>>()?;
+                collate_fn(samples)
+            }
+        }
+    }
+}
+
+impl Loader {
+    pub fn new(
+        dataset: Arc<dyn Dataset>,
+        sampler: Option<Box<dyn Sampler>>,
+        batch_size: usize,
+        workers: usize,
+        collate: Option<Arc<CollateFn>>,
+        rng: StdRng,
+    ) -> Loader {
+        let fetch = Fetch { dataset, collate };
+        let workers = (workers > 0).then(|| WorkerPool::new(workers, &fetch));
+        Loader { fetch, sampler, batch_size, rng, pending: VecDeque::new(), workers }
+    }
+
+    /// Indices in one pass: the sampler's length, or the dataset's.
+    pub fn pass_len(&self) -> usize {
+        self.sampler.as_ref().map_or(self.fetch.dataset.len(), |s| s.len())
+    }
+
+    /// Full batches in one pass (the last, incomplete one is dropped, as PML's loader does).
+    pub fn batches_per_pass(&self) -> usize {
+        self.pass_len() / self.batch_size
+    }
+
+    pub fn next_batch(&mut self) -> Result<Batch> {
+        match self.workers.take() {
+            None => {
+                let indices = self.next_indices();
+                self.fetch.batch(&indices)
+            }
+            Some(mut pool) => {
+                while pool.in_flight() < pool.capacity() {
+                    let indices = self.next_indices();
+                    pool.send(indices);
+                }
+                let batch = pool.receive();
+                self.workers = Some(pool);
+                batch
+            }
+        }
+    }
+
+    fn next_indices(&mut self) -> Vec<usize> {
+        if self.pending.len() < self.batch_size {
+            self.pending = self.new_pass().into();
+        }
+        self.pending.drain(..self.batch_size).collect()
+    }
+
+    fn new_pass(&mut self) -> Vec<usize> {
+        match &mut self.sampler {
+            Some(sampler) => sampler.indices(&mut self.rng),
+            None => {
+                let mut order: Vec<usize> = (0..self.fetch.dataset.len()).collect();
+                order.shuffle(&mut self.rng);
+                order
+            }
+        }
+    }
+}
+
+/// Threads that each fetch the batches sent to them; batch `i` goes to worker `i % n`, and
+/// batches are received in the same rotation, so they arrive in sampling order.
+struct WorkerPool {
+    senders: Vec<Sender<Vec<usize>>>,
+    receivers: Vec<Receiver<Result<Batch>>>,
+    threads: Vec<JoinHandle<()>>,
+    sent: usize,
+    received: usize,
+}
+
+impl WorkerPool {
+    fn new(workers: usize, fetch: &Fetch) -> WorkerPool {
+        let mut pool = WorkerPool { senders: Vec::new(), receivers: Vec::new(), threads: Vec::new(), sent: 0, received: 0 };
+        for _ in 0..workers {
+            let (index_tx, index_rx) = channel::<Vec<usize>>();
+            let (batch_tx, batch_rx) = channel::<Result<Batch>>();
+            let fetch = fetch.clone();
+            pool.threads.push(std::thread::spawn(move || {
+                for indices in index_rx {
+                    if batch_tx.send(fetch.batch(&indices)).is_err() {
+                        break;
+                    }
+                }
+            }));
+            pool.senders.push(index_tx);
+            pool.receivers.push(batch_rx);
+        }
+        pool
+    }
+
+    fn capacity(&self) -> usize {
+        self.senders.len() * PREFETCH_PER_WORKER
+    }
+
+    fn in_flight(&self) -> usize {
+        self.sent - self.received
+    }
+
+    fn send(&mut self, indices: Vec<usize>) {
+        let worker = self.sent % self.senders.len();
+        // A worker only stops when its channel closes, which happens in `drop`.
+        let _ = self.senders[worker].send(indices);
+        self.sent += 1;
+    }
+
+    fn receive(&mut self) -> Result<Batch> {
+        let worker = self.received % self.receivers.len();
+        self.received += 1;
+        self.receivers[worker]
+            .recv()
+            .unwrap_or_else(|_| Err(crate::Error::data("a loader worker stopped (it panicked while fetching a batch)")))
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        self.senders.clear();
+        self.receivers.clear();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}

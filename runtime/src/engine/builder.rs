@@ -1,0 +1,409 @@
+//! The engine's options (PML's `BaseTrainer` arguments), gathered by the generated builder and
+//! checked in `build()`.
+
+use super::labels::LabelProcessor;
+use super::slot::KeySlot;
+use super::trainer::{Hooks, Settings, Trainer};
+use crate::data::{Batch, Dataset, Labels, Loader};
+use crate::optim::{GradClipper, LrScheduler, Optimizer, StepType};
+use crate::samplers::Sampler;
+use crate::trainer::{KeyName, Step};
+use crate::{Error, Result};
+use rand::SeedableRng;
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use tch::{Device, Kind};
+
+/// Called after every iteration with the trainer (PML's `end_of_iteration_hook`).
+pub type IterationHook<T> = Box<dyn FnMut(&mut Trainer<T>) -> Result<()>>;
+/// Called after every epoch; `ControlFlow::Break(())` stops training (PML's `end_of_epoch_hook`
+/// returning `False`).
+pub type EpochHook<T> = Box<dyn FnMut(&mut Trainer<T>) -> Result<ControlFlow<()>>>;
+type Getter = Box<dyn FnMut(Batch) -> Result<Batch>>;
+
+/// Everything but the keys; the generated builder forwards to it.
+#[doc(hidden)]
+pub struct EngineBuilder<T: Step> {
+    optimizers: Vec<(T::Key, Box<dyn Optimizer>)>,
+    schedulers: Vec<(T::Key, StepType, Box<dyn LrScheduler>)>,
+    clippers: Vec<(T::Key, Box<dyn GradClipper>)>,
+    frozen: Vec<T::Key>,
+    loss_weights: HashMap<T::Loss, f64>,
+    sampler: Option<Box<dyn Sampler>>,
+    iterations_per_epoch: Option<usize>,
+    data_device: Option<Device>,
+    dtype: Option<Kind>,
+    collate: Option<Arc<crate::data::CollateFn>>,
+    data_and_label_getter: Option<Getter>,
+    label_hierarchy_level: usize,
+    dataset_labels: Option<Labels>,
+    set_min_label_to_zero: bool,
+    num_workers: usize,
+    freeze_trunk_batchnorm: bool,
+    end_of_iteration_hook: Option<IterationHook<T>>,
+    end_of_epoch_hook: Option<EpochHook<T>>,
+    seed: Option<u64>,
+    progress_bar: bool,
+}
+
+impl<T: Step> Default for EngineBuilder<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Step> EngineBuilder<T> {
+    pub fn new() -> Self {
+        EngineBuilder {
+            optimizers: Vec::new(),
+            schedulers: Vec::new(),
+            clippers: Vec::new(),
+            frozen: Vec::new(),
+            loss_weights: HashMap::new(),
+            sampler: None,
+            iterations_per_epoch: None,
+            data_device: None,
+            dtype: None,
+            collate: None,
+            data_and_label_getter: None,
+            label_hierarchy_level: 0,
+            dataset_labels: None,
+            set_min_label_to_zero: false,
+            num_workers: 0,
+            freeze_trunk_batchnorm: false,
+            end_of_iteration_hook: None,
+            end_of_epoch_hook: None,
+            seed: None,
+            progress_bar: true,
+        }
+    }
+
+    pub fn optimizer(mut self, key: T::Key, optimizer: Box<dyn Optimizer>) -> Self {
+        self.optimizers.retain(|(k, _)| *k != key);
+        self.optimizers.push((key, optimizer));
+        self
+    }
+    pub fn scheduler(mut self, key: T::Key, step: StepType, scheduler: Box<dyn LrScheduler>) -> Self {
+        self.schedulers.push((key, step, scheduler));
+        self
+    }
+    pub fn grad_clipper(mut self, key: T::Key, clipper: Box<dyn GradClipper>) -> Self {
+        self.clippers.retain(|(k, _)| *k != key);
+        self.clippers.push((key, clipper));
+        self
+    }
+    pub fn freeze(mut self, keys: impl IntoIterator<Item = T::Key>) -> Self {
+        self.frozen.extend(keys);
+        self
+    }
+    pub fn loss_weight(mut self, loss: T::Loss, weight: f64) -> Self {
+        self.loss_weights.insert(loss, weight);
+        self
+    }
+    pub fn sampler(mut self, sampler: Box<dyn Sampler>) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+    pub fn iterations_per_epoch(mut self, iterations: usize) -> Self {
+        self.iterations_per_epoch = Some(iterations);
+        self
+    }
+    pub fn data_device(mut self, device: Device) -> Self {
+        self.data_device = Some(device);
+        self
+    }
+    pub fn dtype(mut self, dtype: Kind) -> Self {
+        self.dtype = Some(dtype);
+        self
+    }
+    pub fn collate(mut self, collate: Arc<crate::data::CollateFn>) -> Self {
+        self.collate = Some(collate);
+        self
+    }
+    pub fn data_and_label_getter(mut self, getter: Getter) -> Self {
+        self.data_and_label_getter = Some(getter);
+        self
+    }
+    pub fn label_hierarchy_level(mut self, level: usize) -> Self {
+        self.label_hierarchy_level = level;
+        self
+    }
+    pub fn dataset_labels(mut self, labels: Labels) -> Self {
+        self.dataset_labels = Some(labels);
+        self
+    }
+    pub fn set_min_label_to_zero(mut self, on: bool) -> Self {
+        self.set_min_label_to_zero = on;
+        self
+    }
+    pub fn dataloader_num_workers(mut self, workers: usize) -> Self {
+        self.num_workers = workers;
+        self
+    }
+    pub fn freeze_trunk_batchnorm(mut self, on: bool) -> Self {
+        self.freeze_trunk_batchnorm = on;
+        self
+    }
+    pub fn end_of_iteration_hook(mut self, hook: IterationHook<T>) -> Self {
+        self.end_of_iteration_hook = Some(hook);
+        self
+    }
+    pub fn end_of_epoch_hook(mut self, hook: EpochHook<T>) -> Self {
+        self.end_of_epoch_hook = Some(hook);
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+    pub fn progress_bar(mut self, on: bool) -> Self {
+        self.progress_bar = on;
+        self
+    }
+
+    /// Checks everything that can be checked before training and assembles the trainer.
+    pub fn build(mut self, keys: T, dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Trainer<T>> {
+        keys.validate()?;
+        if batch_size == 0 {
+            return Err(Error::config("batch_size must be at least 1, found 0"));
+        }
+        self.check_data(dataset.as_ref(), batch_size)?;
+        let labels = self.label_processor(dataset.as_ref())?;
+        let slots = self.slots(&keys)?;
+        let loader = Loader::new(
+            dataset,
+            self.sampler.take(),
+            batch_size,
+            self.num_workers,
+            self.collate.take(),
+            match self.seed {
+                Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
+                None => rand::rngs::StdRng::from_entropy(),
+            },
+        );
+        let iterations_per_epoch = match self.iterations_per_epoch {
+            Some(0) => return Err(Error::config("iterations_per_epoch must be at least 1, found 0")),
+            Some(n) => n,
+            None => loader.batches_per_pass(),
+        };
+        let settings = Settings {
+            device: self.data_device.unwrap_or_else(Device::cuda_if_available),
+            dtype: self.dtype,
+            iterations_per_epoch,
+            freeze_trunk_batchnorm: self.freeze_trunk_batchnorm,
+            progress_bar: self.progress_bar,
+        };
+        let hooks = Hooks {
+            end_of_iteration: self.end_of_iteration_hook.take(),
+            end_of_epoch: self.end_of_epoch_hook.take(),
+            data_and_label_getter: self.data_and_label_getter.take(),
+        };
+        Ok(Trainer::assemble(keys, slots, self.loss_weights, loader, labels, settings, hooks))
+    }
+
+    /// A dataset smaller than one batch, or a sampler that cannot fill one, would otherwise
+    /// train for zero iterations without a word.
+    fn check_data(&self, dataset: &dyn Dataset, batch_size: usize) -> Result<()> {
+        match &self.sampler {
+            Some(sampler) => sampler.check(dataset.len(), batch_size)?,
+            None if dataset.len() < batch_size => {
+                return Err(Error::config(format!(
+                    "the dataset has {} samples, fewer than one batch of {batch_size}; \
+                     the loader drops incomplete batches, so no iteration could run",
+                    dataset.len()
+                )))
+            }
+            None => {}
+        }
+        if let Some(labels) = &self.dataset_labels {
+            if labels.len() != dataset.len() {
+                return Err(Error::config(format!(
+                    "dataset_labels has {} rows but the dataset has {} samples",
+                    labels.len(),
+                    dataset.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// PML fails on the first batch when `set_min_label_to_zero` has no labels to map; we take
+    /// the dataset's own labels when it knows them, and fail here otherwise.
+    fn label_processor(&self, dataset: &dyn Dataset) -> Result<LabelProcessor> {
+        if !self.set_min_label_to_zero {
+            return LabelProcessor::new(self.label_hierarchy_level, None);
+        }
+        let labels = match (&self.dataset_labels, dataset.labels()) {
+            (Some(given), _) => given.clone(),
+            (None, Some(own)) => own,
+            (None, None) => {
+                return Err(Error::config(
+                    "set_min_label_to_zero needs every label of the dataset: pass `.dataset_labels(...)` \
+                     (this dataset does not list its labels)",
+                ))
+            }
+        };
+        LabelProcessor::new(self.label_hierarchy_level, Some(&labels))
+    }
+
+    fn slots(&mut self, keys: &T) -> Result<Vec<KeySlot<T::Key>>> {
+        let declared = keys.parameter_keys();
+        let named = |key: &T::Key| key.name();
+        for key in self.optimizers.iter().map(|(k, _)| k).chain(self.frozen.iter()).chain(self.clippers.iter().map(|(k, _)| k)) {
+            if !declared.contains(key) {
+                return Err(Error::config(format!(
+                    "`{}` is not set on this {}: its index is past the end of the family",
+                    named(key),
+                    T::NAME
+                )));
+            }
+        }
+        let mut slots = Vec::new();
+        for key in declared {
+            let parameters = keys.component(key).and_then(|c| c.var_store()).map(|vs| vs.trainable_variables()).unwrap_or_default();
+            let mut optimizer = self.optimizers.iter().position(|(k, _)| *k == key).map(|i| self.optimizers.remove(i).1);
+            if optimizer.is_some() && parameters.is_empty() {
+                return Err(Error::config(format!(
+                    "`{}_optimizer` is set, but `{}` has no parameters to optimise",
+                    named(&key),
+                    named(&key)
+                )));
+            }
+            let mut schedulers = Vec::new();
+            while let Some(i) = self.schedulers.iter().position(|(k, _, _)| *k == key) {
+                let (_, step, scheduler) = self.schedulers.remove(i);
+                schedulers.push((step, scheduler));
+            }
+            let mut initial_lr = 0.0;
+            if let Some(optimizer) = &mut optimizer {
+                optimizer.attach(parameters.iter().map(|p| p.shallow_clone()).collect());
+                initial_lr = optimizer.learning_rate();
+                for (_, scheduler) in &mut schedulers {
+                    optimizer.set_learning_rate(scheduler.start(optimizer.learning_rate()));
+                }
+            } else if !schedulers.is_empty() {
+                return Err(Error::config(format!(
+                    "`{}` has a learning-rate scheduler but no optimizer; set `.{}_optimizer(...)`",
+                    named(&key),
+                    named(&key)
+                )));
+            }
+            let frozen = self.frozen.contains(&key);
+            if frozen {
+                for p in &parameters {
+                    let _ = p.set_requires_grad(false);
+                }
+            }
+            let clipper = self.clippers.iter().position(|(k, _)| *k == key).map(|i| self.clippers.remove(i).1);
+            slots.push(KeySlot { key, parameters, optimizer, initial_lr, schedulers, clipper, frozen, stepping: true });
+        }
+        Ok(slots)
+    }
+}
+
+/// The engine's options as builder methods; expanded inside every generated builder so that the
+/// list lives here, beside `EngineBuilder`, and not in the macro.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __engine_setters {
+    ($trainer:ty) => {
+        /// The order in which the loader visits the dataset (PML's `sampler`); shuffled without one.
+        pub fn sampler(mut self, sampler: impl $crate::samplers::Sampler + 'static) -> Self {
+            self.__engine = self.__engine.sampler(::std::boxed::Box::new(sampler));
+            self
+        }
+        /// Iterations per epoch; one pass of the loader when not set.
+        pub fn iterations_per_epoch(mut self, iterations: usize) -> Self {
+            self.__engine = self.__engine.iterations_per_epoch(iterations);
+            self
+        }
+        /// Where batches go; CUDA when available, else the CPU.
+        pub fn data_device(mut self, device: $crate::tch::Device) -> Self {
+            self.__engine = self.__engine.data_device(device);
+            self
+        }
+        /// Casts input batches to this kind.
+        pub fn dtype(mut self, dtype: $crate::tch::Kind) -> Self {
+            self.__engine = self.__engine.dtype(dtype);
+            self
+        }
+        /// Builds batches from samples in place of the default stacking (PML's `collate_fn`).
+        pub fn collate(
+            mut self,
+            collate: impl ::core::ops::Fn(::std::vec::Vec<$crate::data::Sample>) -> $crate::Result<$crate::data::Batch> + Send + Sync + 'static,
+        ) -> Self {
+            self.__engine = self.__engine.collate(::std::sync::Arc::new(collate));
+            self
+        }
+        /// Rewrites each batch before label processing (PML's `data_and_label_getter`).
+        pub fn data_and_label_getter(
+            mut self,
+            getter: impl ::core::ops::FnMut($crate::data::Batch) -> $crate::Result<$crate::data::Batch> + 'static,
+        ) -> Self {
+            self.__engine = self.__engine.data_and_label_getter(::std::boxed::Box::new(getter));
+            self
+        }
+        /// Which column of multi-level labels the losses see.
+        pub fn label_hierarchy_level(mut self, level: usize) -> Self {
+            self.__engine = self.__engine.label_hierarchy_level(level);
+            self
+        }
+        /// Every label of the dataset, for `set_min_label_to_zero`.
+        pub fn dataset_labels(mut self, labels: $crate::data::Labels) -> Self {
+            self.__engine = self.__engine.dataset_labels(labels);
+            self
+        }
+        /// Maps labels to their rank among the dataset's sorted labels (strings included).
+        pub fn set_min_label_to_zero(mut self, on: bool) -> Self {
+            self.__engine = self.__engine.set_min_label_to_zero(on);
+            self
+        }
+        /// Threads that fetch batches ahead of use; 0 fetches on the training thread.
+        pub fn dataloader_num_workers(mut self, workers: usize) -> Self {
+            self.__engine = self.__engine.dataloader_num_workers(workers);
+            self
+        }
+        /// Keys whose parameters stay unchanged: no gradient, eval mode, no optimizer step.
+        pub fn freeze(mut self, keys: impl ::core::iter::IntoIterator<Item = <$trainer as $crate::trainer::TrainerKeys>::Key>) -> Self {
+            self.__engine = self.__engine.freeze(keys);
+            self
+        }
+        /// Runs the trunk in eval mode during training, so its batch-norm statistics stay fixed.
+        pub fn freeze_trunk_batchnorm(mut self, on: bool) -> Self {
+            self.__engine = self.__engine.freeze_trunk_batchnorm(on);
+            self
+        }
+        /// The weight of one loss in the total (1 unless the declaration says otherwise).
+        pub fn loss_weight(mut self, loss: <$trainer as $crate::trainer::TrainerKeys>::Loss, weight: f64) -> Self {
+            self.__engine = self.__engine.loss_weight(loss, weight);
+            self
+        }
+        /// Called after every iteration.
+        pub fn end_of_iteration_hook(
+            mut self,
+            hook: impl ::core::ops::FnMut(&mut $crate::engine::Trainer<$trainer>) -> $crate::Result<()> + 'static,
+        ) -> Self {
+            self.__engine = self.__engine.end_of_iteration_hook(::std::boxed::Box::new(hook));
+            self
+        }
+        /// Called after every epoch; returning `ControlFlow::Break(())` stops training.
+        pub fn end_of_epoch_hook(
+            mut self,
+            hook: impl ::core::ops::FnMut(&mut $crate::engine::Trainer<$trainer>) -> $crate::Result<::core::ops::ControlFlow<()>> + 'static,
+        ) -> Self {
+            self.__engine = self.__engine.end_of_epoch_hook(::std::boxed::Box::new(hook));
+            self
+        }
+        /// Seeds the sampler's and the loader's shuffling.
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.__engine = self.__engine.seed(seed);
+            self
+        }
+        /// Shows a progress bar with the running loss (on by default).
+        pub fn progress_bar(mut self, on: bool) -> Self {
+            self.__engine = self.__engine.progress_bar(on);
+            self
+        }
+    };
+}

@@ -1,0 +1,361 @@
+//! `Trainer<T>`: PML's `train()` and `forward_and_backward()`, and the state hooks read.
+
+use super::builder::{EpochHook, IterationHook};
+use super::iteration::{Iteration, Phase};
+use super::labels::LabelProcessor;
+use super::slot::KeySlot;
+use crate::data::{Batch, Loader};
+use crate::optim::StepType;
+use crate::trainer::{KeyName, LossRecord, Record, Step};
+use crate::{Error, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use tch::{Device, Kind, Tensor};
+
+pub(crate) struct Settings {
+    pub device: Device,
+    pub dtype: Option<Kind>,
+    pub iterations_per_epoch: usize,
+    pub freeze_trunk_batchnorm: bool,
+    pub progress_bar: bool,
+}
+
+pub(crate) struct Hooks<T: Step> {
+    pub end_of_iteration: Option<IterationHook<T>>,
+    pub end_of_epoch: Option<EpochHook<T>>,
+    pub data_and_label_getter: Option<Box<dyn FnMut(Batch) -> Result<Batch>>>,
+}
+
+/// A built trainer: the keys of `T`, their optimizers and schedulers, the data, and the
+/// training state. Made by the builder `#[trainer]` generates; run with [`Trainer::train`].
+pub struct Trainer<T: Step> {
+    keys: T,
+    slots: Vec<KeySlot<T::Key>>,
+    loss_weights: HashMap<T::Loss, f64>,
+    configured_weights: HashMap<T::Loss, f64>,
+    loader: Loader,
+    labels: LabelProcessor,
+    settings: Settings,
+    hooks: Hooks<T>,
+    epoch: usize,
+    iteration: usize,
+    /// The last iteration's weighted losses, detached; read into numbers only when asked.
+    losses: Vec<(T::Loss, Tensor)>,
+    total_loss: f64,
+}
+
+impl<T: Step> Trainer<T> {
+    pub(crate) fn assemble(
+        keys: T,
+        slots: Vec<KeySlot<T::Key>>,
+        loss_weights: HashMap<T::Loss, f64>,
+        loader: Loader,
+        labels: LabelProcessor,
+        settings: Settings,
+        hooks: Hooks<T>,
+    ) -> Trainer<T> {
+        let all_weights: HashMap<T::Loss, f64> = keys
+            .loss_keys()
+            .into_iter()
+            .map(|loss| (loss, loss_weights.get(&loss).copied().unwrap_or_else(|| T::default_loss_weight(loss))))
+            .collect();
+        Trainer {
+            keys,
+            slots,
+            configured_weights: all_weights.clone(),
+            loss_weights: all_weights,
+            loader,
+            labels,
+            settings,
+            hooks,
+            epoch: 0,
+            iteration: 0,
+            losses: Vec::new(),
+            total_loss: 0.0,
+        }
+    }
+
+    /// Trains `num_epochs` more epochs (PML's `train(start_epoch, num_epochs)` counts the last
+    /// epoch instead; here a second call continues where the first stopped). Stops early when
+    /// the epoch hook breaks.
+    ///
+    /// # Errors
+    /// On bad data, a failing model, loss or miner, or a non-finite loss; the trainer's
+    /// parameters are those after the last completed iteration.
+    pub fn train(&mut self, num_epochs: usize) -> Result<()> {
+        let last = self.epoch + num_epochs;
+        while self.epoch < last {
+            self.epoch += 1;
+            self.set_to_train();
+            let progress = self.progress_bar();
+            for iteration in 0..self.settings.iterations_per_epoch {
+                self.iteration = iteration;
+                self.forward_and_backward()?;
+                if let Some(mut hook) = self.hooks.end_of_iteration.take() {
+                    let result = hook(self);
+                    self.hooks.end_of_iteration = Some(hook);
+                    result?;
+                }
+                progress.set_message(format!("total_loss={:.5}", self.total_loss));
+                progress.inc(1);
+                self.step_schedulers(StepType::Iteration, None);
+            }
+            progress.finish();
+            self.step_schedulers(StepType::Epoch, None);
+            if let Some(mut hook) = self.hooks.end_of_epoch.take() {
+                let flow = hook(self);
+                self.hooks.end_of_epoch = Some(hook);
+                if flow?.is_break() {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn progress_bar(&self) -> ProgressBar {
+        if !self.settings.progress_bar {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(self.settings.iterations_per_epoch as u64);
+        let template = format!("{} epoch {} {{bar:30}} {{pos}}/{{len}} {{elapsed}} {{msg}}", T::NAME, self.epoch);
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            bar.set_style(style);
+        }
+        bar
+    }
+
+    /// One iteration, in PML's order: zero gradients, phase, batch, subset mining, the step's
+    /// losses, weights and total, one backward pass, clipping, optimizer steps.
+    fn forward_and_backward(&mut self) -> Result<()> {
+        for slot in &mut self.slots {
+            slot.zero_grad();
+        }
+        let mut phase = Phase {
+            epoch: self.epoch,
+            weights: &mut self.loss_weights,
+            original_weights: &self.configured_weights,
+            slots: &mut self.slots,
+        };
+        self.keys.begin_iteration(&mut phase);
+        let (data, labels) = self.next_batch()?;
+        let (data, labels) = self.maybe_mine_subset(data, labels)?;
+        let mut it = Iteration {
+            losses: self.keys.new_losses(),
+            weights: &self.loss_weights,
+            epoch: self.epoch,
+            iteration: self.iteration,
+            device: self.settings.device,
+        };
+        self.keys.calculate_loss(&mut it, &data, &labels)?;
+        let losses = it.losses.into_entries();
+        self.apply_weights_and_backward(losses)?;
+        for slot in &mut self.slots {
+            slot.clip();
+        }
+        for slot in &mut self.slots {
+            slot.step_optimizer();
+        }
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<(Tensor, Tensor)> {
+        let mut batch = self.loader.next_batch()?;
+        if let Some(getter) = &mut self.hooks.data_and_label_getter {
+            batch = getter(batch)?;
+        }
+        let samples = batch.data.size().first().copied().unwrap_or(0);
+        if samples != batch.labels.len() as i64 {
+            return Err(Error::data(format!(
+                "a batch has {samples} inputs but {} labels; they must be equal",
+                batch.labels.len()
+            )));
+        }
+        let labels = self.labels.process(&batch.labels, self.settings.device)?;
+        let mut data = batch.data.to_device(self.settings.device);
+        if let Some(kind) = self.settings.dtype {
+            data = data.to_kind(kind);
+        }
+        Ok((data, labels))
+    }
+
+    /// PML's `maybe_do_batch_mining`: embeddings in eval mode without gradients, then train on
+    /// the subset the miner picks.
+    fn maybe_mine_subset(&mut self, data: Tensor, labels: Tensor) -> Result<(Tensor, Tensor)> {
+        if self.keys.subset_batch_miner().is_none() {
+            return Ok((data, labels));
+        }
+        self.set_to_eval();
+        let embeddings = tch::no_grad(|| self.keys.embed(&data));
+        self.set_to_train();
+        let embeddings = embeddings?;
+        let indices = match self.keys.subset_batch_miner() {
+            Some(miner) => tch::no_grad(|| miner.mine(&embeddings, &labels))?,
+            None => return Ok((data, labels)),
+        };
+        Ok((data.index_select(0, &indices), labels.index_select(0, &indices)))
+    }
+
+    fn apply_weights_and_backward(&mut self, losses: Vec<(T::Loss, Option<Tensor>)>) -> Result<()> {
+        let mut weighted = Vec::new();
+        let mut total: Option<Tensor> = None;
+        for (loss, value) in losses {
+            let Some(value) = value else { continue };
+            let value = value * self.loss_weights.get(&loss).copied().unwrap_or(1.0);
+            total = Some(match total {
+                None => value.shallow_clone(),
+                Some(sum) => sum + &value,
+            });
+            weighted.push((loss, value.detach()));
+        }
+        let Some(total) = total else {
+            return Err(Error::config(format!(
+                "epoch {} iteration {}: {} computed no loss (is every loss weight 0?)",
+                self.epoch,
+                self.iteration,
+                T::NAME
+            )));
+        };
+        self.total_loss = total.double_value(&[]);
+        self.losses = weighted;
+        if !self.total_loss.is_finite() {
+            let parts: Vec<String> = self.losses().iter().map(|(loss, v)| format!("{} = {v}", loss.name())).collect();
+            return Err(Error::NonFinite(format!(
+                "epoch {} iteration {}: the total loss is {} ({}); the parameters are those of the previous iteration",
+                self.epoch,
+                self.iteration,
+                self.total_loss,
+                parts.join(", ")
+            )));
+        }
+        if total.requires_grad() {
+            total.f_backward()?;
+        }
+        Ok(())
+    }
+
+    fn step_schedulers(&mut self, step_type: StepType, metric: Option<f64>) {
+        for slot in &mut self.slots {
+            slot.step_schedulers(step_type, metric);
+        }
+    }
+
+    /// Train mode for every key except frozen ones (and the trunk, when its batch norm is frozen).
+    pub fn set_to_train(&mut self) {
+        let freeze_trunk = self.settings.freeze_trunk_batchnorm;
+        for slot in &self.slots {
+            let training = !slot.frozen && !(freeze_trunk && slot.key.name() == "trunk");
+            if let Some(component) = self.keys.component_mut(slot.key) {
+                component.set_training(training);
+            }
+        }
+    }
+
+    /// Eval mode for every key (dropout off, batch norm on running statistics).
+    pub fn set_to_eval(&mut self) {
+        for key in self.keys.parameter_keys() {
+            if let Some(component) = self.keys.component_mut(key) {
+                component.set_training(false);
+            }
+        }
+    }
+
+    /// Embeddings of `data` in eval mode, without gradients, in chunks of `batch_size` rows;
+    /// the keys return to training mode afterwards (PML leaves them in eval until the next
+    /// epoch).
+    ///
+    /// # Errors
+    /// When a model cannot process the data.
+    pub fn embed(&mut self, data: &Tensor, batch_size: usize) -> Result<Tensor> {
+        self.set_to_eval();
+        let rows = data.size().first().copied().unwrap_or(0);
+        let chunk = batch_size.max(1) as i64;
+        let result = tch::no_grad(|| {
+            let mut parts = Vec::new();
+            let mut start = 0;
+            while start < rows {
+                let size = chunk.min(rows - start);
+                let mut part = data.narrow(0, start, size).to_device(self.settings.device);
+                if let Some(kind) = self.settings.dtype {
+                    part = part.to_kind(kind);
+                }
+                parts.push(self.keys.embed(&part)?);
+                start += size;
+            }
+            Ok::<_, Error>(Tensor::f_cat(&parts, 0)?)
+        });
+        self.set_to_train();
+        result
+    }
+
+    /// Steps every `_scheduler_by_plateau` with a validation metric.
+    pub fn step_plateau_schedulers(&mut self, metric: f64) {
+        self.step_schedulers(StepType::Plateau, Some(metric));
+    }
+
+    /// The keys: models, losses, miners and parameters, as declared.
+    pub fn keys(&self) -> &T {
+        &self.keys
+    }
+
+    /// The keys, mutably (to load weights, or to swap a loss between runs).
+    pub fn keys_mut(&mut self) -> &mut T {
+        &mut self.keys
+    }
+
+    /// The current 1-based epoch (0 before training).
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// The current 0-based iteration within the epoch.
+    pub fn iteration(&self) -> usize {
+        self.iteration
+    }
+
+    /// Iterations per epoch.
+    pub fn iterations_per_epoch(&self) -> usize {
+        self.settings.iterations_per_epoch
+    }
+
+    /// `iteration + iterations_per_epoch * (epoch - 1)`, as PML counts it.
+    pub fn global_iteration(&self) -> usize {
+        self.iteration + self.settings.iterations_per_epoch * self.epoch.saturating_sub(1)
+    }
+
+    /// The last iteration's losses, weighted, as numbers. Unlike PML, the epoch hook sees the
+    /// epoch's last iteration here, not zeros.
+    pub fn losses(&self) -> Vec<(T::Loss, f64)> {
+        self.losses.iter().map(|(loss, value)| (*loss, value.double_value(&[]))).collect()
+    }
+
+    /// The last iteration's total loss.
+    pub fn total_loss(&self) -> f64 {
+        self.total_loss
+    }
+
+    /// A loss's weight now.
+    pub fn loss_weight(&self, loss: T::Loss) -> f64 {
+        self.loss_weights.get(&loss).copied().unwrap_or_else(|| T::default_loss_weight(loss))
+    }
+
+    /// Changes a loss's weight for the following iterations.
+    pub fn set_loss_weight(&mut self, loss: T::Loss, weight: f64) {
+        self.loss_weights.insert(loss, weight);
+    }
+
+    /// The learning rate of a key's optimizer; `None` when it has none.
+    pub fn learning_rate(&self, key: T::Key) -> Option<f64> {
+        self.slots.iter().find(|s| s.key == key)?.optimizer.as_ref().map(|o| o.learning_rate())
+    }
+
+    /// Hyper-parameters and statistics of every loss and miner, by key (PML's `record_these`).
+    pub fn records(&self) -> Vec<(String, Vec<Record>)> {
+        self.keys.recorders().into_iter().map(|(name, c)| (name, c.records())).filter(|(_, r)| !r.is_empty()).collect()
+    }
+
+    /// Where batches are put.
+    pub fn data_device(&self) -> Device {
+        self.settings.device
+    }
+}

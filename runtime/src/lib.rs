@@ -1,0 +1,65 @@
+//! Metric learning on libtorch, in the manner of pytorch-metric-learning (PML): a trainer is a
+//! struct whose fields are its keys (models, losses, miners, hyper-parameters), declared with
+//! [`trainer`]; the macro generates a type-checked builder, so that a forgotten key is a compile
+//! error rather than a `KeyError` an hour into a run.
+//!
+//! ```no_run
+//! use metric_learning::prelude::*;
+//! # fn main() -> metric_learning::Result<()> {
+//! let train = FashionMnist::load(Split::Train)?;
+//! let labels = train.all_labels().int_column(0).unwrap_or_default();
+//! let mut trainer = MetricLossOnly::builder()
+//!     .trunk(Model::build(Device::Cpu, |p| nn::seq_t().add(nn::linear(p / "fc", 784, 64, Default::default()))))
+//!     .metric_loss(TripletMarginLoss::new().margin(0.1))
+//!     .tuple_miner(MultiSimilarityMiner::new(0.1))
+//!     .trunk_optimizer(Adam::new(1e-3))
+//!     .sampler(MPerClassSampler::new(&labels, 8).length_before_new_iter(train.len()))
+//!     .dataset(train)
+//!     .batch_size(128)
+//!     .build()?;
+//! trainer.train(2)?;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+// The macro's output names `::metric_learning`; this makes that path resolve inside this crate
+// too, where the stock trainers are declared.
+extern crate self as metric_learning;
+
+pub mod builder;
+pub mod data;
+pub mod distances;
+pub mod engine;
+mod error;
+pub mod evaluation;
+pub mod indices;
+pub mod losses;
+pub mod miners;
+mod model;
+pub mod optim;
+pub mod samplers;
+pub mod trainer;
+pub mod trainers;
+
+pub use error::{Error, Result};
+pub use metric_learning_macros::trainer;
+pub use engine::Iteration;
+pub use model::Model;
+pub use trainer::Step;
+pub use tch;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::data::{Dataset, FashionMnist, InMemoryDataset, Labels, Split};
+    pub use crate::engine::Trainer;
+    pub use crate::evaluation::{knn_scores, KnnScores};
+    pub use crate::losses::{ClassifierLoss, CrossEntropyLoss, MetricLoss, TripletMarginLoss};
+    pub use crate::miners::{MaximumLossMiner, MultiSimilarityMiner, SubsetBatchMiner, TupleMiner};
+    pub use crate::optim::{Adam, AdamW, Sgd};
+    pub use crate::samplers::MPerClassSampler;
+    pub use crate::trainer::Step;
+    pub use crate::trainers::{MetricLossOnly, TrainWithClassifier};
+    pub use crate::{trainer, Model};
+    pub use tch::{nn, Device, Kind, Tensor};
+}

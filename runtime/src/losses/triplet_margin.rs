@@ -1,0 +1,111 @@
+use super::{check_embeddings, zero_loss, MetricLoss};
+use crate::distances::normalized_l2;
+use crate::indices::{all_triplets, random_triplets, Tuples};
+use crate::trainer::{Component, Record};
+use crate::Result;
+use tch::{Kind, Tensor};
+
+/// Which triplets the loss uses when no miner gives any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TripletsPerAnchor {
+    /// Every valid triplet of the batch.
+    All,
+    /// This many random triplets per anchor.
+    Count(i64),
+}
+
+/// `relu(d(a,p) - d(a,n) + margin)` over triplets, on L2-normalised embeddings, averaged over
+/// the triplets with a non-zero loss (PML's `TripletMarginLoss` with its defaults:
+/// `LpDistance()`, `AvgNonZeroReducer`).
+#[derive(Debug)]
+pub struct TripletMarginLoss {
+    margin: f64,
+    swap: bool,
+    smooth_loss: bool,
+    triplets_per_anchor: TripletsPerAnchor,
+    /// Triplets with a non-zero loss in the last call; kept as a tensor so that recording it
+    /// costs no device sync unless a hook reads it.
+    num_past_filter: Option<Tensor>,
+}
+
+impl Default for TripletMarginLoss {
+    fn default() -> Self {
+        TripletMarginLoss::new()
+    }
+}
+
+impl TripletMarginLoss {
+    /// PML's defaults: margin 0.05, no swap, hinge (not smooth), all triplets.
+    pub fn new() -> TripletMarginLoss {
+        TripletMarginLoss { margin: 0.05, swap: false, smooth_loss: false, triplets_per_anchor: TripletsPerAnchor::All, num_past_filter: None }
+    }
+    /// The desired gap between the negative and the positive distance.
+    pub fn margin(mut self, margin: f64) -> Self {
+        self.margin = margin;
+        self
+    }
+    /// Use `min(d(a,n), d(p,n))` as the negative distance.
+    pub fn swap(mut self, swap: bool) -> Self {
+        self.swap = swap;
+        self
+    }
+    /// `softplus` instead of `relu`.
+    pub fn smooth_loss(mut self, smooth_loss: bool) -> Self {
+        self.smooth_loss = smooth_loss;
+        self
+    }
+    /// Which triplets to use when no miner gives any.
+    pub fn triplets_per_anchor(mut self, triplets_per_anchor: TripletsPerAnchor) -> Self {
+        self.triplets_per_anchor = triplets_per_anchor;
+        self
+    }
+}
+
+impl Component for TripletMarginLoss {
+    fn records(&self) -> Vec<Record> {
+        let mut records = vec![Record { name: "margin", value: self.margin }];
+        if let Some(count) = &self.num_past_filter {
+            records.push(Record { name: "num_past_filter", value: count.double_value(&[]) });
+        }
+        records
+    }
+}
+
+impl MetricLoss for TripletMarginLoss {
+    fn compute(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>) -> Result<Tensor> {
+        check_embeddings("TripletMarginLoss", embeddings, labels)?;
+        let labels = labels.to_device(embeddings.device());
+        let tuples;
+        let (a, p, n) = match indices {
+            Some(given) => given.to_triplets(),
+            None => {
+                tuples = match self.triplets_per_anchor {
+                    TripletsPerAnchor::All => all_triplets(&labels),
+                    TripletsPerAnchor::Count(k) => random_triplets(&labels, k),
+                };
+                tuples.to_triplets()
+            }
+        };
+        if a.numel() == 0 {
+            self.num_past_filter = Some(Tensor::from(0i64));
+            return Ok(zero_loss(embeddings));
+        }
+        let distances = normalized_l2(embeddings);
+        let row = |i: &Tensor| distances.index_select(0, i);
+        let ap = row(&a).gather(1, &p.unsqueeze(1), false).squeeze_dim(1);
+        let mut an = row(&a).gather(1, &n.unsqueeze(1), false).squeeze_dim(1);
+        if self.swap {
+            let pn = row(&p).gather(1, &n.unsqueeze(1), false).squeeze_dim(1);
+            an = an.minimum(&pn);
+        }
+        let violation = ap - an + self.margin;
+        let losses = if self.smooth_loss { violation.softplus() } else { violation.relu() };
+        // AvgNonZeroReducer: the mean over positive losses, or a zero with a gradient when none.
+        let past_filter = losses.gt(0.0);
+        let count = past_filter.sum(Kind::Int64);
+        let total = (&losses * past_filter.to_kind(losses.kind())).sum(losses.kind());
+        let loss = total / count.clamp_min(1).to_kind(losses.kind());
+        self.num_past_filter = Some(count);
+        Ok(loss)
+    }
+}

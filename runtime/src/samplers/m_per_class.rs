@@ -1,0 +1,114 @@
+use super::Sampler;
+use crate::{Error, Result};
+use rand::rngs::StdRng;
+use rand::seq::{index::sample, SliceRandom};
+use std::collections::BTreeMap;
+
+/// `m` samples of each class in turn, classes in a random order (PML's `MPerClassSampler`).
+/// Each pass has `length_before_new_iter` indices, rounded down to whole rounds of
+/// `m * classes` (or of `batch_size`, when given: then each batch holds `batch_size / m`
+/// classes).
+#[derive(Clone, Debug)]
+pub struct MPerClassSampler {
+    by_class: Vec<(i64, Vec<usize>)>,
+    m: usize,
+    batch_size: Option<usize>,
+    length_before_new_iter: usize,
+}
+
+impl MPerClassSampler {
+    /// `m` per class, over the dataset whose labels these are; PML's default pass length of 100,000.
+    pub fn new(labels: &[i64], m: usize) -> MPerClassSampler {
+        let mut by_class: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for (index, &label) in labels.iter().enumerate() {
+            by_class.entry(label).or_default().push(index);
+        }
+        MPerClassSampler { by_class: by_class.into_iter().collect(), m: m.max(1), batch_size: None, length_before_new_iter: 100_000 }
+    }
+
+    /// Make every batch of this size hold `batch_size / m` whole classes.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = Some(batch_size);
+        self
+    }
+
+    /// Indices per pass before a new pass starts (PML rounds it down as described above).
+    pub fn length_before_new_iter(mut self, length: usize) -> Self {
+        self.length_before_new_iter = length;
+        self
+    }
+
+    fn single_round(&self) -> usize {
+        self.m * self.by_class.len()
+    }
+
+    fn list_size(&self) -> usize {
+        let size = self.length_before_new_iter;
+        match self.batch_size {
+            None if self.single_round() < size => size - size % self.single_round(),
+            None => size,
+            Some(b) => size - size % b.max(1),
+        }
+    }
+
+    fn rounds(&self) -> usize {
+        let divisor = self.batch_size.unwrap_or_else(|| self.single_round()).max(1);
+        let size = self.list_size();
+        if divisor < size { size / divisor } else { 1 }
+    }
+}
+
+impl Sampler for MPerClassSampler {
+    fn len(&self) -> usize {
+        self.list_size()
+    }
+
+    fn indices(&mut self, rng: &mut StdRng) -> Vec<usize> {
+        let classes_per_round = self.batch_size.map_or(self.by_class.len(), |b| b / self.m);
+        let mut order: Vec<usize> = (0..self.by_class.len()).collect();
+        let mut indices = Vec::with_capacity(self.rounds() * classes_per_round * self.m);
+        for _ in 0..self.rounds() {
+            order.shuffle(rng);
+            for &class in order.iter().take(classes_per_round) {
+                let members = &self.by_class[class].1;
+                indices.extend(sample(rng, members.len(), self.m).into_iter().map(|i| members[i]));
+            }
+        }
+        indices
+    }
+
+    /// PML draws with replacement from a class smaller than `m`; we refuse it, because the
+    /// batch would hold copies of one sample as "positives" of each other.
+    fn check(&self, _dataset_len: usize, batch_size: usize) -> Result<()> {
+        if let Some((label, members)) = self.by_class.iter().find(|(_, members)| members.len() < self.m) {
+            return Err(Error::config(format!(
+                "MPerClassSampler: m = {} samples per class, but class {label} has only {}",
+                self.m,
+                members.len()
+            )));
+        }
+        if let Some(b) = self.batch_size {
+            if b != batch_size {
+                return Err(Error::config(format!("MPerClassSampler: built for batch size {b}, but the trainer's batch size is {batch_size}")));
+            }
+            if self.single_round() < b {
+                return Err(Error::config(format!(
+                    "MPerClassSampler: m * classes = {} * {} = {} must be at least the batch size {b}",
+                    self.m,
+                    self.by_class.len(),
+                    self.single_round()
+                )));
+            }
+            if b % self.m != 0 {
+                return Err(Error::config(format!("MPerClassSampler: m = {} must divide the batch size {b}", self.m)));
+            }
+        }
+        if self.len() < batch_size {
+            return Err(Error::config(format!(
+                "MPerClassSampler: a pass has {} indices, fewer than one batch of {batch_size}; raise length_before_new_iter",
+                self.len()
+            )));
+        }
+        Ok(())
+    }
+}

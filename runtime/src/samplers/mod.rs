@@ -1,0 +1,31 @@
+//! Samplers: the order in which the loader visits a dataset.
+
+mod m_per_class;
+
+pub use m_per_class::MPerClassSampler;
+
+use crate::Result;
+use rand::rngs::StdRng;
+
+/// Produces one pass of dataset indices at a time (PyTorch's `Sampler`); the loader cuts each
+/// pass into batches and drops the incomplete last one.
+pub trait Sampler: Send {
+    /// Indices in one pass.
+    fn len(&self) -> usize;
+
+    /// Whether a pass is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The next pass.
+    fn indices(&mut self, rng: &mut StdRng) -> Vec<usize>;
+
+    /// Checks the sampler against the dataset and batch size, in `build()`.
+    ///
+    /// # Errors
+    /// With what the sampler needs and what it was given.
+    fn check(&self, _dataset_len: usize, _batch_size: usize) -> Result<()> {
+        Ok(())
+    }
+}
