@@ -29,14 +29,26 @@ pub enum Tuples {
 
 impl Tuples {
     /// The tuple as triplets: pairs become every `(a, p, n)` whose positive and negative pair
-    /// share the anchor, anchor-major as PML orders them.
-    pub fn to_triplets(&self) -> (Tensor, Tensor, Tensor) {
+    /// share the anchor, ordered by anchor, then positive, then negative, as PML orders them.
+    /// `batch_size` is the number of embeddings the indices point into.
+    pub fn to_triplets(&self, batch_size: i64) -> (Tensor, Tensor, Tensor) {
         match self {
             Tuples::Triplets { a, p, n } => (a.shallow_clone(), p.shallow_clone(), n.shallow_clone()),
             Tuples::Pairs { a1, p, a2, n } => {
                 if a1.numel() == 0 || a2.numel() == 0 {
                     let empty = Tensor::zeros([0], (Kind::Int64, a1.device()));
                     return (empty.shallow_clone(), empty.shallow_clone(), empty);
+                }
+                // Two ways to the same set: match every positive pair against every negative
+                // pair (PML's way, |P| x |N| comparisons), or intersect the pair masks in a
+                // (batch, batch, batch) cube. Take the smaller; the cube treats repeated pairs
+                // as one.
+                let pairs_product = (a1.numel() * a2.numel()) as i64;
+                if batch_size.pow(3) < pairs_product {
+                    let positive = pair_mask(a1, p, batch_size);
+                    let negative = pair_mask(a2, n, batch_size);
+                    let triplets = positive.unsqueeze(2).logical_and(&negative.unsqueeze(1)).nonzero();
+                    return (triplets.select(1, 0), triplets.select(1, 1), triplets.select(1, 2));
                 }
                 let same_anchor = a1.unsqueeze(1).eq_tensor(&a2.unsqueeze(0)).nonzero();
                 let (pi, ni) = (same_anchor.select(1, 0), same_anchor.select(1, 1));
@@ -66,6 +78,12 @@ pub enum TupleCounts {
     },
     /// `num_triplets`.
     Triplets(usize),
+}
+
+/// A (batch, batch) mask that is true at every `(rows[i], columns[i])`.
+fn pair_mask(rows: &Tensor, columns: &Tensor, batch_size: i64) -> Tensor {
+    let mask = Tensor::zeros([batch_size * batch_size], (Kind::Bool, rows.device()));
+    mask.index_fill(0, &(rows * batch_size + columns), 1).reshape([batch_size, batch_size])
 }
 
 /// Boolean masks of positive pairs (same label, not the same sample) and negative pairs

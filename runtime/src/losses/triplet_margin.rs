@@ -77,13 +77,13 @@ impl MetricLoss for TripletMarginLoss {
         let labels = labels.to_device(embeddings.device());
         let tuples;
         let (a, p, n) = match indices {
-            Some(given) => given.to_triplets(),
+            Some(given) => given.to_triplets(embeddings.size()[0]),
             None => {
                 tuples = match self.triplets_per_anchor {
                     TripletsPerAnchor::All => all_triplets(&labels),
                     TripletsPerAnchor::Count(k) => random_triplets(&labels, k),
                 };
-                tuples.to_triplets()
+                tuples.to_triplets(embeddings.size()[0])
             }
         };
         if a.numel() == 0 {
@@ -91,12 +91,13 @@ impl MetricLoss for TripletMarginLoss {
             return Ok(zero_loss(embeddings));
         }
         let distances = normalized_l2(embeddings);
-        let row = |i: &Tensor| distances.index_select(0, i);
-        let ap = row(&a).gather(1, &p.unsqueeze(1), false).squeeze_dim(1);
-        let mut an = row(&a).gather(1, &n.unsqueeze(1), false).squeeze_dim(1);
+        // Index the flattened matrix: gathering whole rows first would copy a row per triplet.
+        let (width, flat) = (distances.size()[1], distances.reshape([-1]));
+        let pick = |row: &Tensor, column: &Tensor| flat.index_select(0, &(row * width + column));
+        let ap = pick(&a, &p);
+        let mut an = pick(&a, &n);
         if self.swap {
-            let pn = row(&p).gather(1, &n.unsqueeze(1), false).squeeze_dim(1);
-            an = an.minimum(&pn);
+            an = an.minimum(&pick(&p, &n));
         }
         let violation = ap - an + self.margin;
         let losses = if self.smooth_loss { violation.softplus() } else { violation.relu() };
