@@ -12,6 +12,13 @@ use quote::quote;
 pub fn strip_key_attributes(input: &Input) -> syn::ItemStruct {
     let mut item = input.item.clone();
     if let syn::Fields::Named(named) = &mut item.fields {
+        // A second field of one name is already reported as a duplicate key; re-emitted, it
+        // would add rustc's own E0124 to it.
+        let mut seen = std::collections::HashSet::new();
+        named.named = std::mem::take(&mut named.named)
+            .into_iter()
+            .filter(|field| field.ident.as_ref().is_none_or(|ident| seen.insert(ident.to_string())))
+            .collect();
         for field in named.named.iter_mut() {
             // Key kinds, and misspellings of them already reported: left in place, rustc would
             // add "cannot find attribute `modle`" to our own error.

@@ -1,9 +1,8 @@
-//! PML's trainers, each declared with `#[trainer]` and written as its step alone.
+//! PML's trainers, each declared with `#[trainer]` and written as its step alone. Each module
+//! also holds what the declaration generated (builder, key enums, loss record), re-exported here.
 
 mod metric_loss_only;
 mod train_with_classifier;
 
-pub use metric_loss_only::{MetricLossOnly, MetricLossOnlyBuilder, MetricLossOnlyKey, MetricLossOnlyLoss, MetricLossOnlyLosses};
-pub use train_with_classifier::{
-    TrainWithClassifier, TrainWithClassifierBuilder, TrainWithClassifierKey, TrainWithClassifierLoss, TrainWithClassifierLosses,
-};
+pub use metric_loss_only::*;
+pub use train_with_classifier::*;

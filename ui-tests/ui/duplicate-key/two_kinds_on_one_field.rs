@@ -1,0 +1,10 @@
+use metric_learning::prelude::*;
+
+#[trainer]
+pub struct Both {
+    #[model]
+    #[loss]
+    trunk: Model,
+}
+
+fn main() {}

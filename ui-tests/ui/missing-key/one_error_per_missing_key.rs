@@ -1,0 +1,14 @@
+use metric_learning::prelude::*;
+use metric_learning::data::InMemoryDataset;
+
+fn data() -> InMemoryDataset {
+    InMemoryDataset::new(Tensor::zeros([4, 2], (Kind::Float, Device::Cpu)), Labels::int([0, 0, 1, 1])).unwrap()
+}
+
+fn trunk() -> Model {
+    Model::identity()
+}
+
+fn main() {
+    let _trainer = TrainWithClassifier::builder().trunk(trunk()).dataset(data()).batch_size(4).build();
+}
