@@ -61,5 +61,5 @@ pub mod prelude {
     pub use crate::trainer::Step;
     pub use crate::trainers::{MetricLossOnly, TrainWithClassifier};
     pub use crate::{trainer, Model};
-    pub use tch::{nn, Device, Kind, Tensor};
+    pub use tch::{self, nn, Device, Kind, Tensor};
 }

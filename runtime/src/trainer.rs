@@ -130,3 +130,8 @@ pub trait Step: TrainerKeys {
         Ok(())
     }
 }
+
+/// The field type of an inline loss (`#[loss(inline)]`): a loss the step computes itself, with
+/// no module to set. It only gives the loss a name, a weight and a slot in the loss record.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InlineLoss;

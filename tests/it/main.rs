@@ -1,1 +1,7 @@
+//! Integration tests: they link libtorch and train on real and synthetic data.
 
+mod bad_input;
+mod declarations;
+mod engine;
+mod learning;
+mod schedules;

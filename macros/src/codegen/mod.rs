@@ -19,7 +19,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 pub fn emit(input: &Input, trainer: &Trainer) -> TokenStream {
-    let item = fallback::strip_key_attributes(input);
+    let mut item = fallback::strip_key_attributes(input);
+    allow_unread_inline_losses(&mut item, trainer);
     let names = Names::new(trainer);
     let keys = keys::emit(trainer, &names);
     let losses = losses::emit(trainer, &names);
@@ -31,6 +32,17 @@ pub fn emit(input: &Input, trainer: &Trainer) -> TokenStream {
         #losses
         #builder
         #trainer_impl
+    }
+}
+
+/// An inline loss's field only names the loss; nothing reads its value, and the user should not
+/// get a dead-code warning for declaring it.
+fn allow_unread_inline_losses(item: &mut syn::ItemStruct, trainer: &Trainer) {
+    let syn::Fields::Named(named) = &mut item.fields else { return };
+    for field in named.named.iter_mut() {
+        if trainer.keys.iter().any(|k| k.inline && field.ident.as_ref() == Some(&k.ident)) {
+            field.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
+        }
     }
 }
 

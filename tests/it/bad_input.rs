@@ -1,0 +1,155 @@
+//! Bad input stops with an error that says what was expected and what was found; nothing panics.
+
+use metric_learning::data::{Batch, FashionMnist, InMemoryDataset, Labels, Split};
+use metric_learning::prelude::*;
+use metric_learning::Error;
+use metric_learning_tests::{bitwise_equal, clusters, int_labels, linear, one_thread, snapshot};
+
+fn message<T>(result: metric_learning::Result<T>) -> String {
+    match result {
+        Ok(_) => panic!("expected an error"),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn trainer_on(dataset: InMemoryDataset, batch_size: usize) -> metric_learning::Result<Trainer<MetricLossOnly>> {
+    let width = dataset.data().size()[1];
+    MetricLossOnly::builder()
+        .trunk(linear(width, 4))
+        .metric_loss(TripletMarginLoss::new())
+        .trunk_optimizer(Sgd::new(0.1))
+        .data_device(Device::Cpu)
+        .progress_bar(false)
+        .dataset(dataset)
+        .batch_size(batch_size)
+        .build()
+}
+
+#[test]
+fn a_dataset_smaller_than_one_batch() {
+    one_thread();
+    let text = message(trainer_on(clusters(2, 5, 3), 32));
+    assert!(text.contains("the dataset has 10 samples, fewer than one batch of 32"), "{text}");
+}
+
+#[test]
+fn a_class_with_fewer_than_m_samples() {
+    one_thread();
+    let dataset = InMemoryDataset::new(Tensor::zeros([10, 3], (Kind::Float, Device::Cpu)), Labels::int([0, 0, 0, 0, 0, 0, 0, 1, 1, 1])).unwrap();
+    let labels = int_labels(&dataset);
+    let result = MetricLossOnly::builder()
+        .trunk(linear(3, 4))
+        .metric_loss(TripletMarginLoss::new())
+        .sampler(MPerClassSampler::new(&labels, 4).length_before_new_iter(16))
+        .progress_bar(false)
+        .dataset(dataset)
+        .batch_size(8)
+        .build();
+    let text = message(result);
+    assert!(text.contains("m = 4 samples per class, but class 1 has only 3"), "{text}");
+}
+
+#[test]
+fn a_batch_size_the_sampler_cannot_fill() {
+    one_thread();
+    let dataset = clusters(3, 10, 3);
+    let labels = int_labels(&dataset);
+    let result = MetricLossOnly::builder()
+        .trunk(linear(3, 4))
+        .metric_loss(TripletMarginLoss::new())
+        .sampler(MPerClassSampler::new(&labels, 4).batch_size(16))
+        .progress_bar(false)
+        .dataset(dataset)
+        .batch_size(16)
+        .build();
+    let text = message(result);
+    assert!(text.contains("m * classes = 4 * 3 = 12 must be at least the batch size 16"), "{text}");
+}
+
+#[test]
+fn data_and_labels_of_different_lengths() {
+    one_thread();
+    let text = message(InMemoryDataset::new(Tensor::zeros([5, 3], (Kind::Float, Device::Cpu)), Labels::int([0, 1, 0, 1])));
+    assert!(text.contains("5 samples of data but 4 labels"), "{text}");
+
+    // The same mismatch made by a getter shows at the batch, with the iteration's counts.
+    let width = 3;
+    let mut trainer = MetricLossOnly::builder()
+        .trunk(linear(width, 4))
+        .metric_loss(TripletMarginLoss::new())
+        .data_and_label_getter(|batch| Ok(Batch { data: batch.data.narrow(0, 0, 3), labels: batch.labels }))
+        .data_device(Device::Cpu)
+        .progress_bar(false)
+        .dataset(clusters(2, 4, width))
+        .batch_size(4)
+        .build()
+        .unwrap();
+    let text = message(trainer.train(1));
+    assert!(text.contains("a batch has 3 inputs but 4 labels"), "{text}");
+}
+
+#[test]
+fn a_missing_data_file() {
+    let error = FashionMnist::load_from("/nonexistent/fashion", Split::Train).err().expect("no such folder");
+    assert!(matches!(error, Error::File { .. }));
+    let text = error.to_string();
+    assert!(text.contains("/nonexistent/fashion/train-images-idx3-ubyte.gz") && text.contains("scripts/setup"), "{text}");
+}
+
+#[test]
+fn a_corrupt_data_file() {
+    let path = std::env::temp_dir().join(format!("ml-corrupt-{}-idx3-ubyte", std::process::id()));
+    std::fs::write(&path, [0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3]).unwrap();
+    let text = message(metric_learning::data::read_idx_images(&path));
+    std::fs::remove_file(&path).ok();
+    assert!(text.contains("expected 24 bytes for shape [2, 2, 2], found 19"), "{text}");
+}
+
+#[test]
+fn a_nan_loss_stops_training_before_the_step() {
+    one_thread();
+    let dataset = clusters(2, 8, 3);
+    let poisoned = dataset.data().copy();
+    let _ = poisoned.get(5).fill_(f64::NAN);
+    let mut trainer = trainer_on(InMemoryDataset::new(poisoned, dataset.all_labels().clone()).unwrap(), 16).unwrap();
+    let before = snapshot(&trainer.keys().trunk);
+    let error = trainer.train(1).err().expect("a NaN input gives a NaN loss");
+    assert!(matches!(error, Error::NonFinite(_)));
+    let text = error.to_string();
+    assert!(text.contains("epoch 1 iteration 0: the total loss is NaN (metric_loss = NaN)"), "{text}");
+    assert!(bitwise_equal(&before, &snapshot(&trainer.keys().trunk)), "no step was taken with the NaN gradient");
+}
+
+#[test]
+fn string_labels_without_set_min_label_to_zero() {
+    one_thread();
+    let dataset = InMemoryDataset::new(Tensor::zeros([4, 3], (Kind::Float, Device::Cpu)), Labels::text(["a", "b", "a", "b"])).unwrap();
+    let mut trainer = trainer_on(dataset, 4).unwrap();
+    let text = message(trainer.train(1));
+    assert!(text.contains("string labels need `.set_min_label_to_zero(true)`"), "{text}");
+}
+
+#[test]
+fn an_optimizer_for_a_key_without_parameters() {
+    one_thread();
+    let result = MetricLossOnly::builder()
+        .trunk(linear(3, 4))
+        .metric_loss(TripletMarginLoss::new())
+        .embedder_optimizer(Adam::new(1e-3))
+        .progress_bar(false)
+        .dataset(clusters(2, 4, 3))
+        .batch_size(4)
+        .build();
+    let text = message(result);
+    assert!(text.contains("`embedder_optimizer` is set, but `embedder` has no parameters"), "{text}");
+}
+
+#[test]
+fn embeddings_and_labels_that_do_not_match() {
+    let mut loss = TripletMarginLoss::new();
+    let embeddings = Tensor::zeros([4, 2], (Kind::Float, Device::Cpu));
+    let text = message(loss.compute(&embeddings, &Tensor::from_slice(&[0i64, 1, 0]), None));
+    assert!(text.contains("TripletMarginLoss: 4 embeddings but 3 labels"), "{text}");
+    let text = message(loss.compute(&embeddings.reshape([8]), &Tensor::from_slice(&[0i64, 1, 0]), None));
+    assert!(text.contains("embeddings must be 2-D (batch, width), found shape [8]"), "{text}");
+}

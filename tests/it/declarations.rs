@@ -1,0 +1,181 @@
+//! The positive side of the ui-tests: declarations using every DSL feature compile, builders
+//! with every key and option set build, and what the macro generates behaves.
+
+use metric_learning::optim::{ClipGradNorm, ClipGradValue, LinearLr, StepLr};
+use metric_learning::prelude::*;
+use metric_learning::trainer::{KeyName, TrainerKeys};
+use metric_learning::trainers::{MetricLossOnlyKey, MetricLossOnlyLoss, TrainWithClassifierKey, TrainWithClassifierLoss};
+use metric_learning::Iteration;
+use metric_learning_tests::{clusters, int_labels, linear, one_thread};
+
+#[test]
+fn metric_loss_only_with_every_key_and_option_builds_and_trains() {
+    one_thread();
+    let dataset = clusters(4, 16, 6);
+    let labels = int_labels(&dataset);
+    let mut trainer = MetricLossOnly::builder()
+        .trunk(linear(6, 8))
+        .embedder(linear(8, 4))
+        .metric_loss(TripletMarginLoss::new().margin(0.1))
+        .tuple_miner(MultiSimilarityMiner::new(0.1))
+        .subset_batch_miner(MaximumLossMiner::new(TripletMarginLoss::new(), 16))
+        .trunk_optimizer(Sgd::new(0.01).momentum(0.9).nesterov(true).weight_decay(1e-4))
+        .embedder_optimizer(AdamW::new(1e-3))
+        .trunk_scheduler_by_iteration(LinearLr::new(0.5, 1.0, 4))
+        .embedder_scheduler_by_epoch(StepLr::new(1, 0.5))
+        .trunk_grad_clipper(ClipGradNorm::new(1.0))
+        .embedder_grad_clipper(ClipGradValue::new(0.5))
+        .loss_weight(MetricLossOnlyLoss::MetricLoss, 1.0)
+        .freeze([])
+        .freeze_trunk_batchnorm(true)
+        .sampler(MPerClassSampler::new(&labels, 4).length_before_new_iter(64))
+        .iterations_per_epoch(2)
+        .data_device(Device::Cpu)
+        .dtype(Kind::Float)
+        .label_hierarchy_level(0)
+        .dataset_labels(Labels::int(labels.clone()))
+        .set_min_label_to_zero(true)
+        .dataloader_num_workers(2)
+        .seed(7)
+        .progress_bar(false)
+        .dataset(dataset)
+        .batch_size(32)
+        .build()
+        .unwrap();
+    trainer.train(2).unwrap();
+    assert_eq!(trainer.global_iteration(), 3);
+    assert!(trainer.total_loss().is_finite());
+}
+
+#[test]
+fn train_with_classifier_with_every_key_builds() {
+    one_thread();
+    let trainer = TrainWithClassifier::builder()
+        .trunk(linear(6, 8))
+        .embedder(linear(8, 4))
+        .classifier(linear(4, 4))
+        .metric_loss(TripletMarginLoss::new())
+        .classifier_loss(CrossEntropyLoss::new())
+        .tuple_miner(MultiSimilarityMiner::new(0.1))
+        .subset_batch_miner(MaximumLossMiner::new(TripletMarginLoss::new(), 8))
+        .classifier_optimizer(Adam::new(1e-3))
+        .freeze([TrainWithClassifierKey::Trunk])
+        .loss_weight(TrainWithClassifierLoss::ClassifierLoss, 0.5)
+        .progress_bar(false)
+        .dataset(clusters(4, 4, 6))
+        .batch_size(16)
+        .build()
+        .unwrap();
+    assert_eq!(trainer.loss_weight(TrainWithClassifierLoss::ClassifierLoss), 0.5);
+    assert_eq!(trainer.loss_weight(TrainWithClassifierLoss::MetricLoss), 1.0);
+}
+
+/// Per-stage losses on consecutive slices of the embedding, with an optional classifier per
+/// stage and an inline regulariser: indexed keys, a parameter with a default, an inline loss.
+#[trainer]
+pub struct Stages {
+    #[model]
+    trunk: Model,
+    #[model(indexed, optional = Vec::new())]
+    classifier: Vec<Model>,
+    #[loss(indexed)]
+    metric_loss: Vec<Box<dyn MetricLoss>>,
+    #[loss(inline, weight = 0.1)]
+    norm_loss: metric_learning::trainer::InlineLoss,
+    #[param]
+    sizes: Vec<i64>,
+    #[param(default = 0.0)]
+    offset: f64,
+}
+
+impl Step for Stages {
+    fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
+        Ok(self.trunk.forward(data) + self.offset)
+    }
+
+    fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> metric_learning::Result<()> {
+        let embeddings = self.embed(data)?;
+        let mut start = 0;
+        for (stage, &size) in self.sizes.iter().enumerate() {
+            let slice = embeddings.narrow(1, start, size);
+            if it.is_active(StagesLoss::MetricLoss(stage)) {
+                it.losses.metric_loss[stage] = Some(self.metric_loss[stage].compute(&slice, labels, None)?);
+            }
+            start += size;
+        }
+        it.losses.norm_loss = Some(embeddings.square().mean(Kind::Float));
+        Ok(())
+    }
+
+    fn validate(&self) -> metric_learning::Result<()> {
+        if self.metric_loss.len() != self.sizes.len() {
+            return Err(metric_learning::Error::Config(format!(
+                "Stages: {} sizes but {} metric losses",
+                self.sizes.len(),
+                self.metric_loss.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn boxed(loss: TripletMarginLoss) -> Box<dyn MetricLoss> {
+    Box::new(loss)
+}
+
+#[test]
+fn indexed_keys_are_named_per_index_and_recorded_per_stage() {
+    one_thread();
+    let recorded = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = recorded.clone();
+    let mut trainer = Stages::builder()
+        .trunk(linear(6, 6))
+        .metric_loss([boxed(TripletMarginLoss::new().margin(0.1)), boxed(TripletMarginLoss::new().margin(0.2))])
+        .classifier([linear(2, 4), linear(4, 4)])
+        .sizes(vec![2, 4])
+        .trunk_optimizer(Sgd::new(0.01))
+        .classifier_optimizer(1, Sgd::new(0.01))
+        .loss_weight(StagesLoss::MetricLoss(1), 0.5)
+        .end_of_iteration_hook(move |t| {
+            sink.lock().unwrap().push(t.losses().iter().map(|(loss, _)| loss.name()).collect::<Vec<_>>());
+            Ok(())
+        })
+        .progress_bar(false)
+        .dataset(clusters(2, 8, 6))
+        .batch_size(16)
+        .build()
+        .unwrap();
+    let keys: Vec<String> = trainer.keys().parameter_keys().iter().map(KeyName::name).collect();
+    assert_eq!(keys, ["trunk", "classifier_0", "classifier_1", "metric_loss_0", "metric_loss_1"]);
+    trainer.train(1).unwrap();
+    assert_eq!(recorded.lock().unwrap()[0], ["metric_loss_0", "metric_loss_1", "norm_loss"]);
+    assert_eq!(trainer.loss_weight(StagesLoss::MetricLoss(1)), 0.5);
+    assert_eq!(trainer.loss_weight(StagesLoss::NormLoss), 0.1, "the declared default weight");
+    assert_eq!(trainer.keys().offset, 0.0, "the parameter's default");
+    let records: Vec<String> = trainer.records().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(records, ["metric_loss_0", "metric_loss_1"]);
+}
+
+#[test]
+fn the_step_validates_what_the_types_cannot() {
+    one_thread();
+    let result = Stages::builder()
+        .trunk(linear(6, 6))
+        .metric_loss([boxed(TripletMarginLoss::new())])
+        .sizes(vec![2, 4])
+        .progress_bar(false)
+        .dataset(clusters(2, 8, 6))
+        .batch_size(16)
+        .build();
+    let text = result.err().expect("one loss for two stages").to_string();
+    assert!(text.contains("Stages: 2 sizes but 1 metric losses"), "{text}");
+}
+
+#[test]
+fn generated_key_enums_name_keys_as_pml_does() {
+    assert_eq!(MetricLossOnlyKey::Trunk.name(), "trunk");
+    assert_eq!(MetricLossOnlyKey::MetricLoss.name(), "metric_loss");
+    assert_eq!(TrainWithClassifierLoss::ClassifierLoss.name(), "classifier_loss");
+    assert_eq!(<MetricLossOnly as TrainerKeys>::NAME, "MetricLossOnly");
+    assert_eq!(<MetricLossOnly as TrainerKeys>::default_loss_weight(MetricLossOnlyLoss::MetricLoss), 1.0);
+}
