@@ -179,3 +179,75 @@ fn generated_key_enums_name_keys_as_pml_does() {
     assert_eq!(<MetricLossOnly as TrainerKeys>::NAME, "MetricLossOnly");
     assert_eq!(<MetricLossOnly as TrainerKeys>::default_loss_weight(MetricLossOnlyLoss::MetricLoss), 1.0);
 }
+
+/// Two models trained in alternating epochs, as DeepAdversarialMetricLearning alternates its
+/// phases: `begin_iteration` switches which optimizers step and which losses count.
+#[trainer]
+pub struct Alternating {
+    #[model]
+    first: Model,
+    #[model]
+    second: Model,
+    #[loss]
+    first_loss: Box<dyn MetricLoss>,
+    #[loss]
+    second_loss: Box<dyn MetricLoss>,
+}
+
+impl Step for Alternating {
+    fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
+        Ok(self.second.forward(&self.first.forward(data)))
+    }
+
+    fn begin_iteration(&mut self, phase: &mut metric_learning::engine::Phase<'_, Self>) {
+        let first_turn = phase.epoch() % 2 == 1;
+        phase.set_stepping(AlternatingKey::First, first_turn);
+        phase.set_stepping(AlternatingKey::Second, !first_turn);
+        let (first, second) = (phase.configured_weight(AlternatingLoss::FirstLoss), phase.configured_weight(AlternatingLoss::SecondLoss));
+        phase.set_loss_weight(AlternatingLoss::FirstLoss, if first_turn { first } else { 0.0 });
+        phase.set_loss_weight(AlternatingLoss::SecondLoss, if first_turn { 0.0 } else { second });
+    }
+
+    fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> metric_learning::Result<()> {
+        let embeddings = self.embed(data)?;
+        if it.is_active(AlternatingLoss::FirstLoss) {
+            it.losses.first_loss = Some(self.first_loss.compute(&embeddings, labels, None)?);
+        }
+        if it.is_active(AlternatingLoss::SecondLoss) {
+            it.losses.second_loss = Some(self.second_loss.compute(&embeddings, labels, None)?);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn phases_switch_which_keys_step_and_which_losses_count() {
+    use metric_learning_tests::{bitwise_equal, snapshot};
+    one_thread();
+    let counted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = counted.clone();
+    let mut trainer = Alternating::builder()
+        .first(linear(6, 8))
+        .second(linear(8, 4))
+        .first_loss(TripletMarginLoss::new().margin(0.5))
+        .second_loss(TripletMarginLoss::new().margin(0.5))
+        .first_optimizer(Adam::new(0.05))
+        .second_optimizer(Adam::new(0.05))
+        .end_of_epoch_hook(move |t| {
+            sink.lock().unwrap().push(t.losses().iter().map(|(loss, _)| loss.name()).collect::<Vec<_>>());
+            Ok(std::ops::ControlFlow::Continue(()))
+        })
+        .progress_bar(false)
+        .dataset(clusters(4, 8, 6))
+        .batch_size(16)
+        .build()
+        .unwrap();
+    let (first, second) = (snapshot(&trainer.keys().first), snapshot(&trainer.keys().second));
+    trainer.train(1).unwrap();
+    assert!(!bitwise_equal(&first, &snapshot(&trainer.keys().first)), "epoch 1 trains the first model");
+    assert!(bitwise_equal(&second, &snapshot(&trainer.keys().second)), "and leaves the second unchanged");
+    let first = snapshot(&trainer.keys().first);
+    trainer.train(1).unwrap();
+    assert!(bitwise_equal(&first, &snapshot(&trainer.keys().first)), "epoch 2 leaves the first model unchanged");
+    assert_eq!(*counted.lock().unwrap(), [["first_loss"], ["second_loss"]]);
+}

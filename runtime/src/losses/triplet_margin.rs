@@ -110,3 +110,46 @@ impl MetricLoss for TripletMarginLoss {
         Ok(loss)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indices::Tuples;
+
+    fn points() -> (Tensor, Tensor) {
+        (Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0, -1.0, 0.0]).reshape([3, 2]), Tensor::from_slice(&[0i64, 0, 1]))
+    }
+
+    #[test]
+    fn hand_computed_loss_averages_the_non_zero_triplets() {
+        // d01 = d12 = sqrt 2, d02 = 2. Triplet (0,1,2): sqrt2 - 2 + 0.1 < 0; (1,0,2): 0.1.
+        let (e, y) = points();
+        let loss = TripletMarginLoss::new().margin(0.1).compute(&e, &y, None).unwrap().double_value(&[]);
+        assert!((loss - 0.1).abs() < 1e-6, "{loss}");
+        // Swap: (0,1,2) takes min(d02, d12) = sqrt2 -> 0.1; (1,0,2) min(d12, d02) = sqrt2 -> 0.1.
+        let swapped = TripletMarginLoss::new().margin(0.1).swap(true).compute(&e, &y, None).unwrap().double_value(&[]);
+        assert!((swapped - 0.1).abs() < 1e-6, "{swapped}");
+    }
+
+    #[test]
+    fn pairs_become_triplets_sharing_the_anchor() {
+        let (e, y) = points();
+        let only_second = Tuples::Pairs {
+            a1: Tensor::from_slice(&[1i64]),
+            p: Tensor::from_slice(&[0i64]),
+            a2: Tensor::from_slice(&[1i64, 0]),
+            n: Tensor::from_slice(&[2i64, 2]),
+        };
+        let loss = TripletMarginLoss::new().margin(0.3).compute(&e, &y, Some(&only_second)).unwrap().double_value(&[]);
+        assert!((loss - 0.3).abs() < 1e-6, "only (1,0,2): sqrt2 - sqrt2 + 0.3, got {loss}");
+    }
+
+    #[test]
+    fn no_triplet_gives_a_zero_that_carries_a_gradient() {
+        let e = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0]).reshape([2, 2]).set_requires_grad(true);
+        let loss = TripletMarginLoss::new().compute(&e, &Tensor::from_slice(&[0i64, 1]), None).unwrap();
+        assert_eq!(loss.double_value(&[]), 0.0);
+        loss.backward();
+        assert!(e.grad().defined());
+    }
+}

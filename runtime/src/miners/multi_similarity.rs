@@ -56,3 +56,22 @@ impl TupleMiner for MultiSimilarityMiner {
         Ok(tuples)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_pairs() {
+        // Unit vectors with cosines s01 = 0.8, s02 = 0.6, s03 = 0, s12 = 0.96, s13 = 0.6, s23 = 0.8;
+        // classes {0, 1} and {2, 3}; epsilon 0.1. Anchor 1 keeps positive 0 (0.7 < 0.96) and
+        // negative 2 (1.06 > 0.8); anchor 2 keeps positive 3 and negative 1; anchors 0 and 3 nothing.
+        let e = Tensor::from_slice(&[1.0f32, 0.0, 0.8, 0.6, 0.6, 0.8, 0.0, 1.0]).reshape([4, 2]);
+        let y = Tensor::from_slice(&[0i64, 0, 1, 1]);
+        let mut miner = MultiSimilarityMiner::new(0.1);
+        let Tuples::Pairs { a1, p, a2, n } = miner.mine(&e, &y).unwrap() else { panic!("pairs expected") };
+        let v = |t: Tensor| Vec::<i64>::try_from(t).unwrap();
+        assert_eq!((v(a1), v(p), v(a2), v(n)), (vec![1, 2], vec![0, 3], vec![1, 2], vec![2, 1]));
+        assert!(miner.records().contains(&Record { name: "num_pos_pairs", value: 2.0 }));
+    }
+}

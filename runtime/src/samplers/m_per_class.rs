@@ -112,3 +112,60 @@ impl Sampler for MPerClassSampler {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn labels() -> Vec<i64> {
+        // Classes 0..5 with 10 samples each, interleaved.
+        (0..50).map(|i| i % 5).collect()
+    }
+
+    #[test]
+    fn each_round_holds_m_of_every_class() {
+        let mut sampler = MPerClassSampler::new(&labels(), 4).length_before_new_iter(100);
+        assert_eq!(sampler.len(), 100, "a multiple of m * classes = 20 already");
+        let pass = sampler.indices(&mut StdRng::seed_from_u64(0));
+        assert_eq!(pass.len(), 100);
+        let all = labels();
+        for round in pass.chunks(20) {
+            for class_block in round.chunks(4) {
+                let class = all[class_block[0]];
+                assert!(class_block.iter().all(|&i| all[i] == class), "{round:?}");
+                let mut distinct = class_block.to_vec();
+                distinct.sort_unstable();
+                distinct.dedup();
+                assert_eq!(distinct.len(), 4, "drawn without replacement");
+            }
+        }
+    }
+
+    #[test]
+    fn pml_rounds_the_pass_length() {
+        // Without a batch size: down to a multiple of m * classes.
+        assert_eq!(MPerClassSampler::new(&labels(), 4).length_before_new_iter(110).len(), 100);
+        // With one: down to a multiple of the batch size, and each batch holds batch / m classes.
+        let mut sampler = MPerClassSampler::new(&labels(), 4).batch_size(8).length_before_new_iter(30);
+        assert_eq!(sampler.len(), 24);
+        let pass = sampler.indices(&mut StdRng::seed_from_u64(1));
+        let all = labels();
+        for batch in pass.chunks(8) {
+            let mut classes: Vec<i64> = batch.iter().map(|&i| all[i]).collect();
+            classes.dedup();
+            assert_eq!(classes.len(), 2, "{batch:?}");
+        }
+        // Pass shorter than one round: one round, as PML does.
+        assert_eq!(MPerClassSampler::new(&labels(), 4).length_before_new_iter(10).indices(&mut StdRng::seed_from_u64(2)).len(), 20);
+    }
+
+    #[test]
+    fn checks_say_what_is_wrong() {
+        let sampler = MPerClassSampler::new(&labels(), 4).batch_size(10);
+        let text = sampler.check(50, 10).unwrap_err().to_string();
+        assert!(text.contains("m = 4 must divide the batch size 10"), "{text}");
+        let text = MPerClassSampler::new(&labels(), 4).batch_size(8).check(50, 16).unwrap_err().to_string();
+        assert!(text.contains("built for batch size 8, but the trainer's batch size is 16"), "{text}");
+    }
+}
