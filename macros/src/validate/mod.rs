@@ -6,7 +6,7 @@ pub mod suggest;
 use crate::ctxt::Ctxt;
 use crate::model::{KeyKind, Presence, Trainer};
 use crate::parse::Input;
-use crate::symbol::{ENGINE_MINER_SLOTS, KEY_KINDS};
+use crate::symbol::{ENGINE_MINER_SLOTS, KEY_KINDS, SUBSET_BATCH_MINER};
 use std::collections::HashMap;
 
 /// Builder methods that every trainer has; a key of the same name would shadow one of them.
@@ -90,8 +90,9 @@ fn check_builder_collisions(cx: &Ctxt, trainer: &Trainer) {
     }
 }
 
-/// The engine runs `subset_batch_miner` itself and hands `tuple_miner` to the step, so a key
-/// with one of those names must be a miner, and an optional one (PML never requires them).
+/// A key named `tuple_miner` or `subset_batch_miner` fills the slot the builder would otherwise
+/// refuse, so it must be a miner. The engine runs `subset_batch_miner` itself, on the whole
+/// batch, so that one cannot be a family (CascadedEmbeddings' per-stage `tuple_miner` can).
 fn check_engine_miner_slots(cx: &Ctxt, trainer: &Trainer) {
     for key in &trainer.keys {
         let name = key.ident.to_string();
@@ -103,7 +104,7 @@ fn check_engine_miner_slots(cx: &Ctxt, trainer: &Trainer) {
                 &key.attr_kind,
                 format_args!("`{name}` is a miner slot; declare it `#[miner(optional)]`, not as a {}", key.kind.word()),
             );
-        } else if key.indexed {
+        } else if key.indexed && name == SUBSET_BATCH_MINER {
             cx.error_spanned_by(&key.attr_kind, format_args!("`{name}` is the engine's single slot; it cannot be indexed"));
         }
     }
