@@ -34,6 +34,14 @@ impl Model {
     }
 
     /// The identity: PML's default embedder. It has no parameters.
+    ///
+    /// ```
+    /// use metric_learning::Model;
+    /// use metric_learning::tch::Tensor;
+    /// let x = Tensor::from_slice(&[1.0f32, 2.0]);
+    /// assert!(Model::identity().forward(&x).equal(&x));
+    /// assert!(Model::identity().var_store().is_none());
+    /// ```
     pub fn identity() -> Model {
         Model { vs: None, module: Box::new(nn::func_t(|x, _| x.shallow_clone())), training: true }
     }

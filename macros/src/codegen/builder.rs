@@ -12,7 +12,15 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 /// One entry of the type-state: a required key, or the dataset or batch size the engine needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Key,
+    Dataset,
+    BatchSize,
+}
+
 struct Requirement {
+    source: Source,
     field: syn::Ident,
     param: syn::Ident,
     bound: syn::Ident,
@@ -53,7 +61,7 @@ pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
     });
 
     let key_setters = trainer.keys.iter().filter(|k| k.has_setter()).map(|key| key_setter(trainer, names, key, &requirements));
-    let engine_setters = requirements.iter().filter(|r| r.field == "__dataset" || r.field == "__batch_size").map(|r| engine_setter(trainer, names, r, &requirements));
+    let engine_setters = requirements.iter().filter(|r| r.source != Source::Key).map(|r| engine_setter(trainer, names, r, &requirements));
     let per_key = trainer.parameter_keys().map(|key| per_key_setters(trainer, names, key));
     let refused = refused_miner_slots(trainer);
     let build = build(trainer, &requirements);
@@ -107,6 +115,7 @@ fn requirements(trainer: &Trainer) -> Vec<Requirement> {
             let ty = &key.ty;
             let name = &key.ident;
             Requirement {
+                source: Source::Key,
                 field: name.clone(),
                 param: format_ident!("__{}", key.variant()),
                 bound: format_ident!("{t}Needs{}", key.variant()),
@@ -118,12 +127,13 @@ fn requirements(trainer: &Trainer) -> Vec<Requirement> {
         })
         .collect();
     let krate = &trainer.crate_path;
-    for (field, what, ty) in [
-        ("dataset", "dataset", quote!(::std::sync::Arc<dyn #krate::data::Dataset>)),
-        ("batch_size", "batch size", quote!(usize)),
+    for (source, field, what, ty) in [
+        (Source::Dataset, "dataset", "dataset", quote!(::std::sync::Arc<dyn #krate::data::Dataset>)),
+        (Source::BatchSize, "batch_size", "batch size", quote!(usize)),
     ] {
         let camel = camel_case(field);
         list.push(Requirement {
+            source,
             field: format_ident!("__{field}"),
             param: format_ident!("__{camel}"),
             bound: format_ident!("{t}Needs{camel}"),
@@ -203,7 +213,7 @@ fn key_setter(trainer: &Trainer, names: &Names, key: &Key, requirements: &[Requi
 fn engine_setter(trainer: &Trainer, names: &Names, r: &Requirement, requirements: &[Requirement]) -> TokenStream {
     let krate = &trainer.crate_path;
     let returns = builder_with(names, requirements, &r.param, krate);
-    if r.field == "__dataset" {
+    if r.source == Source::Dataset {
         let body = rebuild(names, trainer, requirements, &r.field, quote!(#krate::builder::Set(::std::sync::Arc::new(dataset))));
         quote! {
             /// The training data; required.
@@ -327,8 +337,8 @@ fn build(trainer: &Trainer, requirements: &[Requirement]) -> TokenStream {
             Presence::Default(default) => quote!(#name: self.#name.unwrap_or_else(|| #default)),
         }
     });
-    let dataset_bound = &requirements[requirements.len() - 2].bound;
-    let batch_bound = &requirements[requirements.len() - 1].bound;
+    let bound_of = |source: Source| requirements.iter().find(|r| r.source == source).map(|r| &r.bound);
+    let (dataset_bound, batch_bound) = (bound_of(Source::Dataset), bound_of(Source::BatchSize));
     quote! {
         /// Checks what only run time can check (the dataset against the batch size and the
         /// sampler, the trainer's own rules), then returns the trainer, ready for `train`.
