@@ -14,7 +14,7 @@ pub struct Model {
 
 impl Model {
     /// Wraps a module built on `vs`'s root.
-    pub fn new(vs: VarStore, module: impl ModuleT + Send + 'static) -> Model {
+    pub fn new(vs: VarStore, module: impl ModuleT + 'static) -> Model {
         Model { vs: Some(vs), module: Box::new(module), training: true }
     }
 

@@ -113,7 +113,7 @@ fn a_nan_loss_stops_training_before_the_step() {
     let _ = poisoned.get(5).fill_(f64::NAN);
     let mut trainer = trainer_on(InMemoryDataset::new(poisoned, dataset.all_labels().clone()).unwrap(), 16).unwrap();
     let before = snapshot(&trainer.keys().trunk);
-    let error = trainer.train(1).err().expect("a NaN input gives a NaN loss");
+    let error = trainer.train(1).expect_err("a NaN input gives a NaN loss");
     assert!(matches!(error, Error::NonFinite(_)));
     let text = error.to_string();
     assert!(text.contains("epoch 1 iteration 0: the total loss is NaN (metric_loss = NaN)"), "{text}");

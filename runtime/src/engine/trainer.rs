@@ -244,7 +244,8 @@ impl<T: Step> Trainer<T> {
     pub fn set_to_train(&mut self) {
         let freeze_trunk = self.settings.freeze_trunk_batchnorm;
         for slot in &self.slots {
-            let training = !slot.frozen && !(freeze_trunk && slot.key.name() == "trunk");
+            let trunk_batchnorm_frozen = freeze_trunk && slot.key.name() == "trunk";
+            let training = !(slot.frozen || trunk_batchnorm_frozen);
             if let Some(component) = self.keys.component_mut(slot.key) {
                 component.set_training(training);
             }

@@ -36,7 +36,7 @@ impl AdamState {
                     if self.decoupled {
                         let _ = p.g_mul_scalar_(1.0 - self.learning_rate * self.weight_decay);
                     } else {
-                        grad = grad + &p * self.weight_decay;
+                        grad += &p * self.weight_decay;
                     }
                 }
                 let (mut m, mut v, mut t) = self.moments[i].take().unwrap_or_else(|| (p.zeros_like(), p.zeros_like(), 0));

@@ -42,7 +42,7 @@ impl StepLr {
 impl LrScheduler for StepLr {
     fn step(&mut self, current: f64, _initial: f64, _metric: Option<f64>) -> f64 {
         self.steps += 1;
-        if self.steps % self.step_size == 0 { current * self.gamma } else { current }
+        if self.steps.is_multiple_of(self.step_size) { current * self.gamma } else { current }
     }
 }
 

@@ -43,7 +43,7 @@ impl Optimizer for Sgd {
         tch::no_grad(|| {
             for (i, p, mut grad) in with_gradients(&self.parameters) {
                 if self.weight_decay != 0.0 {
-                    grad = grad + p * self.weight_decay;
+                    grad += p * self.weight_decay;
                 }
                 if self.momentum != 0.0 {
                     let velocity = match self.velocity[i].take() {
