@@ -1,8 +1,10 @@
-//! Mined tuples and the index helpers that build and convert them (PML's `loss_and_miner_utils`).
+//! Mined tuples and the index helpers that build and convert them (PML's
+//! `loss_and_miner_utils`), with and without reference embeddings.
 
 use tch::{Kind, Tensor};
 
-/// Tuples of batch indices a miner selects and a loss consumes.
+/// Tuples of indices a miner selects and a loss consumes. With reference embeddings, anchors
+/// index the queries and positives and negatives index the references.
 #[derive(Debug)]
 pub enum Tuples {
     /// Positive pairs `(a1[i], p[i])` and negative pairs `(a2[j], n[j])`.
@@ -28,10 +30,29 @@ pub enum Tuples {
 }
 
 impl Tuples {
+    /// Pairs from a 2-column `nonzero` result of positive and of negative masks.
+    pub(crate) fn from_masks(positive: &Tensor, negative: &Tensor) -> Tuples {
+        let (pos, neg) = (positive.nonzero(), negative.nonzero());
+        Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
+    }
+
+    /// Triplets from a 3-column `nonzero` result.
+    pub(crate) fn from_triplet_rows(rows: &Tensor) -> Tuples {
+        Tuples::Triplets { a: rows.select(1, 0), p: rows.select(1, 1), n: rows.select(1, 2) }
+    }
+
+    /// The tuple as pairs: triplets give `(a, p)` and `(a, n)` (PML's `convert_to_pairs`).
+    pub fn to_pairs(&self) -> (Tensor, Tensor, Tensor, Tensor) {
+        match self {
+            Tuples::Pairs { a1, p, a2, n } => (a1.shallow_clone(), p.shallow_clone(), a2.shallow_clone(), n.shallow_clone()),
+            Tuples::Triplets { a, p, n } => (a.shallow_clone(), p.shallow_clone(), a.shallow_clone(), n.shallow_clone()),
+        }
+    }
+
     /// The tuple as triplets: pairs become every `(a, p, n)` whose positive and negative pair
     /// share the anchor, ordered by anchor, then positive, then negative, as PML orders them.
-    /// `batch_size` is the number of embeddings the indices point into.
-    pub fn to_triplets(&self, batch_size: i64) -> (Tensor, Tensor, Tensor) {
+    /// `rows` and `columns` are the numbers of queries and references the indices point into.
+    pub fn to_triplets(&self, rows: i64, columns: i64) -> (Tensor, Tensor, Tensor) {
         match self {
             Tuples::Triplets { a, p, n } => (a.shallow_clone(), p.shallow_clone(), n.shallow_clone()),
             Tuples::Pairs { a1, p, a2, n } => {
@@ -41,14 +62,14 @@ impl Tuples {
                 }
                 // Two ways to the same set: match every positive pair against every negative
                 // pair (PML's way, |P| x |N| comparisons), or intersect the pair masks in a
-                // (batch, batch, batch) cube. Take the smaller; the cube treats repeated pairs
-                // as one.
+                // (rows, columns, columns) cube. Take the smaller; the cube treats repeated
+                // pairs as one.
                 let pairs_product = (a1.numel() * a2.numel()) as i64;
-                if batch_size.pow(3) < pairs_product {
-                    let positive = pair_mask(a1, p, batch_size);
-                    let negative = pair_mask(a2, n, batch_size);
-                    let triplets = positive.unsqueeze(2).logical_and(&negative.unsqueeze(1)).nonzero();
-                    return (triplets.select(1, 0), triplets.select(1, 1), triplets.select(1, 2));
+                if rows * columns * columns < pairs_product {
+                    let positive = pair_mask(a1, p, rows, columns);
+                    let negative = pair_mask(a2, n, rows, columns);
+                    let triplets = Tuples::from_triplet_rows(&positive.unsqueeze(2).logical_and(&negative.unsqueeze(1)).nonzero());
+                    return triplets.to_triplets(rows, columns);
                 }
                 let same_anchor = a1.unsqueeze(1).eq_tensor(&a2.unsqueeze(0)).nonzero();
                 let (pi, ni) = (same_anchor.select(1, 0), same_anchor.select(1, 1));
@@ -57,7 +78,7 @@ impl Tuples {
         }
     }
 
-    /// Counts PML records for mined tuples: positive and negative pairs, or triplets.
+    /// How many tuples there are.
     pub fn counts(&self) -> TupleCounts {
         match self {
             Tuples::Pairs { a1, a2, .. } => TupleCounts::Pairs { positive: a1.numel(), negative: a2.numel() },
@@ -80,41 +101,43 @@ pub enum TupleCounts {
     Triplets(usize),
 }
 
-/// A (batch, batch) mask that is true at every `(rows[i], columns[i])`.
-fn pair_mask(rows: &Tensor, columns: &Tensor, batch_size: i64) -> Tensor {
-    let mask = Tensor::zeros([batch_size * batch_size], (Kind::Bool, rows.device()));
-    mask.index_fill(0, &(rows * batch_size + columns), 1).reshape([batch_size, batch_size])
+/// A (rows, columns) mask that is true at every `(row_index[i], column_index[i])`.
+pub fn pair_mask(row_index: &Tensor, column_index: &Tensor, rows: i64, columns: i64) -> Tensor {
+    let mask = Tensor::zeros([rows * columns], (Kind::Bool, row_index.device()));
+    mask.index_fill(0, &(row_index * columns + column_index), 1).reshape([rows, columns])
 }
 
-/// Boolean masks of positive pairs (same label, not the same sample) and negative pairs
-/// (different labels) within one batch.
-pub fn pair_masks(labels: &Tensor) -> (Tensor, Tensor) {
-    let same = labels.unsqueeze(1).eq_tensor(&labels.unsqueeze(0));
-    let diagonal = Tensor::eye(labels.size()[0], (Kind::Bool, labels.device()));
-    let positive = same.logical_and(&diagonal.logical_not());
+/// Masks of positive pairs (same label) and negative pairs (different labels) between queries
+/// and references. Without references the queries are their own references and a sample is
+/// not its own positive; with them, it is (PML removes the diagonal only for the same object).
+pub fn pair_masks(labels: &Tensor, ref_labels: Option<&Tensor>) -> (Tensor, Tensor) {
+    let reference = ref_labels.unwrap_or(labels);
+    let same = labels.unsqueeze(1).eq_tensor(&reference.unsqueeze(0));
     let negative = same.logical_not();
+    let positive = match ref_labels {
+        Some(_) => same,
+        None => same.logical_and(&Tensor::eye(labels.size()[0], (Kind::Bool, labels.device())).logical_not()),
+    };
     (positive, negative)
 }
 
-/// Every positive and negative pair of a batch, row-major.
-pub fn all_pairs(labels: &Tensor) -> Tuples {
-    let (positive, negative) = pair_masks(labels);
-    let (pos, neg) = (positive.nonzero(), negative.nonzero());
-    Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
+/// Every positive and negative pair, row-major (PML's `get_all_pairs_indices`).
+pub fn all_pairs(labels: &Tensor, ref_labels: Option<&Tensor>) -> Tuples {
+    let (positive, negative) = pair_masks(labels, ref_labels);
+    Tuples::from_masks(&positive, &negative)
 }
 
-/// Every triplet `(a, p, n)` of a batch: `p` shares `a`'s label, `n` does not.
-pub fn all_triplets(labels: &Tensor) -> Tuples {
-    let (positive, negative) = pair_masks(labels);
-    let valid = positive.unsqueeze(2).logical_and(&negative.unsqueeze(1)).nonzero();
-    Tuples::Triplets { a: valid.select(1, 0), p: valid.select(1, 1), n: valid.select(1, 2) }
+/// Every triplet `(a, p, n)`: `p` shares `a`'s label, `n` does not (PML's `get_all_triplets_indices`).
+pub fn all_triplets(labels: &Tensor, ref_labels: Option<&Tensor>) -> Tuples {
+    let (positive, negative) = pair_masks(labels, ref_labels);
+    Tuples::from_triplet_rows(&positive.unsqueeze(2).logical_and(&negative.unsqueeze(1)).nonzero())
 }
 
 /// `per_anchor` random triplets for every anchor that has a positive and a negative: the
-/// positive drawn uniformly from the anchor's other same-label samples and the negative from
-/// the different-label ones, both with replacement (PML's `get_random_triplet_indices`).
-pub fn random_triplets(labels: &Tensor, per_anchor: i64) -> Tuples {
-    let (positive, negative) = pair_masks(labels);
+/// positive drawn uniformly from the anchor's positives and the negative from its negatives,
+/// both with replacement (PML's `get_random_triplet_indices`; the draws differ from PML's).
+pub fn random_triplets(labels: &Tensor, ref_labels: Option<&Tensor>, per_anchor: i64) -> Tuples {
+    let (positive, negative) = pair_masks(labels, ref_labels);
     let has_both = positive.any_dim(1, false).logical_and(&negative.any_dim(1, false));
     let anchors = has_both.nonzero().select(1, 0);
     if anchors.numel() == 0 || per_anchor <= 0 {

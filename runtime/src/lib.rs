@@ -38,6 +38,7 @@ pub mod losses;
 pub mod miners;
 mod model;
 pub mod optim;
+pub mod reducers;
 pub mod samplers;
 pub mod trainer;
 pub mod trainers;

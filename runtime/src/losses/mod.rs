@@ -1,25 +1,68 @@
-//! Losses: metric losses on embeddings and labels, and classifier losses on logits.
-//! Each is a [`Component`](crate::trainer::Component), so its records reach the hooks and, when
-//! it has parameters, it can be optimised and frozen like a model.
+//! Losses: metric losses on embeddings and labels (optionally against reference embeddings, and
+//! restricted to mined tuples), and classifier losses on logits. Each is a
+//! [`Component`](crate::trainer::Component), so its records reach the hooks and, when it has
+//! parameters, it can be optimised and frozen like a model.
+//!
+//! Pair losses follow PML's `GenericPairLoss`: tuples become pairs; with no tuples, all pairs.
 
+mod circle;
+mod contrastive;
 mod cross_entropy;
+mod input;
+mod lifted_structure;
+mod multi_similarity;
+mod ntxent;
+mod supcon;
 mod triplet_margin;
 
+pub use circle::CircleLoss;
+pub use contrastive::ContrastiveLoss;
 pub use cross_entropy::CrossEntropyLoss;
-pub use triplet_margin::TripletMarginLoss;
+pub use lifted_structure::{GeneralizedLiftedStructureLoss, LiftedStructureLoss};
+pub use multi_similarity::MultiSimilarityLoss;
+pub use ntxent::NTXentLoss;
+pub use supcon::SupConLoss;
+pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
+
+pub(crate) use input::{gather_pairs, LossInput};
 
 use crate::indices::Tuples;
 use crate::trainer::Component;
-use crate::{Error, Result};
+use crate::Result;
 use tch::Tensor;
+
+/// Reference embeddings and their labels: the loss compares queries against these instead of
+/// against each other (PML's `ref_emb`, `ref_labels`).
+#[derive(Clone, Copy, Debug)]
+pub struct Reference<'a> {
+    /// The reference embeddings.
+    pub embeddings: &'a Tensor,
+    /// Their labels.
+    pub labels: &'a Tensor,
+}
 
 /// A loss on embeddings and their labels, optionally restricted to mined tuples.
 pub trait MetricLoss: Component + Send {
-    /// The loss, a scalar tensor that carries a gradient (a zero one when no tuple is valid).
+    /// The loss of queries against `reference` (or against themselves when `None`); a scalar
+    /// tensor that carries a gradient, a zero one when no tuple is valid.
     ///
     /// # Errors
-    /// When embeddings and labels do not match in shape or length.
-    fn compute(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>) -> Result<Tensor>;
+    /// When embeddings and labels do not match in shape or length; the message names the loss.
+    fn compute_with_reference(
+        &mut self,
+        embeddings: &Tensor,
+        labels: &Tensor,
+        indices: Option<&Tuples>,
+        reference: Option<Reference<'_>>,
+    ) -> Result<Tensor>;
+
+    /// The loss of the embeddings against each other.
+    ///
+    /// # Errors
+    /// As [`MetricLoss::compute_with_reference`].
+    fn compute(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>) -> Result<Tensor> {
+        self.compute_with_reference(embeddings, labels, indices, None)
+    }
 }
 
 /// A loss on classifier logits and labels.
@@ -43,23 +86,27 @@ impl<L: ClassifierLoss + 'static> From<L> for Box<dyn ClassifierLoss> {
     }
 }
 
-/// The shape checks PML makes on every loss and miner input, with the module named.
-pub(crate) fn check_embeddings(module: &str, embeddings: &Tensor, labels: &Tensor) -> Result<()> {
-    let e = embeddings.size();
-    let l = labels.size();
-    if e.len() != 2 {
-        return Err(Error::data(format!("{module}: embeddings must be 2-D (batch, width), found shape {e:?}")));
-    }
-    if l.len() != 1 {
-        return Err(Error::data(format!("{module}: labels must be 1-D (batch,), found shape {l:?}")));
-    }
-    if e[0] != l[0] {
-        return Err(Error::data(format!("{module}: {} embeddings but {} labels; they must be equal", e[0], l[0])));
-    }
-    Ok(())
+/// `.distance(...)` and `.reducer(...)` for a loss struct with those two fields, and the
+/// records every such loss adds: its distance's and its reducer's.
+macro_rules! distance_and_reducer {
+    ($ty:ty) => {
+        impl $ty {
+            /// The distance or similarity the loss compares embeddings with.
+            pub fn distance(mut self, distance: impl $crate::distances::Distance + 'static) -> Self {
+                self.distance = ::std::boxed::Box::new(distance);
+                self
+            }
+            /// How the per-tuple values become one number.
+            pub fn reducer(mut self, reducer: impl $crate::reducers::Reducer + 'static) -> Self {
+                self.reducer = ::std::boxed::Box::new(reducer);
+                self
+            }
+            fn common_records(&self) -> ::std::vec::Vec<$crate::trainer::Record> {
+                let mut records = self.distance.records();
+                records.extend(self.reducer.records());
+                records
+            }
+        }
+    };
 }
-
-/// A zero that stays in the autograd graph, so that backward runs when no tuple was valid.
-pub(crate) fn zero_loss(embeddings: &Tensor) -> Tensor {
-    (embeddings * 0.0).sum(embeddings.kind())
-}
+pub(crate) use distance_and_reducer;

@@ -1,9 +1,10 @@
-use super::{check_embeddings, zero_loss, MetricLoss};
-use crate::distances::normalized_l2;
+use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
+use crate::distances::{margin, smallest, Distance, LpDistance};
 use crate::indices::{all_triplets, random_triplets, Tuples};
+use crate::reducers::{reduce, AvgNonZeroReducer, Reducer, Reduction, SubLoss};
 use crate::trainer::{Component, Record};
 use crate::Result;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// Which triplets the loss uses when no miner gives any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,18 +15,16 @@ pub enum TripletsPerAnchor {
     Count(i64),
 }
 
-/// `relu(d(a,p) - d(a,n) + margin)` over triplets, on L2-normalised embeddings, averaged over
-/// the triplets with a non-zero loss (PML's `TripletMarginLoss` with its defaults:
-/// `LpDistance()`, `AvgNonZeroReducer`).
+/// `relu(d(a,p) - d(a,n) + margin)` per triplet (PML's `TripletMarginLoss`; defaults
+/// `LpDistance()` and `AvgNonZeroReducer`).
 #[derive(Debug)]
 pub struct TripletMarginLoss {
     margin: f64,
     swap: bool,
     smooth_loss: bool,
     triplets_per_anchor: TripletsPerAnchor,
-    /// Triplets with a non-zero loss in the last call; kept as a tensor so that recording it
-    /// costs no device sync unless a hook reads it.
-    num_past_filter: Option<Tensor>,
+    distance: Box<dyn Distance>,
+    reducer: Box<dyn Reducer>,
 }
 
 impl Default for TripletMarginLoss {
@@ -37,14 +36,21 @@ impl Default for TripletMarginLoss {
 impl TripletMarginLoss {
     /// PML's defaults: margin 0.05, no swap, hinge (not smooth), all triplets.
     pub fn new() -> TripletMarginLoss {
-        TripletMarginLoss { margin: 0.05, swap: false, smooth_loss: false, triplets_per_anchor: TripletsPerAnchor::All, num_past_filter: None }
+        TripletMarginLoss {
+            margin: 0.05,
+            swap: false,
+            smooth_loss: false,
+            triplets_per_anchor: TripletsPerAnchor::All,
+            distance: Box::new(LpDistance::new()),
+            reducer: Box::new(AvgNonZeroReducer::avg_non_zero()),
+        }
     }
     /// The desired gap between the negative and the positive distance.
     pub fn margin(mut self, margin: f64) -> Self {
         self.margin = margin;
         self
     }
-    /// Use `min(d(a,n), d(p,n))` as the negative distance.
+    /// Use the closer of `d(a,n)` and `d(p,n)` as the negative distance.
     pub fn swap(mut self, swap: bool) -> Self {
         self.swap = swap;
         self
@@ -61,53 +67,49 @@ impl TripletMarginLoss {
     }
 }
 
+distance_and_reducer!(TripletMarginLoss);
+
 impl Component for TripletMarginLoss {
     fn records(&self) -> Vec<Record> {
         let mut records = vec![Record { name: "margin", value: self.margin }];
-        if let Some(count) = &self.num_past_filter {
-            records.push(Record { name: "num_past_filter", value: count.double_value(&[]) });
-        }
+        records.extend(self.common_records());
         records
     }
 }
 
 impl MetricLoss for TripletMarginLoss {
-    fn compute(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>) -> Result<Tensor> {
-        check_embeddings("TripletMarginLoss", embeddings, labels)?;
-        let labels = labels.to_device(embeddings.device());
-        let tuples;
-        let (a, p, n) = match indices {
-            Some(given) => given.to_triplets(embeddings.size()[0]),
+    fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
+        let input = LossInput::new("TripletMarginLoss", embeddings, labels, reference)?;
+        let generated;
+        let tuples = match indices {
+            Some(given) => given,
             None => {
-                tuples = match self.triplets_per_anchor {
-                    TripletsPerAnchor::All => all_triplets(&labels),
-                    TripletsPerAnchor::Count(k) => random_triplets(&labels, k),
+                generated = match self.triplets_per_anchor {
+                    TripletsPerAnchor::All => all_triplets(&input.labels, input.ref_labels.as_ref()),
+                    TripletsPerAnchor::Count(k) => random_triplets(&input.labels, input.ref_labels.as_ref(), k),
                 };
-                tuples.to_triplets(embeddings.size()[0])
+                &generated
             }
         };
+        let (a, p, n) = tuples.to_triplets(input.rows(), input.columns());
         if a.numel() == 0 {
-            self.num_past_filter = Some(Tensor::from(0i64));
-            return Ok(zero_loss(embeddings));
+            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
         }
-        let distances = normalized_l2(embeddings);
+        let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         // Index the flattened matrix: gathering whole rows first would copy a row per triplet.
-        let (width, flat) = (distances.size()[1], distances.reshape([-1]));
-        let pick = |row: &Tensor, column: &Tensor| flat.index_select(0, &(row * width + column));
+        let (columns, flat) = (matrix.size()[1], matrix.reshape([-1]));
+        let pick = |row: &Tensor, column: &Tensor| flat.index_select(0, &(row * columns + column));
         let ap = pick(&a, &p);
         let mut an = pick(&a, &n);
         if self.swap {
-            an = an.minimum(&pick(&p, &n));
+            // d(p, n) between two references.
+            let reference_matrix = self.distance.matrix(input.ref_embeddings, input.ref_embeddings);
+            let pn = reference_matrix.reshape([-1]).index_select(0, &(&p * columns + &n));
+            an = smallest(self.distance.as_ref(), &an, &pn);
         }
-        let violation = ap - an + self.margin;
+        let violation = margin(self.distance.as_ref(), &ap, &an) + self.margin;
         let losses = if self.smooth_loss { violation.softplus() } else { violation.relu() };
-        // AvgNonZeroReducer: the mean over positive losses, or a zero with a gradient when none.
-        let past_filter = losses.gt(0.0);
-        let count = past_filter.sum(Kind::Int64);
-        let total = (&losses * past_filter.to_kind(losses.kind())).sum(losses.kind());
-        let loss = total / count.clamp_min(1).to_kind(losses.kind());
-        self.num_past_filter = Some(count);
-        Ok(loss)
+        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Triplet)], embeddings))
     }
 }
 

@@ -1,24 +1,49 @@
-//! Miners: tuple miners choose pairs or triplets within a batch; subset-batch miners choose
-//! which samples of a larger batch to train on.
+//! Miners: tuple miners choose pairs or triplets within a batch (or between queries and
+//! references); subset-batch miners choose which samples of a batch to train on. Miners run
+//! without gradients.
 
+mod batch_hard;
+mod hdc;
 mod maximum_loss;
 mod multi_similarity;
+mod pair_margin;
+mod triplet_margin;
 
+pub use batch_hard::BatchHardMiner;
+pub use hdc::HdcMiner;
 pub use maximum_loss::MaximumLossMiner;
 pub use multi_similarity::MultiSimilarityMiner;
+pub use pair_margin::PairMarginMiner;
+pub use triplet_margin::{TripletMarginMiner, TripletType};
 
-use crate::indices::Tuples;
-use crate::trainer::Component;
+use crate::indices::{TupleCounts, Tuples};
+use crate::losses::Reference;
+use crate::trainer::{Component, Record};
 use crate::Result;
 use tch::Tensor;
 
-/// Chooses the pairs or triplets a metric loss should see. Runs without gradients.
+/// Chooses the pairs or triplets a metric loss should see.
 pub trait TupleMiner: Component + Send {
-    /// The mined tuples, as batch indices on the embeddings' device.
+    /// Tuples between the queries and `reference` (or among the queries when `None`), as
+    /// indices on the embeddings' device.
     ///
     /// # Errors
     /// When embeddings and labels do not match in shape or length.
-    fn mine(&mut self, embeddings: &Tensor, labels: &Tensor) -> Result<Tuples>;
+    fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples>;
+
+    /// Tuples among the embeddings.
+    ///
+    /// # Errors
+    /// As [`TupleMiner::mine_with_reference`].
+    fn mine(&mut self, embeddings: &Tensor, labels: &Tensor) -> Result<Tuples> {
+        self.mine_with_reference(embeddings, labels, None)
+    }
+
+    /// Filters tuples another miner chose instead of starting from all of them; `None` for
+    /// miners that cannot (CascadedEmbeddings hands each stage's tuples to an HDC miner).
+    fn mine_among(&mut self, _candidates: Option<&Tuples>, _embeddings: &Tensor, _labels: &Tensor) -> Option<Result<Tuples>> {
+        None
+    }
 }
 
 /// Chooses a subset of a batch to train on (PML's `subset_batch_miner`, before v2.0).
@@ -43,9 +68,7 @@ impl<M: SubsetBatchMiner + 'static> From<M> for Box<dyn SubsetBatchMiner> {
 }
 
 /// PML's miner statistics from mined tuples: `num_pos_pairs` and `num_neg_pairs`, or `num_triplets`.
-fn tuple_records(tuples: &Option<crate::indices::TupleCounts>) -> Vec<crate::trainer::Record> {
-    use crate::indices::TupleCounts;
-    use crate::trainer::Record;
+fn tuple_records(tuples: &Option<TupleCounts>) -> Vec<Record> {
     match tuples {
         None => Vec::new(),
         Some(TupleCounts::Pairs { positive, negative }) => vec![
@@ -55,3 +78,17 @@ fn tuple_records(tuples: &Option<crate::indices::TupleCounts>) -> Vec<crate::tra
         Some(TupleCounts::Triplets(count)) => vec![Record { name: "num_triplets", value: *count as f64 }],
     }
 }
+
+/// `.distance(...)` for a miner struct with a `distance` field.
+macro_rules! miner_distance {
+    ($ty:ty) => {
+        impl $ty {
+            /// The distance or similarity the miner compares embeddings with.
+            pub fn distance(mut self, distance: impl $crate::distances::Distance + 'static) -> Self {
+                self.distance = ::std::boxed::Box::new(distance);
+                self
+            }
+        }
+    };
+}
+use miner_distance;

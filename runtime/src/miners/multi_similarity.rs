@@ -1,17 +1,18 @@
-use super::{tuple_records, TupleMiner};
-use crate::distances::cosine_similarity;
+use super::{miner_distance, tuple_records, TupleMiner};
+use crate::distances::{CosineSimilarity, Distance};
 use crate::indices::{pair_masks, TupleCounts, Tuples};
-use crate::losses::check_embeddings;
+use crate::losses::{LossInput, Reference};
 use crate::trainer::{Component, Record};
 use crate::Result;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// Keeps the positive pairs less similar than the anchor's hardest negative plus `epsilon`,
-/// and the negative pairs more similar than its hardest positive minus `epsilon`
-/// (PML's `MultiSimilarityMiner` with cosine similarity).
+/// and the negative pairs more similar than its hardest positive minus `epsilon` (PML's
+/// `MultiSimilarityMiner`; cosine similarity by default).
 #[derive(Debug)]
 pub struct MultiSimilarityMiner {
     epsilon: f64,
+    distance: Box<dyn Distance>,
     last: Option<TupleCounts>,
 }
 
@@ -24,9 +25,11 @@ impl Default for MultiSimilarityMiner {
 impl MultiSimilarityMiner {
     /// The miner with this epsilon (PML's default is 0.1).
     pub fn new(epsilon: f64) -> MultiSimilarityMiner {
-        MultiSimilarityMiner { epsilon, last: None }
+        MultiSimilarityMiner { epsilon, distance: Box::new(CosineSimilarity::new()), last: None }
     }
 }
+
+miner_distance!(MultiSimilarityMiner);
 
 impl Component for MultiSimilarityMiner {
     fn records(&self) -> Vec<Record> {
@@ -37,20 +40,26 @@ impl Component for MultiSimilarityMiner {
 }
 
 impl TupleMiner for MultiSimilarityMiner {
-    fn mine(&mut self, embeddings: &Tensor, labels: &Tensor) -> Result<Tuples> {
-        check_embeddings("MultiSimilarityMiner", embeddings, labels)?;
+    fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
+        let input = LossInput::new("MultiSimilarityMiner", embeddings, labels, reference)?;
         let tuples = tch::no_grad(|| {
-            let labels = labels.to_device(embeddings.device());
-            let similarity = cosine_similarity(&embeddings.to_kind(Kind::Float));
-            let (positive, negative) = pair_masks(&labels);
-            // An anchor without negatives gets -inf as its hardest negative and so keeps no
-            // positive; one without positives keeps no negative (as PML's sentinels do).
-            let hardest_negative = similarity.masked_fill(&negative.logical_not(), f64::NEG_INFINITY).amax([1], true);
-            let hardest_positive = similarity.masked_fill(&positive.logical_not(), f64::INFINITY).amin([1], true);
-            let keep_positive = positive.logical_and(&(&similarity - self.epsilon).lt_tensor(&hardest_negative));
-            let keep_negative = negative.logical_and(&(&similarity + self.epsilon).gt_tensor(&hardest_positive));
-            let (pos, neg) = (keep_positive.nonzero(), keep_negative.nonzero());
-            Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
+            let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
+            let (positive, negative) = pair_masks(&input.labels, input.ref_labels.as_ref());
+            let (hardest_negative, hardest_positive, keep_positive, keep_negative);
+            if self.distance.is_inverted() {
+                // An anchor without negatives gets -inf as its hardest negative and so keeps no
+                // positive; one without positives keeps no negative (as PML's sentinels do).
+                hardest_negative = matrix.masked_fill(&negative.logical_not(), f64::NEG_INFINITY).amax([1i64].as_slice(), true);
+                hardest_positive = matrix.masked_fill(&positive.logical_not(), f64::INFINITY).amin([1i64].as_slice(), true);
+                keep_positive = (&matrix - self.epsilon).lt_tensor(&hardest_negative);
+                keep_negative = (&matrix + self.epsilon).gt_tensor(&hardest_positive);
+            } else {
+                hardest_negative = matrix.masked_fill(&negative.logical_not(), f64::INFINITY).amin([1i64].as_slice(), true);
+                hardest_positive = matrix.masked_fill(&positive.logical_not(), f64::NEG_INFINITY).amax([1i64].as_slice(), true);
+                keep_positive = (&matrix + self.epsilon).gt_tensor(&hardest_negative);
+                keep_negative = (&matrix - self.epsilon).lt_tensor(&hardest_positive);
+            }
+            Tuples::from_masks(&positive.logical_and(&keep_positive), &negative.logical_and(&keep_negative))
         });
         self.last = Some(tuples.counts());
         Ok(tuples)

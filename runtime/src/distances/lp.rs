@@ -1,0 +1,59 @@
+use super::{common_options, Common, Distance};
+use crate::trainer::Record;
+use tch::{Kind, Tensor};
+
+/// The `p`-norm distance, on L2-normalised embeddings by default (PML's `LpDistance()`).
+#[derive(Clone, Debug)]
+pub struct LpDistance {
+    common: Common,
+}
+
+impl Default for LpDistance {
+    fn default() -> Self {
+        LpDistance::new()
+    }
+}
+
+impl LpDistance {
+    /// Euclidean distance between L2-normalised rows.
+    pub fn new() -> LpDistance {
+        LpDistance { common: Common::new() }
+    }
+    /// The norm, for the distance and for normalisation.
+    pub fn p(mut self, p: f64) -> Self {
+        self.common.p = p;
+        self
+    }
+}
+
+common_options!(LpDistance);
+
+impl Distance for LpDistance {
+    fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
+        let (q, r) = (self.common.maybe_normalize(query), self.common.maybe_normalize(reference));
+        // cdist has no half-precision kernel on every device; PML falls back to pairs, we to f32.
+        let matrix = if matches!(q.kind(), Kind::Half | Kind::BFloat16) {
+            Tensor::cdist(&q.to_kind(Kind::Float), &r.to_kind(Kind::Float), self.common.p, None).to_kind(q.kind())
+        } else {
+            Tensor::cdist(&q, &r, self.common.p, None)
+        };
+        self.common.maybe_power(matrix)
+    }
+
+    fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
+        let (x, y) = (self.common.maybe_normalize(x), self.common.maybe_normalize(y));
+        self.common.maybe_power(Tensor::pairwise_distance(&x, &y, self.common.p, 1e-6, false))
+    }
+
+    fn is_inverted(&self) -> bool {
+        false
+    }
+
+    fn clone_box(&self) -> Box<dyn Distance> {
+        Box::new(self.clone())
+    }
+
+    fn records(&self) -> Vec<Record> {
+        self.common.records()
+    }
+}

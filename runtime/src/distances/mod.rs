@@ -1,0 +1,119 @@
+//! Distances between embeddings (PML's `distances`): a matrix between a query set and a
+//! reference set, and the distance of row-aligned pairs. Similarities (cosine, dot product) are
+//! *inverted*: larger means closer. Losses and miners stay correct with either kind through
+//! [`margin`], [`smallest`] and `is_inverted`.
+
+mod dot_product;
+mod lp;
+mod snr;
+
+pub use dot_product::{CosineSimilarity, DotProductSimilarity};
+pub use lp::LpDistance;
+pub use snr::SnrDistance;
+
+use crate::trainer::Record;
+use tch::Tensor;
+
+/// A distance or similarity between embeddings.
+pub trait Distance: Send + std::fmt::Debug {
+    /// The (queries, references) matrix, after the optional normalisation and `power`.
+    fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor;
+    /// The distance of each row of `x` to the same row of `y`.
+    fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor;
+    /// Whether larger values mean closer (similarities).
+    fn is_inverted(&self) -> bool;
+    /// A copy, so that a loss can own a distance it changes (DAML's negated one).
+    fn clone_box(&self) -> Box<dyn Distance>;
+    /// PML's `record_these`: `p`, `power`.
+    fn records(&self) -> Vec<Record>;
+}
+
+impl Clone for Box<dyn Distance> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// How far `x` is beyond `y` in the "further apart" direction: `x - y` for distances, `y - x`
+/// for similarities (PML's `distance.margin`).
+pub fn margin(distance: &dyn Distance, x: &Tensor, y: &Tensor) -> Tensor {
+    if distance.is_inverted() { y - x } else { x - y }
+}
+
+/// The element-wise closer of two distances: the minimum, or the maximum for similarities.
+pub fn smallest(distance: &dyn Distance, x: &Tensor, y: &Tensor) -> Tensor {
+    if distance.is_inverted() { x.maximum(y) } else { x.minimum(y) }
+}
+
+/// Options every distance shares (PML's `BaseDistance`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Common {
+    pub normalize_embeddings: bool,
+    pub p: f64,
+    pub power: f64,
+}
+
+impl Common {
+    pub fn new() -> Common {
+        Common { normalize_embeddings: true, p: 2.0, power: 1.0 }
+    }
+
+    /// Rows scaled to unit `p`-norm (`F.normalize`, eps 1e-12) when normalisation is on.
+    pub fn maybe_normalize(&self, x: &Tensor) -> Tensor {
+        if !self.normalize_embeddings {
+            return x.shallow_clone();
+        }
+        let norm = x.norm_scalaropt_dim(self.p, [1i64].as_slice(), true).clamp_min(1e-12);
+        x / norm
+    }
+
+    pub fn maybe_power(&self, matrix: Tensor) -> Tensor {
+        if self.power == 1.0 { matrix } else { matrix.pow_tensor_scalar(self.power) }
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        vec![Record { name: "p", value: self.p }, Record { name: "power", value: self.power }]
+    }
+}
+
+/// Builder methods every distance shares.
+macro_rules! common_options {
+    ($ty:ty) => {
+        impl $ty {
+            /// Whether rows are scaled to unit norm first.
+            pub fn normalize_embeddings(mut self, on: bool) -> Self {
+                self.common.normalize_embeddings = on;
+                self
+            }
+            /// Raises every distance to this power.
+            pub fn power(mut self, power: f64) -> Self {
+                self.common.power = power;
+                self
+            }
+        }
+    };
+}
+pub(crate) use common_options;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points() -> Tensor {
+        Tensor::from_slice(&[3.0f32, 4.0, 0.0, 2.0]).reshape([2, 2])
+    }
+
+    #[test]
+    fn hand_computed_matrices() {
+        let x = points();
+        let lp = LpDistance::new().normalize_embeddings(false).matrix(&x, &x);
+        assert!((lp.double_value(&[0, 1]) - (9.0f64 + 4.0).sqrt()).abs() < 1e-5);
+        let cosine = CosineSimilarity::new().matrix(&x, &x);
+        assert!((cosine.double_value(&[0, 1]) - 0.8).abs() < 1e-6);
+        let dot = DotProductSimilarity::new().normalize_embeddings(false).matrix(&x, &x);
+        assert!((dot.double_value(&[0, 1]) - 8.0).abs() < 1e-5);
+        let squared = LpDistance::new().normalize_embeddings(false).power(2.0).matrix(&x, &x);
+        assert!((squared.double_value(&[0, 1]) - 13.0).abs() < 1e-4);
+        assert!(CosineSimilarity::new().is_inverted() && !LpDistance::new().is_inverted());
+    }
+}

@@ -1,0 +1,56 @@
+use super::{common_options, Common, Distance};
+use crate::trainer::Record;
+use tch::Tensor;
+
+/// Signal-to-noise ratio distance: the variance of the difference over the variance of the
+/// query (PML's `SNRDistance`; Yuan et al., 2019).
+#[derive(Clone, Debug)]
+pub struct SnrDistance {
+    common: Common,
+}
+
+impl Default for SnrDistance {
+    fn default() -> Self {
+        SnrDistance::new()
+    }
+}
+
+impl SnrDistance {
+    /// On L2-normalised rows, as PML's default.
+    pub fn new() -> SnrDistance {
+        SnrDistance { common: Common::new() }
+    }
+}
+
+common_options!(SnrDistance);
+
+fn row_variance(x: &Tensor) -> Tensor {
+    // Unbiased, as torch.var's default.
+    x.var_dim(1i64, true, false)
+}
+
+impl Distance for SnrDistance {
+    fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
+        let (q, r) = (self.common.maybe_normalize(query), self.common.maybe_normalize(reference));
+        let differences = q.unsqueeze(1) - r.unsqueeze(0);
+        let variances = differences.var_dim(2i64, true, false);
+        self.common.maybe_power(variances / row_variance(&q).unsqueeze(1))
+    }
+
+    fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
+        let (x, y) = (self.common.maybe_normalize(x), self.common.maybe_normalize(y));
+        self.common.maybe_power(row_variance(&(&x - &y)) / row_variance(&x))
+    }
+
+    fn is_inverted(&self) -> bool {
+        false
+    }
+
+    fn clone_box(&self) -> Box<dyn Distance> {
+        Box::new(self.clone())
+    }
+
+    fn records(&self) -> Vec<Record> {
+        self.common.records()
+    }
+}

@@ -1,0 +1,121 @@
+//! What every metric loss and miner does first (PML's `BaseMetricLossFunction.forward`): check
+//! shapes, move labels to the embeddings' device, and default the reference to the queries.
+
+use super::Reference;
+use crate::indices::{all_pairs, Tuples};
+use crate::{Error, Result};
+use tch::{Kind, Tensor};
+
+/// The checks PML makes on every loss and miner input, with the module named.
+pub(crate) fn check_embeddings(module: &str, embeddings: &Tensor, labels: &Tensor) -> Result<()> {
+    let e = embeddings.size();
+    let l = labels.size();
+    if e.len() != 2 {
+        return Err(Error::data(format!("{module}: embeddings must be 2-D (batch, width), found shape {e:?}")));
+    }
+    if l.len() != 1 {
+        return Err(Error::data(format!("{module}: labels must be 1-D (batch,), found shape {l:?}")));
+    }
+    if e[0] != l[0] {
+        return Err(Error::data(format!("{module}: {} embeddings but {} labels; they must be equal", e[0], l[0])));
+    }
+    Ok(())
+}
+
+/// Checked inputs of one loss or miner call.
+pub(crate) struct LossInput<'a> {
+    pub embeddings: &'a Tensor,
+    pub labels: Tensor,
+    pub ref_embeddings: &'a Tensor,
+    /// `None` when the queries are their own references (then a sample is not its own positive).
+    pub ref_labels: Option<Tensor>,
+}
+
+impl<'a> LossInput<'a> {
+    pub fn new(module: &str, embeddings: &'a Tensor, labels: &Tensor, reference: Option<Reference<'a>>) -> Result<LossInput<'a>> {
+        check_embeddings(module, embeddings, labels)?;
+        let device = embeddings.device();
+        let labels = labels.to_device(device).to_kind(Kind::Int64);
+        let (ref_embeddings, ref_labels) = match reference {
+            None => (embeddings, None),
+            Some(r) => {
+                check_embeddings(&format!("{module} (reference)"), r.embeddings, r.labels)?;
+                if r.embeddings.size()[1] != embeddings.size()[1] {
+                    return Err(Error::data(format!(
+                        "{module}: embeddings of width {} but reference embeddings of width {}",
+                        embeddings.size()[1],
+                        r.embeddings.size()[1]
+                    )));
+                }
+                (r.embeddings, Some(r.labels.to_device(device).to_kind(Kind::Int64)))
+            }
+        };
+        Ok(LossInput { embeddings, labels, ref_embeddings, ref_labels })
+    }
+
+    pub fn rows(&self) -> i64 {
+        self.embeddings.size()[0]
+    }
+
+    pub fn columns(&self) -> i64 {
+        self.ref_embeddings.size()[0]
+    }
+
+    /// The tuples as pairs; every pair when none are given (PML's `convert_to_pairs`).
+    pub fn pairs(&self, indices: Option<&Tuples>) -> (Tensor, Tensor, Tensor, Tensor) {
+        match indices {
+            Some(tuples) => tuples.to_pairs(),
+            None => all_pairs(&self.labels, self.ref_labels.as_ref()).to_pairs(),
+        }
+    }
+}
+
+/// PML's generic pair loss skips the computation when every index list has at most one entry.
+pub(crate) fn too_few_pairs(pairs: &(Tensor, Tensor, Tensor, Tensor)) -> bool {
+    [&pairs.0, &pairs.1, &pairs.2, &pairs.3].iter().all(|t| t.numel() <= 1)
+}
+
+/// Dense masks of the positive and the negative pairs, in the matrix's kind.
+pub(crate) fn pair_value_masks(pairs: &(Tensor, Tensor, Tensor, Tensor), matrix: &Tensor) -> (Tensor, Tensor) {
+    let (rows, columns) = (matrix.size()[0], matrix.size()[1]);
+    let mask = |r: &Tensor, c: &Tensor| crate::indices::pair_mask(r, c, rows, columns).to_kind(matrix.kind());
+    (mask(&pairs.0, &pairs.1), mask(&pairs.2, &pairs.3))
+}
+
+/// The entries of `matrix` at `(rows[i], columns[i])`.
+pub(crate) fn gather_pairs(matrix: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+    let width = matrix.size()[1];
+    matrix.reshape([-1]).index_select(0, &(rows * width + columns))
+}
+
+/// The most negative finite value of a kind (PML's `neg_inf`, `torch.finfo(dtype).min`).
+pub(crate) fn neg_inf(kind: Kind) -> f64 {
+    match kind {
+        Kind::Half => -65504.0,
+        Kind::BFloat16 => -3.3895313892515355e38,
+        Kind::Double => f64::MIN,
+        _ => f32::MIN as f64,
+    }
+}
+
+/// The smallest positive normal value of a kind (PML's `small_val`, `torch.finfo(dtype).tiny`).
+pub(crate) fn small_val(kind: Kind) -> f64 {
+    match kind {
+        Kind::Half => 6.103515625e-05,
+        Kind::BFloat16 => 1.1754943508222875e-38,
+        Kind::Double => f64::MIN_POSITIVE,
+        _ => f32::MIN_POSITIVE as f64,
+    }
+}
+
+/// `log(sum(exp(x)))` per row over the entries `keep` marks, with an extra zero term when
+/// `add_one`; rows with nothing kept give 0 (PML's `lmu.logsumexp`).
+pub(crate) fn masked_logsumexp(x: &Tensor, keep: &Tensor, add_one: bool) -> Tensor {
+    let mut x = x.masked_fill(&keep.logical_not(), neg_inf(x.kind()));
+    if add_one {
+        let zeros = Tensor::zeros([x.size()[0], 1], (x.kind(), x.device()));
+        x = Tensor::cat(&[x, zeros], 1);
+    }
+    let output = x.logsumexp([1i64].as_slice(), true);
+    output.masked_fill(&keep.any_dim(1, true).logical_not(), 0.0)
+}

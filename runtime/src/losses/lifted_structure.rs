@@ -1,0 +1,111 @@
+use super::input::{gather_pairs, masked_logsumexp, pair_value_masks, too_few_pairs};
+use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
+use crate::distances::{margin, Distance, LpDistance};
+use crate::indices::Tuples;
+use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::trainer::{Component, Record};
+use crate::Result;
+use tch::{Kind, Tensor};
+
+/// Lifted structure loss (Oh Song et al., 2016): per positive pair, the squared hinge of its
+/// distance plus a soft maximum over the negatives of both its ends (PML's
+/// `LiftedStructureLoss`; `LpDistance()`, `MeanReducer`).
+#[derive(Debug)]
+pub struct LiftedStructureLoss {
+    neg_margin: f64,
+    pos_margin: f64,
+    distance: Box<dyn Distance>,
+    reducer: Box<dyn Reducer>,
+}
+
+/// The generalised lifted structure loss (Hermans et al., 2017): per anchor,
+/// `relu(logsumexp_p(d - pos_margin) + logsumexp_n(neg_margin - d))` (PML's
+/// `GeneralizedLiftedStructureLoss`; `LpDistance()`, `MeanReducer`).
+#[derive(Debug)]
+pub struct GeneralizedLiftedStructureLoss {
+    neg_margin: f64,
+    pos_margin: f64,
+    distance: Box<dyn Distance>,
+    reducer: Box<dyn Reducer>,
+}
+
+macro_rules! margins {
+    ($ty:ident) => {
+        impl Default for $ty {
+            fn default() -> Self {
+                $ty::new()
+            }
+        }
+
+        impl $ty {
+            /// PML's defaults: `neg_margin` 1, `pos_margin` 0.
+            pub fn new() -> $ty {
+                $ty { neg_margin: 1.0, pos_margin: 0.0, distance: Box::new(LpDistance::new()), reducer: Box::new(MeanReducer) }
+            }
+            /// The distance negatives should exceed.
+            pub fn neg_margin(mut self, neg_margin: f64) -> Self {
+                self.neg_margin = neg_margin;
+                self
+            }
+            /// The distance positives should stay within.
+            pub fn pos_margin(mut self, pos_margin: f64) -> Self {
+                self.pos_margin = pos_margin;
+                self
+            }
+        }
+
+        distance_and_reducer!($ty);
+
+        impl Component for $ty {
+            fn records(&self) -> Vec<Record> {
+                let mut records = vec![Record { name: "pos_margin", value: self.pos_margin }, Record { name: "neg_margin", value: self.neg_margin }];
+                records.extend(self.common_records());
+                records
+            }
+        }
+    };
+}
+margins!(LiftedStructureLoss);
+margins!(GeneralizedLiftedStructureLoss);
+
+impl MetricLoss for LiftedStructureLoss {
+    fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
+        let input = LossInput::new("LiftedStructureLoss", embeddings, labels, reference)?;
+        let pairs = input.pairs(indices);
+        if too_few_pairs(&pairs) || pairs.0.numel() == 0 || pairs.2.numel() == 0 {
+            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+        }
+        let (a1, p, a2, n) = &pairs;
+        let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
+        let pos = gather_pairs(&matrix, a1, p).unsqueeze(1);
+        let neg = gather_pairs(&matrix, a2, n);
+        // A negative pair counts for a positive pair when it starts at either end of it.
+        let related = a2.unsqueeze(0).eq_tensor(&a1.unsqueeze(1)).logical_or(&a2.unsqueeze(0).eq_tensor(&p.unsqueeze(1)));
+        let neg = neg * related.to_kind(pos.kind());
+        let distance = self.distance.as_ref();
+        let remaining_pos = margin(distance, &pos, &Tensor::from(self.pos_margin).to_kind(pos.kind()));
+        let remaining_neg = margin(distance, &Tensor::from(self.neg_margin).to_kind(neg.kind()), &neg);
+        let per_pair = (masked_logsumexp(&remaining_neg, &related, false) + remaining_pos).relu().square() / 2.0;
+        let losses = per_pair.squeeze_dim(1);
+        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::PosPair)], embeddings))
+    }
+}
+
+impl MetricLoss for GeneralizedLiftedStructureLoss {
+    fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
+        let input = LossInput::new("GeneralizedLiftedStructureLoss", embeddings, labels, reference)?;
+        let pairs = input.pairs(indices);
+        if too_few_pairs(&pairs) {
+            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+        }
+        let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
+        let (pos_mask, neg_mask) = pair_value_masks(&pairs, &matrix);
+        let distance = self.distance.as_ref();
+        let remaining_pos = margin(distance, &matrix, &Tensor::from(self.pos_margin).to_kind(matrix.kind()));
+        let remaining_neg = margin(distance, &Tensor::from(self.neg_margin).to_kind(matrix.kind()), &matrix);
+        let pos_loss = masked_logsumexp(&remaining_pos, &pos_mask.to_kind(Kind::Bool), false);
+        let neg_loss = masked_logsumexp(&remaining_neg, &neg_mask.to_kind(Kind::Bool), false);
+        let losses = (pos_loss + neg_loss).relu().squeeze_dim(1);
+        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
+    }
+}
