@@ -1,0 +1,165 @@
+"""Writes the parity fixtures: what PML computes for each loss and miner on seeded inputs.
+
+Run by hand when a fixture should change (needs bench/setup-pml):
+    .venv-pml/bin/python tests/parity/generate.py
+The Rust side (tests/parity/main.rs) regenerates the same embeddings from the same seeds with
+libtorch's generator (identical to PyTorch's: same libtorch), checks them against the stored
+checksum, and compares its outputs to the stored ones. Only labels, seeds and results are stored.
+"""
+import hashlib
+import json
+import os
+
+import torch
+from pytorch_metric_learning import distances, losses, miners, reducers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.set_num_threads(1)
+
+
+def labels_for(kind, n, classes, seed):
+    g = torch.Generator().manual_seed(seed + 1000)
+    if kind == "random":
+        return torch.randint(0, classes, (n,), generator=g)
+    if kind == "one_class":
+        return torch.zeros(n, dtype=torch.long)
+    if kind == "distinct":
+        return torch.arange(n)
+    raise ValueError(kind)
+
+
+# name, n, d, label kind, classes, duplicate rows, reference (m, classes) or None
+CASES = [
+    ("two_no_positive", 2, 2, "distinct", 0, False, None),
+    ("two_one_class", 2, 2, "one_class", 0, False, None),
+    ("small", 16, 8, "random", 4, False, None),
+    ("few_classes", 128, 32, "random", 2, False, None),
+    ("medium", 64, 128, "random", 8, False, None),
+    ("many_classes", 256, 64, "random", 64, False, None),
+    ("all_distinct", 32, 16, "distinct", 0, False, None),
+    ("one_class", 32, 16, "one_class", 0, False, None),
+    ("duplicates", 32, 16, "random", 4, True, None),
+    ("reference", 24, 16, "random", 5, False, (40, 5)),
+    ("large", 512, 512, "random", 16, False, None),
+]
+
+COS = distances.CosineSimilarity
+LP = distances.LpDistance
+
+# fixture name -> (constructor, params for the Rust side, kind)
+MODULES = {
+    "triplet_margin": (lambda: losses.TripletMarginLoss(margin=0.05), {}, "loss"),
+    "triplet_margin_swap": (lambda: losses.TripletMarginLoss(margin=0.2, swap=True), {}, "loss"),
+    "triplet_margin_smooth": (lambda: losses.TripletMarginLoss(margin=0.1, smooth_loss=True), {}, "loss"),
+    "triplet_margin_cosine_sum": (lambda: losses.TripletMarginLoss(margin=0.1, distance=COS(), reducer=reducers.SumReducer()), {}, "loss"),
+    "contrastive": (lambda: losses.ContrastiveLoss(), {}, "loss"),
+    "contrastive_margins_mean": (lambda: losses.ContrastiveLoss(pos_margin=0.1, neg_margin=0.5, reducer=reducers.MeanReducer()), {}, "loss"),
+    "contrastive_cosine": (lambda: losses.ContrastiveLoss(pos_margin=0.9, neg_margin=0.4, distance=COS()), {}, "loss"),
+    "multi_similarity": (lambda: losses.MultiSimilarityLoss(), {}, "loss"),
+    "multi_similarity_lp": (lambda: losses.MultiSimilarityLoss(alpha=0.1, beta=40, base=0.5, distance=LP()), {}, "loss"),
+    "ntxent": (lambda: losses.NTXentLoss(temperature=0.07), {}, "loss"),
+    "ntxent_warm": (lambda: losses.NTXentLoss(temperature=0.5), {}, "loss"),
+    "supcon": (lambda: losses.SupConLoss(temperature=0.1), {}, "loss"),
+    "circle": (lambda: losses.CircleLoss(), {}, "loss"),
+    "circle_face": (lambda: losses.CircleLoss(m=0.25, gamma=256), {}, "loss"),
+    "lifted_structure": (lambda: losses.LiftedStructureLoss(), {}, "loss"),
+    "generalized_lifted_structure": (lambda: losses.GeneralizedLiftedStructureLoss(neg_margin=0.5), {}, "loss"),
+    "multi_similarity_miner": (lambda: miners.MultiSimilarityMiner(epsilon=0.1), {}, "miner"),
+    "multi_similarity_miner_lp": (lambda: miners.MultiSimilarityMiner(epsilon=0.1, distance=LP()), {}, "miner"),
+    "triplet_margin_miner_all": (lambda: miners.TripletMarginMiner(margin=0.2, type_of_triplets="all"), {}, "miner"),
+    "triplet_margin_miner_hard": (lambda: miners.TripletMarginMiner(margin=0.2, type_of_triplets="hard"), {}, "miner"),
+    "triplet_margin_miner_semihard": (lambda: miners.TripletMarginMiner(margin=0.2, type_of_triplets="semihard"), {}, "miner"),
+    "triplet_margin_miner_easy": (lambda: miners.TripletMarginMiner(margin=0.2, type_of_triplets="easy"), {}, "miner"),
+    "pair_margin_miner": (lambda: miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8), {}, "miner"),
+    "batch_hard_miner": (lambda: miners.BatchHardMiner(), {}, "miner"),
+    "hdc_miner": (lambda: miners.HDCMiner(filter_percentage=0.5), {}, "miner"),
+}
+
+# Losses also checked on tuples a miner chose (the trainers' path).
+MINED = {
+    "triplet_margin_mined": ("triplet_margin", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "contrastive_mined": ("contrastive", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "ntxent_mined": ("ntxent", lambda: miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8)),
+}
+
+
+# Pair-by-pair losses build a (positive pairs x negative pairs) matrix: at 512 samples with all
+# pairs that is 4e9 entries, out of reach for PML as for us.
+SKIP_LARGE = {"ntxent", "ntxent_warm", "lifted_structure"}
+
+
+def inputs(case):
+    name, n, d, kind, classes, duplicate, ref = case
+    seed = sum(map(ord, name))
+    torch.manual_seed(seed)
+    emb = torch.randn(n, d)
+    if duplicate:
+        emb[1] = emb[0]
+        emb[5] = emb[4]
+    labels = labels_for(kind, n, classes, seed)
+    record = {"name": name, "seed": seed, "n": n, "d": d, "duplicate": duplicate, "labels": labels.tolist(),
+              "checksum": float(emb.double().sum())}
+    ref_emb = ref_labels = None
+    if ref is not None:
+        m, ref_classes = ref
+        torch.manual_seed(seed + 1)
+        ref_emb = torch.randn(m, d)
+        ref_labels = labels_for("random", m, ref_classes, seed + 1)
+        record["reference"] = {"seed": seed + 1, "n": m, "labels": ref_labels.tolist(), "checksum": float(ref_emb.double().sum())}
+    return record, emb, labels, ref_emb, ref_labels
+
+
+def digest(keys):
+    """Count and SHA-256 of the sorted keys as little-endian int64: an exact set check
+    without storing millions of tuples."""
+    keys = torch.sort(keys.to(torch.int64)).values
+    return {"count": len(keys), "sha256": hashlib.sha256(keys.numpy().astype("<i8").tobytes()).hexdigest()}
+
+
+def tuple_digests(output, columns):
+    if len(output) == 3:
+        a, p, n = output
+        return {"triplets": digest((a * columns + p) * columns + n)}
+    a1, p, a2, n = output
+    return {"positive": digest(a1 * columns + p), "negative": digest(a2 * columns + n)}
+
+
+def main():
+    fixtures = {}
+    for name, (make, _, kind) in MODULES.items():
+        cases = []
+        for case in CASES:
+            if name in SKIP_LARGE and case[0] == "large":
+                continue
+            record, emb, labels, ref_emb, ref_labels = inputs(case)
+            module = make()
+            try:
+                if kind == "loss":
+                    record["loss"] = float(module(emb, labels, None, ref_emb, ref_labels))
+                else:
+                    columns = len(ref_labels) if ref_labels is not None else len(labels)
+                    record["tuples"] = tuple_digests(module(emb, labels, ref_emb, ref_labels), columns)
+            except IndexError as error:
+                # PML's own bug (TripletMarginLoss swap with reference embeddings indexes the
+                # query rows with reference indices); the Rust side fixed it, so no expectation.
+                record["pml_error"] = str(error)
+            cases.append(record)
+        fixtures[name] = cases
+    for name, (loss_name, make_miner) in MINED.items():
+        cases = []
+        for case in CASES:
+            if case[6] is not None:
+                continue
+            record, emb, labels, _, _ = inputs(case)
+            tuples = make_miner()(emb, labels)
+            record["loss"] = float(MODULES[loss_name][0]()(emb, labels, tuples))
+            cases.append(record)
+        fixtures[name] = cases
+    for name, cases in fixtures.items():
+        with open(os.path.join(HERE, "fixtures", f"{name}.json"), "w") as f:
+            json.dump(cases, f, separators=(",", ":"))
+    print(f"wrote {len(fixtures)} fixtures")
+
+
+if __name__ == "__main__":
+    main()
