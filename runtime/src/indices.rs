@@ -36,11 +36,6 @@ impl Tuples {
         Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
     }
 
-    /// Triplets from a 3-column `nonzero` result.
-    pub(crate) fn from_triplet_rows(rows: &Tensor) -> Tuples {
-        Tuples::Triplets { a: rows.select(1, 0), p: rows.select(1, 1), n: rows.select(1, 2) }
-    }
-
     /// The tuple as pairs: triplets give `(a, p)` and `(a, n)` (PML's `convert_to_pairs`).
     pub fn to_pairs(&self) -> (Tensor, Tensor, Tensor, Tensor) {
         match self {
@@ -56,24 +51,12 @@ impl Tuples {
         match self {
             Tuples::Triplets { a, p, n } => (a.shallow_clone(), p.shallow_clone(), n.shallow_clone()),
             Tuples::Pairs { a1, p, a2, n } => {
-                if a1.numel() == 0 || a2.numel() == 0 {
-                    let empty = Tensor::zeros([0], (Kind::Int64, a1.device()));
-                    return (empty.shallow_clone(), empty.shallow_clone(), empty);
-                }
-                // Two ways to the same set: match every positive pair against every negative
-                // pair (PML's way, |P| x |N| comparisons), or intersect the pair masks in a
-                // (rows, columns, columns) cube. Take the smaller; the cube treats repeated
-                // pairs as one.
-                let pairs_product = (a1.numel() * a2.numel()) as i64;
-                if rows * columns * columns < pairs_product {
-                    let positive = pair_mask(a1, p, rows, columns);
-                    let negative = pair_mask(a2, n, rows, columns);
-                    let triplets = Tuples::from_triplet_rows(&positive.unsqueeze(2).logical_and(&negative.unsqueeze(1)).nonzero());
-                    return triplets.to_triplets(rows, columns);
-                }
-                let same_anchor = a1.unsqueeze(1).eq_tensor(&a2.unsqueeze(0)).nonzero();
-                let (pi, ni) = (same_anchor.select(1, 0), same_anchor.select(1, 1));
-                (a1.index_select(0, &pi), p.index_select(0, &pi), n.index_select(0, &ni))
+                // Each positive pair meets every negative pair of its anchor: gather the anchors'
+                // rows of the negative mask, (positive pairs x references), rather than compare
+                // every positive pair with every negative pair as PML does. Same triplets, same
+                // order when the negative pairs are row-major, as mined pairs are.
+                let negative = pair_mask(a2, n, rows, columns);
+                triplets_from_positive_pairs(a1, p, &negative)
             }
         }
     }
@@ -112,12 +95,11 @@ pub fn pair_mask(row_index: &Tensor, column_index: &Tensor, rows: i64, columns: 
 /// not its own positive; with them, it is (PML removes the diagonal only for the same object).
 pub fn pair_masks(labels: &Tensor, ref_labels: Option<&Tensor>) -> (Tensor, Tensor) {
     let reference = ref_labels.unwrap_or(labels);
-    let same = labels.unsqueeze(1).eq_tensor(&reference.unsqueeze(0));
-    let negative = same.logical_not();
-    let positive = match ref_labels {
-        Some(_) => same,
-        None => same.logical_and(&Tensor::eye(labels.size()[0], (Kind::Bool, labels.device())).logical_not()),
-    };
+    let mut positive = labels.unsqueeze(1).eq_tensor(&reference.unsqueeze(0));
+    let negative = positive.logical_not();
+    if ref_labels.is_none() {
+        let _ = positive.fill_diagonal_(0, false);
+    }
     (positive, negative)
 }
 
@@ -130,7 +112,22 @@ pub fn all_pairs(labels: &Tensor, ref_labels: Option<&Tensor>) -> Tuples {
 /// Every triplet `(a, p, n)`: `p` shares `a`'s label, `n` does not (PML's `get_all_triplets_indices`).
 pub fn all_triplets(labels: &Tensor, ref_labels: Option<&Tensor>) -> Tuples {
     let (positive, negative) = pair_masks(labels, ref_labels);
-    Tuples::from_triplet_rows(&positive.unsqueeze(2).logical_and(&negative.unsqueeze(1)).nonzero())
+    let pairs = positive.nonzero();
+    let (a, p, n) = triplets_from_positive_pairs(&pairs.select(1, 0), &pairs.select(1, 1), &negative);
+    Tuples::Triplets { a, p, n }
+}
+
+/// `(a, p, n)` for every positive pair `(a, p)` and every `n` the negative mask allows for `a`,
+/// ordered by pair, then negative. Costs (pairs x references), not PML's (rows x refs x refs)
+/// cube.
+fn triplets_from_positive_pairs(a: &Tensor, p: &Tensor, negative: &Tensor) -> (Tensor, Tensor, Tensor) {
+    if a.numel() == 0 {
+        let empty = Tensor::zeros([0], (Kind::Int64, a.device()));
+        return (empty.shallow_clone(), empty.shallow_clone(), empty);
+    }
+    let per_pair = negative.index_select(0, a).nonzero();
+    let (pair, n) = (per_pair.select(1, 0), per_pair.select(1, 1));
+    (a.index_select(0, &pair), p.index_select(0, &pair), n.contiguous())
 }
 
 /// `per_anchor` random triplets for every anchor that has a positive and a negative: the

@@ -1,6 +1,7 @@
 //! Bad input stops with an error that says what was expected and what was found; nothing panics.
 
 use metric_learning::data::{Batch, FashionMnist, InMemoryDataset, Labels, Split};
+use metric_learning::losses::ContrastiveLoss;
 use metric_learning::prelude::*;
 use metric_learning::Error;
 use metric_learning_tests::{bitwise_equal, clusters, int_labels, linear, one_thread, snapshot};
@@ -106,18 +107,54 @@ fn a_corrupt_data_file() {
 }
 
 #[test]
-fn a_nan_loss_stops_training_before_the_step() {
+fn nan_embeddings_stop_training_before_the_step() {
     one_thread();
     let dataset = clusters(2, 8, 3);
     let poisoned = dataset.data().copy();
     let _ = poisoned.get(5).fill_(f64::NAN);
     let mut trainer = trainer_on(InMemoryDataset::new(poisoned, dataset.all_labels().clone()).unwrap(), 16).unwrap();
     let before = snapshot(&trainer.keys().trunk);
-    let error = trainer.train(1).expect_err("a NaN input gives a NaN loss");
+    let text = trainer.train(1).expect_err("NaN inputs give NaN embeddings").to_string();
+    assert!(text.contains("TripletMarginLoss: the embeddings (shape [16, 4]) contain NaN"), "{text}");
+    assert!(bitwise_equal(&before, &snapshot(&trainer.keys().trunk)), "no step was taken");
+}
+
+/// A loss of its own that overflows, as a diverging run does.
+#[metric_learning::trainer]
+pub struct Overflowing {
+    #[model]
+    trunk: Model,
+    #[loss(inline)]
+    huge: metric_learning::trainer::InlineLoss,
+}
+
+impl Step for Overflowing {
+    fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
+        Ok(self.trunk.forward(data))
+    }
+    fn calculate_loss(&mut self, it: &mut metric_learning::Iteration<'_, Self>, data: &Tensor, _: &Tensor) -> metric_learning::Result<()> {
+        it.losses.huge = Some(self.embed(data)?.abs().sum(Kind::Float) * f64::INFINITY);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_non_finite_loss_stops_training_before_the_step() {
+    one_thread();
+    let mut trainer = Overflowing::builder()
+        .trunk(linear(3, 4))
+        .trunk_optimizer(Sgd::new(0.1))
+        .progress_bar(false)
+        .dataset(clusters(2, 8, 3))
+        .batch_size(16)
+        .build()
+        .unwrap();
+    let before = snapshot(&trainer.keys().trunk);
+    let error = trainer.train(1).expect_err("an infinite loss");
     assert!(matches!(error, Error::NonFinite(_)));
     let text = error.to_string();
-    assert!(text.contains("epoch 1 iteration 0: the total loss is NaN (metric_loss = NaN)"), "{text}");
-    assert!(bitwise_equal(&before, &snapshot(&trainer.keys().trunk)), "no step was taken with the NaN gradient");
+    assert!(text.contains("epoch 1 iteration 0: the total loss is inf (huge = inf)"), "{text}");
+    assert!(bitwise_equal(&before, &snapshot(&trainer.keys().trunk)), "no step was taken with the infinite gradient");
 }
 
 #[test]
@@ -152,4 +189,11 @@ fn embeddings_and_labels_that_do_not_match() {
     assert!(text.contains("TripletMarginLoss: 4 embeddings but 3 labels"), "{text}");
     let text = message(loss.compute(&embeddings.reshape([8]), &Tensor::from_slice(&[0i64, 1, 0]), None));
     assert!(text.contains("embeddings must be 2-D (batch, width), found shape [8]"), "{text}");
+    let text = message(loss.compute(&embeddings, &Tensor::zeros([4, 1], (Kind::Int64, Device::Cpu)), None));
+    assert!(text.contains("labels must be 1-D (batch,), found shape [4, 1]"), "{text}");
+    let empty = Tensor::zeros([0, 2], (Kind::Float, Device::Cpu));
+    let text = message(ContrastiveLoss::new().compute(&empty, &Tensor::zeros([0], (Kind::Int64, Device::Cpu)), None));
+    assert!(text.contains("ContrastiveLoss: the batch is empty (embeddings of shape [0, 2])"), "{text}");
+    let text = message(MultiSimilarityMiner::new(0.1).mine(&embeddings.reshape([2, 4]), &Tensor::from_slice(&[0i64, 1, 0])));
+    assert!(text.contains("MultiSimilarityMiner: 2 embeddings but 3 labels"), "{text}");
 }

@@ -1,11 +1,11 @@
-use super::input::{masked_logsumexp, pair_value_masks, too_few_pairs};
+use super::input::masked_logsumexp;
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{CosineSimilarity, Distance};
 use crate::indices::Tuples;
 use crate::reducers::{reduce, AvgNonZeroReducer, Reducer, Reduction, SubLoss};
 use crate::trainer::{Component, Record};
 use crate::Result;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// Circle loss (Sun et al., 2020): positives and negatives re-weighted by how far each is from
 /// its optimum, `softplus(logsumexp_p + logsumexp_n)` per anchor (PML's `CircleLoss`; cosine
@@ -54,13 +54,10 @@ impl Component for CircleLoss {
 impl MetricLoss for CircleLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("CircleLoss", embeddings, labels, reference)?;
-        let pairs = input.pairs(indices);
-        if too_few_pairs(&pairs) {
+        let Some((pos, neg)) = input.pair_masks(indices) else {
             return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
-        }
+        };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-        let (pos_mask, neg_mask) = pair_value_masks(&pairs, &matrix);
-        let (pos, neg) = (pos_mask.to_kind(Kind::Bool), neg_mask.to_kind(Kind::Bool));
         let (op, on, delta_p, delta_n) = (1.0 + self.m, -self.m, 1.0 - self.m, self.m);
         let detached = matrix.detach();
         let pos_logits = (-(detached.neg() + op).relu() * self.gamma) * (&matrix - delta_p);

@@ -1,4 +1,3 @@
-use super::input::{gather_pairs, too_few_pairs};
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, Distance, LpDistance};
 use crate::indices::Tuples;
@@ -53,20 +52,15 @@ impl Component for ContrastiveLoss {
 impl MetricLoss for ContrastiveLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("ContrastiveLoss", embeddings, labels, reference)?;
-        let pairs = input.pairs(indices);
-        if too_few_pairs(&pairs) {
+        let Some((positive, negative)) = input.pair_masks(indices) else {
             return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("pos_loss"), SubLoss::zero("neg_loss")], embeddings));
-        }
+        };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let distance = self.distance.as_ref();
-        let pos = (pairs.0.numel() > 0).then(|| {
-            let d = gather_pairs(&matrix, &pairs.0, &pairs.1);
-            margin(distance, &d, &Tensor::from(self.pos_margin)).relu()
-        });
-        let neg = (pairs.2.numel() > 0).then(|| {
-            let d = gather_pairs(&matrix, &pairs.2, &pairs.3);
-            margin(distance, &Tensor::from(self.neg_margin), &d).relu()
-        });
+        // The pairs' distances in row-major order, as PML's `mat[a1, p]` gives them.
+        let (pos, neg) = (matrix.masked_select(&positive), matrix.masked_select(&negative));
+        let pos = (pos.numel() > 0).then(|| margin(distance, &pos, &Tensor::from(self.pos_margin)).relu());
+        let neg = (neg.numel() > 0).then(|| margin(distance, &Tensor::from(self.neg_margin), &neg).relu());
         let parts = vec![
             SubLoss { name: "pos_loss", values: pos, reduction: Reduction::PosPair },
             SubLoss { name: "neg_loss", values: neg, reduction: Reduction::NegPair },

@@ -19,6 +19,14 @@ pub(crate) fn check_embeddings(module: &str, embeddings: &Tensor, labels: &Tenso
     if e[0] != l[0] {
         return Err(Error::data(format!("{module}: {} embeddings but {} labels; they must be equal", e[0], l[0])));
     }
+    if e[0] == 0 {
+        return Err(Error::data(format!("{module}: the batch is empty (embeddings of shape {e:?})")));
+    }
+    // One device sync per call: a NaN would otherwise surface as a NaN loss, or as a zero loss
+    // when every tuple's value is filtered out, far from its cause.
+    if embeddings.isnan().any().int64_value(&[]) != 0 {
+        return Err(Error::data(format!("{module}: the embeddings (shape {e:?}) contain NaN")));
+    }
     Ok(())
 }
 
@@ -61,6 +69,34 @@ impl<'a> LossInput<'a> {
         self.ref_embeddings.size()[0]
     }
 
+    /// Dense (rows, columns) masks of the positive and negative pairs of the tuples, or of every
+    /// pair when none are given; `None` when PML's pair losses would skip the computation
+    /// (every index list of length at most one). Building the masks directly skips the index
+    /// lists that matrix-based losses never need.
+    pub fn pair_masks(&self, indices: Option<&Tuples>) -> Option<(Tensor, Tensor)> {
+        let (positive, negative) = match indices {
+            Some(tuples) => {
+                let pairs = tuples.to_pairs();
+                if too_few_pairs(&pairs) {
+                    return None;
+                }
+                let mask = |r: &Tensor, c: &Tensor| crate::indices::pair_mask(r, c, self.rows(), self.columns());
+                (mask(&pairs.0, &pairs.1), mask(&pairs.2, &pairs.3))
+            }
+            None => crate::indices::pair_masks(&self.labels, self.ref_labels.as_ref()),
+        };
+        // Every entry is a positive or a negative pair (bar the diagonal without references),
+        // so with more than 2 entries one kind has at least 2 and no count is needed.
+        let entries = self.rows() * self.columns() - if self.ref_labels.is_none() { self.rows() } else { 0 };
+        if indices.is_none() && entries <= 2 {
+            let counts = Tensor::stack(&[positive.sum(Kind::Int64), negative.sum(Kind::Int64)], 0);
+            if Vec::<i64>::try_from(counts).unwrap_or_default().iter().all(|&c| c <= 1) {
+                return None;
+            }
+        }
+        Some((positive, negative))
+    }
+
     /// The tuples as pairs; every pair when none are given (PML's `convert_to_pairs`).
     pub fn pairs(&self, indices: Option<&Tuples>) -> (Tensor, Tensor, Tensor, Tensor) {
         match indices {
@@ -73,13 +109,6 @@ impl<'a> LossInput<'a> {
 /// PML's generic pair loss skips the computation when every index list has at most one entry.
 pub(crate) fn too_few_pairs(pairs: &(Tensor, Tensor, Tensor, Tensor)) -> bool {
     [&pairs.0, &pairs.1, &pairs.2, &pairs.3].iter().all(|t| t.numel() <= 1)
-}
-
-/// Dense masks of the positive and the negative pairs, in the matrix's kind.
-pub(crate) fn pair_value_masks(pairs: &(Tensor, Tensor, Tensor, Tensor), matrix: &Tensor) -> (Tensor, Tensor) {
-    let (rows, columns) = (matrix.size()[0], matrix.size()[1]);
-    let mask = |r: &Tensor, c: &Tensor| crate::indices::pair_mask(r, c, rows, columns).to_kind(matrix.kind());
-    (mask(&pairs.0, &pairs.1), mask(&pairs.2, &pairs.3))
 }
 
 /// The entries of `matrix` at `(rows[i], columns[i])`.

@@ -1,11 +1,11 @@
-use super::input::{gather_pairs, masked_logsumexp, pair_value_masks, too_few_pairs};
+use super::input::{gather_pairs, masked_logsumexp, too_few_pairs};
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, Distance, LpDistance};
 use crate::indices::Tuples;
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::trainer::{Component, Record};
 use crate::Result;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// Lifted structure loss (Oh Song et al., 2016): per positive pair, the squared hinge of its
 /// distance plus a soft maximum over the negatives of both its ends (PML's
@@ -76,12 +76,18 @@ impl MetricLoss for LiftedStructureLoss {
             return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
         }
         let (a1, p, a2, n) = &pairs;
+        let (rows, columns) = (input.rows(), input.columns());
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let pos = gather_pairs(&matrix, a1, p).unsqueeze(1);
-        let neg = gather_pairs(&matrix, a2, n);
-        // A negative pair counts for a positive pair when it starts at either end of it.
-        let related = a2.unsqueeze(0).eq_tensor(&a1.unsqueeze(1)).logical_or(&a2.unsqueeze(0).eq_tensor(&p.unsqueeze(1)));
-        let neg = neg * related.to_kind(pos.kind());
+        // A negative pair counts for a positive pair when its anchor is either end of it: the
+        // two ends' rows of negatives side by side, (positive pairs x 2 references), where PML
+        // compares every positive pair with every negative pair. The second end counts only
+        // when it is a query row other than the first (as PML's index comparison does).
+        let negative = crate::indices::pair_mask(a2, n, rows, columns);
+        let second = p.clamp_max(rows - 1);
+        let second_valid = p.lt(rows).logical_and(&p.ne_tensor(a1)).unsqueeze(1);
+        let related = Tensor::cat(&[negative.index_select(0, a1), negative.index_select(0, &second).logical_and(&second_valid)], 1);
+        let neg = Tensor::cat(&[matrix.index_select(0, a1), matrix.index_select(0, &second)], 1);
         let distance = self.distance.as_ref();
         let remaining_pos = margin(distance, &pos, &Tensor::from(self.pos_margin).to_kind(pos.kind()));
         let remaining_neg = margin(distance, &Tensor::from(self.neg_margin).to_kind(neg.kind()), &neg);
@@ -94,17 +100,15 @@ impl MetricLoss for LiftedStructureLoss {
 impl MetricLoss for GeneralizedLiftedStructureLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("GeneralizedLiftedStructureLoss", embeddings, labels, reference)?;
-        let pairs = input.pairs(indices);
-        if too_few_pairs(&pairs) {
+        let Some((pos_mask, neg_mask)) = input.pair_masks(indices) else {
             return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
-        }
+        };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-        let (pos_mask, neg_mask) = pair_value_masks(&pairs, &matrix);
         let distance = self.distance.as_ref();
         let remaining_pos = margin(distance, &matrix, &Tensor::from(self.pos_margin).to_kind(matrix.kind()));
         let remaining_neg = margin(distance, &Tensor::from(self.neg_margin).to_kind(matrix.kind()), &matrix);
-        let pos_loss = masked_logsumexp(&remaining_pos, &pos_mask.to_kind(Kind::Bool), false);
-        let neg_loss = masked_logsumexp(&remaining_neg, &neg_mask.to_kind(Kind::Bool), false);
+        let pos_loss = masked_logsumexp(&remaining_pos, &pos_mask, false);
+        let neg_loss = masked_logsumexp(&remaining_neg, &neg_mask, false);
         let losses = (pos_loss + neg_loss).relu().squeeze_dim(1);
         Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
     }

@@ -1,4 +1,4 @@
-use super::input::{masked_logsumexp, pair_value_masks, too_few_pairs};
+use super::input::masked_logsumexp;
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, CosineSimilarity, Distance};
 use crate::indices::Tuples;
@@ -64,17 +64,15 @@ impl Component for MultiSimilarityLoss {
 impl MetricLoss for MultiSimilarityLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("MultiSimilarityLoss", embeddings, labels, reference)?;
-        let pairs = input.pairs(indices);
-        if too_few_pairs(&pairs) {
+        let Some((pos_mask, neg_mask)) = input.pair_masks(indices) else {
             return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
-        }
+        };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-        let (pos_mask, neg_mask) = pair_value_masks(&pairs, &matrix);
         let base = Tensor::from(self.base).to_kind(matrix.kind());
         let pos_exp = margin(self.distance.as_ref(), &matrix, &base);
         let neg_exp = margin(self.distance.as_ref(), &base, &matrix);
-        let pos_loss = masked_logsumexp(&(pos_exp * self.alpha), &pos_mask.to_kind(tch::Kind::Bool), true) / self.alpha;
-        let neg_loss = masked_logsumexp(&(neg_exp * self.beta), &neg_mask.to_kind(tch::Kind::Bool), true) / self.beta;
+        let pos_loss = masked_logsumexp(&(pos_exp * self.alpha), &pos_mask, true) / self.alpha;
+        let neg_loss = masked_logsumexp(&(neg_exp * self.beta), &neg_mask, true) / self.beta;
         let losses = (pos_loss + neg_loss).squeeze_dim(1);
         Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
     }

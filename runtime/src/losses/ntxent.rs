@@ -49,16 +49,16 @@ impl MetricLoss for NTXentLoss {
             return Ok(reduce(self.reducer.as_mut(), nothing, embeddings));
         }
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-        let (mut pos, mut neg) = (gather_pairs(&matrix, &a1, &p), gather_pairs(&matrix, &a2, &n));
+        let mut logits = &matrix / self.temperature;
         if !self.distance.is_inverted() {
-            pos = -pos;
-            neg = -neg;
+            logits = -logits;
         }
-        let kind = neg.kind();
-        let pos = pos.unsqueeze(1) / self.temperature;
-        let neg = neg / self.temperature;
-        let same_anchor = a2.unsqueeze(0).eq_tensor(&a1.unsqueeze(1));
-        let neg = (neg * same_anchor.to_kind(kind)).masked_fill(&same_anchor.logical_not(), neg_inf(kind));
+        let kind = logits.kind();
+        // Per positive pair, its anchor's row of negatives: (positive pairs x references), where
+        // PML compares every positive pair with every negative pair.
+        let negative = crate::indices::pair_mask(&a2, &n, input.rows(), input.columns());
+        let pos = gather_pairs(&logits, &a1, &p).unsqueeze(1);
+        let neg = logits.index_select(0, &a1).masked_fill(&negative.index_select(0, &a1).logical_not(), neg_inf(kind));
         let max = pos.maximum(&neg.amax([1i64].as_slice(), true)).detach();
         let numerator = (&pos - &max).exp().squeeze_dim(1);
         let denominator = (&neg - &max).exp().sum_dim_intlist(1i64, false, None::<tch::Kind>) + &numerator;

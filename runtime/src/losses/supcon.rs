@@ -1,4 +1,4 @@
-use super::input::{masked_logsumexp, pair_value_masks, small_val, too_few_pairs};
+use super::input::{masked_logsumexp, small_val};
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{CosineSimilarity, Distance};
 use crate::indices::Tuples;
@@ -43,18 +43,22 @@ impl Component for SupConLoss {
 impl MetricLoss for SupConLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("SupConLoss", embeddings, labels, reference)?;
-        let pairs = input.pairs(indices);
-        if too_few_pairs(&pairs) || pairs.0.numel() == 0 || pairs.2.numel() == 0 {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+        let nothing = || vec![SubLoss::zero("loss")];
+        let Some((pos, neg)) = input.pair_masks(indices) else {
+            return Ok(reduce(self.reducer.as_mut(), nothing(), embeddings));
+        };
+        // PML computes only when there is a positive and a negative pair.
+        if !bool::try_from(pos.any().logical_and(&neg.any())).unwrap_or(false) {
+            return Ok(reduce(self.reducer.as_mut(), nothing(), embeddings));
         }
         let mut matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-        let (pos_mask, neg_mask) = pair_value_masks(&pairs, &matrix);
+        let pos_mask = pos.to_kind(matrix.kind());
         if !self.distance.is_inverted() {
             matrix = -matrix;
         }
         let matrix = &matrix / self.temperature;
         let matrix = &matrix - matrix.amax([1i64].as_slice(), true).detach();
-        let denominator = masked_logsumexp(&matrix, &(&pos_mask + &neg_mask).to_kind(Kind::Bool), false);
+        let denominator = masked_logsumexp(&matrix, &pos.logical_or(&neg), false);
         let log_prob = matrix - denominator;
         let mean_log_prob_pos = (&pos_mask * log_prob).sum_dim_intlist(1i64, false, None::<Kind>)
             / (pos_mask.sum_dim_intlist(1i64, false, None::<Kind>) + small_val(pos_mask.kind()));

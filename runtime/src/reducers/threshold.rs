@@ -8,8 +8,7 @@ use tch::{Kind, Tensor};
 pub struct ThresholdReducer {
     low: Option<f64>,
     high: Option<f64>,
-    /// Counted on the device; read only when a hook asks for records.
-    num_past_filter: Option<Tensor>,
+    num_past_filter: Option<i64>,
 }
 
 impl Clone for ThresholdReducer {
@@ -41,21 +40,21 @@ impl Default for ThresholdReducer {
 
 impl Reducer for ThresholdReducer {
     fn reduce_values(&mut self, losses: &Tensor, _: Reduction, embeddings: &Tensor) -> Tensor {
-        // A mask instead of PML's boolean indexing: same mean, no device sync for the count.
-        let mut keep = losses.ones_like().to_kind(Kind::Bool);
-        if let Some(low) = self.low {
-            keep = keep.logical_and(&losses.gt(low));
+        let keep = match (self.low, self.high) {
+            (Some(low), Some(high)) => losses.gt(low).logical_and(&losses.lt(high)),
+            (Some(low), None) => losses.gt(low),
+            (None, Some(high)) => losses.lt(high),
+            (None, None) => losses.ones_like().to_kind(Kind::Bool),
+        };
+        // Counted on the host, as PML does: when nothing is kept the result is a zero outside
+        // the losses' graph, and the backward pass skips them entirely (with many pairs, most
+        // of the work).
+        let count = keep.sum(Kind::Int64).int64_value(&[]);
+        self.num_past_filter = Some(count);
+        if count == 0 {
+            return zero_loss(embeddings);
         }
-        if let Some(high) = self.high {
-            keep = keep.logical_and(&losses.lt(high));
-        }
-        let count = keep.sum(Kind::Int64);
-        let kept = losses.where_self(&keep, &losses.zeros_like());
-        let mean = kept.sum(losses.kind()) / count.clamp_min(1).to_kind(losses.kind());
-        self.num_past_filter = Some(count.shallow_clone());
-        // With nothing kept, PML returns zero_loss(embeddings); adding it always gives the same
-        // value otherwise (+0) and carries a NaN in the embeddings through, as PML's does.
-        mean + zero_loss(embeddings)
+        losses.masked_select(&keep).mean(losses.kind())
     }
 
     fn clone_box(&self) -> Box<dyn Reducer> {
@@ -71,7 +70,7 @@ impl Reducer for ThresholdReducer {
             records.push(Record { name: "high", value: high });
         }
         if let Some(count) = &self.num_past_filter {
-            records.push(Record { name: "num_past_filter", value: count.double_value(&[]) });
+            records.push(Record { name: "num_past_filter", value: *count as f64 });
         }
         records
     }

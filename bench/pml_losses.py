@@ -1,0 +1,64 @@
+"""PML's half of bench/losses_vs_pml: the same modules, inputs and timing loop as
+examples/bench_losses.rs, printing `module batch milliseconds` lines."""
+import time
+
+import torch
+from pytorch_metric_learning import distances, losses, miners
+
+
+def modules():
+    return [
+        ("TripletMarginLoss", losses.TripletMarginLoss(margin=0.1)),
+        ("ContrastiveLoss", losses.ContrastiveLoss()),
+        ("MultiSimilarityLoss", losses.MultiSimilarityLoss()),
+        ("NTXentLoss", losses.NTXentLoss(temperature=0.07)),
+        ("SupConLoss", losses.SupConLoss(temperature=0.1)),
+        ("CircleLoss", losses.CircleLoss()),
+        ("LiftedStructureLoss", losses.LiftedStructureLoss()),
+        ("GeneralizedLiftedStructureLoss", losses.GeneralizedLiftedStructureLoss()),
+        ("MultiSimilarityMiner", miners.MultiSimilarityMiner(epsilon=0.1)),
+        ("TripletMarginMiner", miners.TripletMarginMiner(margin=0.2, type_of_triplets="semihard")),
+        ("PairMarginMiner", miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8)),
+        ("BatchHardMiner", miners.BatchHardMiner()),
+        ("HDCMiner", miners.HDCMiner(filter_percentage=0.5)),
+        ("TripletMarginLoss+MultiSimilarityMiner", losses.TripletMarginLoss(margin=0.1, distance=distances.CosineSimilarity())),
+    ]
+
+
+# PML's pair-by-pair losses build a (positive pairs x negative pairs) matrix: at 1024 samples
+# about 7e9 entries, more memory than these machines have. Ours do not (see the README).
+def skipped(name, batch):
+    return batch > 256 and name in ("NTXentLoss", "LiftedStructureLoss")
+
+
+def time_ms(run):
+    run()
+    run()
+    started = time.perf_counter()
+    calls = 0
+    while calls < 3 or time.perf_counter() - started < 0.3:
+        run()
+        calls += 1
+    return (time.perf_counter() - started) * 1000 / calls
+
+
+def main():
+    for batch in (64, 256, 1024):
+        torch.manual_seed(batch)
+        embeddings = torch.randn(batch, 128).requires_grad_(True)
+        labels = torch.div(torch.arange(batch), 8, rounding_mode="floor")
+        pair_miner = miners.MultiSimilarityMiner(epsilon=0.1)
+        for name, module in modules():
+            if skipped(name, batch):
+                continue
+            if "+" in name:
+                ms = time_ms(lambda: module(embeddings, labels, pair_miner(embeddings, labels)).backward())
+            elif isinstance(module, miners.BaseMiner):
+                ms = time_ms(lambda: module(embeddings, labels))
+            else:
+                ms = time_ms(lambda: module(embeddings, labels).backward())
+            print(f"{name} {batch} {ms:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+//! Our half of `bench/losses_vs_pml`: times each loss (forward and backward) and each miner
+//! (forward) on seeded embeddings of width 128, batches of 64, 256 and 1024 with 8 samples per
+//! class, and prints `module batch milliseconds` lines. Run through the script, which runs PML's
+//! half on the same inputs right after and prints the ratio.
+
+use metric_learning::distances::CosineSimilarity;
+use metric_learning::losses::*;
+use metric_learning::miners::*;
+use metric_learning::tch::{self, Device, Kind, Tensor};
+use std::time::Instant;
+
+enum Module {
+    Loss(Box<dyn MetricLoss>),
+    Miner(Box<dyn TupleMiner>),
+}
+
+fn modules() -> Vec<(&'static str, Module)> {
+    use Module::{Loss, Miner};
+    vec![
+        ("TripletMarginLoss", Loss(Box::new(TripletMarginLoss::new().margin(0.1)))),
+        ("ContrastiveLoss", Loss(Box::new(ContrastiveLoss::new()))),
+        ("MultiSimilarityLoss", Loss(Box::new(MultiSimilarityLoss::new()))),
+        ("NTXentLoss", Loss(Box::new(NTXentLoss::new(0.07)))),
+        ("SupConLoss", Loss(Box::new(SupConLoss::new(0.1)))),
+        ("CircleLoss", Loss(Box::new(CircleLoss::new()))),
+        ("LiftedStructureLoss", Loss(Box::new(LiftedStructureLoss::new()))),
+        ("GeneralizedLiftedStructureLoss", Loss(Box::new(GeneralizedLiftedStructureLoss::new()))),
+        ("MultiSimilarityMiner", Miner(Box::new(MultiSimilarityMiner::new(0.1)))),
+        ("TripletMarginMiner", Miner(Box::new(TripletMarginMiner::new(0.2, TripletType::Semihard)))),
+        ("PairMarginMiner", Miner(Box::new(PairMarginMiner::new(0.2, 0.8)))),
+        ("BatchHardMiner", Miner(Box::new(BatchHardMiner::new()))),
+        ("HDCMiner", Miner(Box::new(HdcMiner::new(0.5)))),
+        ("TripletMarginLoss+MultiSimilarityMiner", Loss(Box::new(TripletMarginLoss::new().margin(0.1).distance(CosineSimilarity::new())))),
+    ]
+}
+
+fn time_ms(mut run: impl FnMut()) -> f64 {
+    run();
+    run();
+    let started = Instant::now();
+    let mut calls = 0;
+    while calls < 3 || started.elapsed().as_secs_f64() < 0.3 {
+        run();
+        calls += 1;
+    }
+    started.elapsed().as_secs_f64() * 1000.0 / calls as f64
+}
+
+fn main() {
+    for batch in [64i64, 256, 1024] {
+        tch::manual_seed(batch);
+        let embeddings = Tensor::randn([batch, 128], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let labels = Tensor::arange(batch, (Kind::Int64, Device::Cpu)).divide_scalar_mode(8, "floor");
+        let mut pair_miner = MultiSimilarityMiner::new(0.1);
+        for (name, mut module) in modules() {
+            let ms = match &mut module {
+                Module::Loss(loss) if name.contains('+') => time_ms(|| {
+                    let tuples = pair_miner.mine(&embeddings, &labels).expect("mine");
+                    loss.compute(&embeddings, &labels, Some(&tuples)).expect("loss").backward();
+                }),
+                Module::Loss(loss) => time_ms(|| loss.compute(&embeddings, &labels, None).expect("loss").backward()),
+                Module::Miner(miner) => time_ms(|| {
+                    miner.mine(&embeddings, &labels).expect("mine");
+                }),
+            };
+            println!("{name} {batch} {ms:.3}");
+        }
+    }
+}
