@@ -145,3 +145,18 @@ pub fn random_triplets(labels: &Tensor, ref_labels: Option<&Tensor>, per_anchor:
     let a = anchors.unsqueeze(1).expand([-1, per_anchor], false).reshape([-1]);
     Tuples::Triplets { a, p: draw(&positive), n: draw(&negative) }
 }
+
+/// A weight per sample from how often it appears in the tuples, over the most frequent one's
+/// count; all ones without tuples (PML's `convert_to_weights`, for classification-style losses).
+pub fn sample_weights(indices: Option<&Tuples>, samples: i64, kind: Kind, device: tch::Device) -> Tensor {
+    let all = match indices {
+        None => return Tensor::ones([samples], (kind, device)),
+        Some(Tuples::Pairs { a1, p, a2, n }) => Tensor::cat(&[a1, p, a2, n], 0),
+        Some(Tuples::Triplets { a, p, n }) => Tensor::cat(&[a, p, n], 0),
+    };
+    if all.numel() == 0 {
+        return Tensor::ones([samples], (kind, device));
+    }
+    let counts = all.bincount::<Tensor>(None, samples).to_kind(kind);
+    &counts / counts.max()
+}

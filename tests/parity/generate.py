@@ -64,6 +64,11 @@ MODULES = {
     "circle_face": (lambda: losses.CircleLoss(m=0.25, gamma=256), {}, "loss"),
     "lifted_structure": (lambda: losses.LiftedStructureLoss(), {}, "loss"),
     "generalized_lifted_structure": (lambda: losses.GeneralizedLiftedStructureLoss(neg_margin=0.5), {}, "loss"),
+    "arcface": (lambda c, d: losses.ArcFaceLoss(c, d), {}, "weighted_loss"),
+    "arcface_small_margin": (lambda c, d: losses.ArcFaceLoss(c, d, margin=10, scale=16), {}, "weighted_loss"),
+    "cosface": (lambda c, d: losses.CosFaceLoss(c, d), {}, "weighted_loss"),
+    "normalized_softmax": (lambda c, d: losses.NormalizedSoftmaxLoss(c, d, temperature=0.1), {}, "weighted_loss"),
+    "proxy_anchor": (lambda c, d: losses.ProxyAnchorLoss(c, d), {}, "weighted_loss"),
     "multi_similarity_miner": (lambda: miners.MultiSimilarityMiner(epsilon=0.1), {}, "miner"),
     "multi_similarity_miner_lp": (lambda: miners.MultiSimilarityMiner(epsilon=0.1, distance=LP()), {}, "miner"),
     "triplet_margin_miner_all": (lambda: miners.TripletMarginMiner(margin=0.2, type_of_triplets="all"), {}, "miner"),
@@ -80,7 +85,20 @@ MINED = {
     "triplet_margin_mined": ("triplet_margin", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
     "contrastive_mined": ("contrastive", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
     "ntxent_mined": ("ntxent", lambda: miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8)),
+    "arcface_mined": ("arcface", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "proxy_anchor_mined": ("proxy_anchor", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
 }
+
+
+def weighted(make, labels, d, seed):
+    """A loss with learned weights, its weights drawn from `seed + 2` (the Rust side draws the
+    same), for `max(label) + 1` classes."""
+    num_classes = int(labels.max()) + 1
+    module = make(num_classes, d)
+    parameter = module.proxies if hasattr(module, "proxies") else module.W
+    torch.manual_seed(seed + 2)
+    parameter.data.copy_(torch.randn(parameter.shape))
+    return module
 
 
 # Pair-by-pair losses build a (positive pairs x negative pairs) matrix: at 512 samples with all
@@ -132,16 +150,16 @@ def main():
             if name in SKIP_LARGE and case[0] == "large":
                 continue
             record, emb, labels, ref_emb, ref_labels = inputs(case)
-            module = make()
             try:
-                if kind == "loss":
+                module = weighted(make, labels, case[2], record["seed"]) if kind == "weighted_loss" else make()
+                if kind in ("loss", "weighted_loss"):
                     record["loss"] = float(module(emb, labels, None, ref_emb, ref_labels))
                 else:
                     columns = len(ref_labels) if ref_labels is not None else len(labels)
                     record["tuples"] = tuple_digests(module(emb, labels, ref_emb, ref_labels), columns)
-            except IndexError as error:
-                # PML's own bug (TripletMarginLoss swap with reference embeddings indexes the
-                # query rows with reference indices); the Rust side fixed it, so no expectation.
+            except (IndexError, ValueError) as error:
+                # PML refuses reference embeddings for classification-style losses (ValueError),
+                # and has a bug in TripletMarginLoss's swap with them (IndexError; fixed here).
                 record["pml_error"] = str(error)
             cases.append(record)
         fixtures[name] = cases
@@ -152,7 +170,9 @@ def main():
                 continue
             record, emb, labels, _, _ = inputs(case)
             tuples = make_miner()(emb, labels)
-            record["loss"] = float(MODULES[loss_name][0]()(emb, labels, tuples))
+            make, _, kind = MODULES[loss_name]
+            module = weighted(make, labels, case[2], record["seed"]) if kind == "weighted_loss" else make()
+            record["loss"] = float(module(emb, labels, tuples))
             cases.append(record)
         fixtures[name] = cases
     for name, cases in fixtures.items():

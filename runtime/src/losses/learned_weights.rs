@@ -1,0 +1,32 @@
+//! The learnable matrix of classification-style losses (class weights, proxies), in a
+//! [`VarStore`] of its own so that the engine gives it an optimizer like a model's.
+
+use tch::nn::{Init, VarStore};
+use tch::{Device, Tensor};
+
+#[derive(Debug)]
+pub(crate) struct LearnedWeights {
+    pub vs: VarStore,
+    pub weights: Tensor,
+}
+
+impl LearnedWeights {
+    pub fn new(name: &str, shape: [i64; 2], init: Init, device: Device) -> LearnedWeights {
+        let vs = VarStore::new(device);
+        let weights = vs.root().var(name, &shape, init);
+        LearnedWeights { vs, weights }
+    }
+
+    /// Overwrites the values (to load trained weights, or PML's for a parity check).
+    pub fn set(&mut self, values: &Tensor) -> crate::Result<()> {
+        if values.size() != self.weights.size() {
+            return Err(crate::Error::data(format!(
+                "weights of shape {:?} cannot replace weights of shape {:?}",
+                values.size(),
+                self.weights.size()
+            )));
+        }
+        tch::no_grad(|| self.weights.f_copy_(values))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,173 @@
+use super::learned_weights::LearnedWeights;
+use super::{LossInput, MetricLoss, Reference};
+use crate::indices::{sample_weights, Tuples};
+use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::trainer::{Component, Record};
+use crate::{Error, Result};
+use tch::nn::{Init, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// How the target class's cosine is changed before the softmax.
+#[derive(Clone, Copy, Debug)]
+enum Margin {
+    /// ArcFace: `cos(theta + m)`, `m` in radians.
+    Additive(f64),
+    /// CosFace: `cos(theta) - m`.
+    Subtractive(f64),
+}
+
+/// Softmax cross-entropy over scaled cosines to learned class weights, with a margin on the
+/// target class: PML's `ArcFaceLoss` and `CosFaceLoss` (via their `LargeMarginSoftmaxLoss`
+/// base). The weights are a parameter: give the loss key an optimizer.
+#[derive(Debug)]
+pub struct MarginSoftmaxLoss {
+    name: &'static str,
+    num_classes: i64,
+    margin: Margin,
+    scale: f64,
+    weights: LearnedWeights,
+    reducer: Box<dyn Reducer>,
+}
+
+/// ArcFace (Deng et al., 2019): an additive angular margin, given in degrees (PML's default
+/// 28.6, about 0.5 radians), scale 64.
+pub struct ArcFaceLoss;
+
+/// CosFace (Wang et al., 2018): a cosine margin (default 0.35), scale 64.
+pub struct CosFaceLoss;
+
+impl ArcFaceLoss {
+    /// Weights of shape (embedding_size, num_classes), drawn from N(0, 1) as PML does, on the
+    /// CUDA device when there is one.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(num_classes: i64, embedding_size: i64) -> MarginSoftmaxLoss {
+        MarginSoftmaxLoss::with_margin("ArcFaceLoss", num_classes, embedding_size, Margin::Additive(28.6f64.to_radians()))
+    }
+}
+
+impl CosFaceLoss {
+    /// Weights of shape (embedding_size, num_classes), drawn from N(0, 1) as PML does.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(num_classes: i64, embedding_size: i64) -> MarginSoftmaxLoss {
+        MarginSoftmaxLoss::with_margin("CosFaceLoss", num_classes, embedding_size, Margin::Subtractive(0.35))
+    }
+}
+
+impl MarginSoftmaxLoss {
+    fn with_margin(name: &'static str, num_classes: i64, embedding_size: i64, margin: Margin) -> MarginSoftmaxLoss {
+        let init = Init::Randn { mean: 0.0, stdev: 1.0 };
+        MarginSoftmaxLoss {
+            name,
+            num_classes,
+            margin,
+            scale: 64.0,
+            weights: LearnedWeights::new("W", [embedding_size, num_classes], init, Device::cuda_if_available()),
+            reducer: Box::new(MeanReducer),
+        }
+    }
+
+    /// The margin: degrees for ArcFace, a cosine for CosFace.
+    pub fn margin(mut self, margin: f64) -> Self {
+        self.margin = match self.margin {
+            Margin::Additive(_) => Margin::Additive(margin.to_radians()),
+            Margin::Subtractive(_) => Margin::Subtractive(margin),
+        };
+        self
+    }
+
+    /// The logits' scale.
+    pub fn scale(mut self, scale: f64) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// How the per-sample values become one number.
+    pub fn reducer(mut self, reducer: impl Reducer + 'static) -> Self {
+        self.reducer = Box::new(reducer);
+        self
+    }
+
+    /// Moves the weights to a device.
+    pub fn device(mut self, device: Device) -> Self {
+        self.weights.vs.set_device(device);
+        self
+    }
+
+    /// The class weights, (embedding_size, num_classes).
+    pub fn weights(&self) -> &Tensor {
+        &self.weights.weights
+    }
+
+    /// Replaces the class weights.
+    ///
+    /// # Errors
+    /// When the shape differs.
+    pub fn set_weights(&mut self, weights: &Tensor) -> Result<()> {
+        self.weights.set(weights)
+    }
+
+    /// Cosines between embeddings and class weights.
+    fn cosines(&self, embeddings: &Tensor) -> Tensor {
+        let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
+        let w = self.weights.weights.to_kind(embeddings.kind());
+        let w = &w / w.norm_scalaropt_dim(2, [0i64].as_slice(), true).clamp_min(1e-12);
+        e.matmul(&w)
+    }
+
+    /// Scaled cosines to every class, without the margin (PML's `get_logits`).
+    pub fn logits(&self, embeddings: &Tensor) -> Tensor {
+        self.cosines(embeddings) * self.scale
+    }
+}
+
+impl Component for MarginSoftmaxLoss {
+    fn var_store(&self) -> Option<&VarStore> {
+        Some(&self.weights.vs)
+    }
+
+    fn records(&self) -> Vec<Record> {
+        let margin = match self.margin {
+            Margin::Additive(radians) => radians.to_degrees(),
+            Margin::Subtractive(m) => m,
+        };
+        vec![
+            Record { name: "num_classes", value: self.num_classes as f64 },
+            Record { name: "margin", value: margin },
+            Record { name: "scale", value: self.scale },
+        ]
+    }
+}
+
+impl MetricLoss for MarginSoftmaxLoss {
+    fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
+        if reference.is_some() {
+            return Err(Error::data(format!("{}: reference embeddings are not supported", self.name)));
+        }
+        let input = LossInput::new(self.name, embeddings, labels, None)?;
+        check_classes(self.name, &input.labels, self.num_classes)?;
+        let cosine = self.cosines(embeddings);
+        let target = Tensor::zeros_like(&cosine).scatter_value(1, &input.labels.unsqueeze(1), 1.0).to_kind(Kind::Bool);
+        let target_cosine = cosine.gather(1, &input.labels.unsqueeze(1), false);
+        let modified = match self.margin {
+            Margin::Additive(m) => {
+                let angles = target_cosine.clamp(-1.0, 1.0).acos();
+                let within = angles.le(std::f64::consts::PI - m);
+                (&angles + m).cos().where_self(&within, &(angles.cos() - m * m.sin()))
+            }
+            Margin::Subtractive(m) => &target_cosine - m,
+        };
+        let logits = cosine.where_self(&target.logical_not(), &modified.expand_as(&cosine)) * self.scale;
+        let per_sample = logits.cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
+        let weights = sample_weights(indices, input.rows(), per_sample.kind(), per_sample.device());
+        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], embeddings))
+    }
+}
+
+/// Labels must index the loss's classes.
+pub(crate) fn check_classes(module: &str, labels: &Tensor, num_classes: i64) -> Result<()> {
+    let (min, max) = (labels.min().int64_value(&[]), labels.max().int64_value(&[]));
+    if min < 0 || max >= num_classes {
+        return Err(Error::data(format!("{module}: labels must lie in 0..{num_classes} (its num_classes), found {min}..={max}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+use super::learned_weights::LearnedWeights;
+use super::margin_softmax::check_classes;
+use super::{LossInput, MetricLoss, Reference};
+use crate::indices::{sample_weights, Tuples};
+use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::trainer::{Component, Record};
+use crate::{Error, Result};
+use tch::nn::{Init, VarStore};
+use tch::{Device, Tensor};
+
+/// Softmax cross-entropy over cosines to learned class weights at a temperature (Zhai and Wu,
+/// 2018; PML's `NormalizedSoftmaxLoss` with its default normalised dot product). The weights are
+/// a parameter: give the loss key an optimizer.
+#[derive(Debug)]
+pub struct NormalizedSoftmaxLoss {
+    num_classes: i64,
+    temperature: f64,
+    weights: LearnedWeights,
+    reducer: Box<dyn Reducer>,
+}
+
+impl NormalizedSoftmaxLoss {
+    /// Weights of shape (embedding_size, num_classes) from N(0, 1), temperature 0.05.
+    pub fn new(num_classes: i64, embedding_size: i64) -> NormalizedSoftmaxLoss {
+        let init = Init::Randn { mean: 0.0, stdev: 1.0 };
+        NormalizedSoftmaxLoss {
+            num_classes,
+            temperature: 0.05,
+            weights: LearnedWeights::new("W", [embedding_size, num_classes], init, Device::cuda_if_available()),
+            reducer: Box::new(MeanReducer),
+        }
+    }
+
+    /// The softmax temperature.
+    pub fn temperature(mut self, temperature: f64) -> Self {
+        self.temperature = temperature;
+        self
+    }
+
+    /// Moves the weights to a device.
+    pub fn device(mut self, device: Device) -> Self {
+        self.weights.vs.set_device(device);
+        self
+    }
+
+    /// The class weights, (embedding_size, num_classes).
+    pub fn weights(&self) -> &Tensor {
+        &self.weights.weights
+    }
+
+    /// Replaces the class weights.
+    ///
+    /// # Errors
+    /// When the shape differs.
+    pub fn set_weights(&mut self, weights: &Tensor) -> Result<()> {
+        self.weights.set(weights)
+    }
+
+    /// Cosines to every class over the temperature.
+    pub fn logits(&self, embeddings: &Tensor) -> Tensor {
+        let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
+        let w = self.weights.weights.to_kind(embeddings.kind());
+        let w = &w / w.norm_scalaropt_dim(2, [0i64].as_slice(), true).clamp_min(1e-12);
+        e.matmul(&w) / self.temperature
+    }
+}
+
+impl Component for NormalizedSoftmaxLoss {
+    fn var_store(&self) -> Option<&VarStore> {
+        Some(&self.weights.vs)
+    }
+
+    fn records(&self) -> Vec<Record> {
+        vec![
+            Record { name: "embedding_size", value: self.weights.weights.size()[0] as f64 },
+            Record { name: "num_classes", value: self.num_classes as f64 },
+            Record { name: "temperature", value: self.temperature },
+        ]
+    }
+}
+
+impl MetricLoss for NormalizedSoftmaxLoss {
+    fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
+        if reference.is_some() {
+            return Err(Error::data("NormalizedSoftmaxLoss: reference embeddings are not supported"));
+        }
+        let input = LossInput::new("NormalizedSoftmaxLoss", embeddings, labels, None)?;
+        check_classes("NormalizedSoftmaxLoss", &input.labels, self.num_classes)?;
+        let per_sample = self.logits(embeddings).cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
+        let weights = sample_weights(indices, input.rows(), per_sample.kind(), per_sample.device());
+        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], embeddings))
+    }
+}

@@ -1,0 +1,112 @@
+use super::input::masked_logsumexp;
+use super::learned_weights::LearnedWeights;
+use super::margin_softmax::check_classes;
+use super::{LossInput, MetricLoss, Reference};
+use crate::indices::{sample_weights, Tuples};
+use crate::reducers::{reduce, SubLoss};
+use crate::trainer::{Component, Record};
+use crate::{Error, Result};
+use tch::nn::init::{FanInOut, NonLinearity, NormalOrUniform};
+use tch::nn::{Init, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// Proxy anchor loss (Kim et al., 2020): one learned proxy per class; per proxy, a soft maximum
+/// over its class's embeddings pulled within `margin` and over other classes' pushed beyond it
+/// (PML's `ProxyAnchorLoss`: cosine similarity, the positive part averaged over proxies with a
+/// sample in the batch and the negative part over all proxies, as its `DivisorReducer` does).
+/// The proxies are a parameter: give the loss key an optimizer.
+#[derive(Debug)]
+pub struct ProxyAnchorLoss {
+    num_classes: i64,
+    margin: f64,
+    alpha: f64,
+    proxies: LearnedWeights,
+}
+
+impl ProxyAnchorLoss {
+    /// Proxies of shape (num_classes, embedding_size), Kaiming-normal (fan out) as PML's;
+    /// margin 0.1, alpha 32.
+    pub fn new(num_classes: i64, embedding_size: i64) -> ProxyAnchorLoss {
+        let init = Init::Kaiming { dist: NormalOrUniform::Normal, fan: FanInOut::FanOut, non_linearity: NonLinearity::ReLU };
+        ProxyAnchorLoss {
+            num_classes,
+            margin: 0.1,
+            alpha: 32.0,
+            proxies: LearnedWeights::new("proxies", [num_classes, embedding_size], init, Device::cuda_if_available()),
+        }
+    }
+
+    /// The margin around the proxies.
+    pub fn margin(mut self, margin: f64) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// The scale of the soft maxima.
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// Moves the proxies to a device.
+    pub fn device(mut self, device: Device) -> Self {
+        self.proxies.vs.set_device(device);
+        self
+    }
+
+    /// The proxies, (num_classes, embedding_size).
+    pub fn proxies(&self) -> &Tensor {
+        &self.proxies.weights
+    }
+
+    /// Replaces the proxies.
+    ///
+    /// # Errors
+    /// When the shape differs.
+    pub fn set_proxies(&mut self, proxies: &Tensor) -> Result<()> {
+        self.proxies.set(proxies)
+    }
+}
+
+impl Component for ProxyAnchorLoss {
+    fn var_store(&self) -> Option<&VarStore> {
+        Some(&self.proxies.vs)
+    }
+
+    fn records(&self) -> Vec<Record> {
+        vec![
+            Record { name: "num_classes", value: self.num_classes as f64 },
+            Record { name: "alpha", value: self.alpha },
+            Record { name: "margin", value: self.margin },
+        ]
+    }
+}
+
+impl MetricLoss for ProxyAnchorLoss {
+    fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
+        if reference.is_some() {
+            return Err(Error::data("ProxyAnchorLoss: reference embeddings are not supported"));
+        }
+        let input = LossInput::new("ProxyAnchorLoss", embeddings, labels, None)?;
+        check_classes("ProxyAnchorLoss", &input.labels, self.num_classes)?;
+        let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
+        let proxies = self.proxies.weights.to_kind(embeddings.kind());
+        let proxies = &proxies / proxies.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
+        let cosine = e.matmul(&proxies.transpose(0, 1));
+        let miner_weights = sample_weights(indices, input.rows(), cosine.kind(), cosine.device()).unsqueeze(1) - 1.0;
+        let positive = input.labels.one_hot(self.num_classes).to_kind(Kind::Bool);
+        let negative = positive.logical_not();
+        // Per proxy (a column): the soft maximum over the batch (the rows).
+        let per_proxy = |x: Tensor, keep: &Tensor| masked_logsumexp(&x.transpose(0, 1), &keep.transpose(0, 1), true).squeeze_dim(1);
+        let pos_term = per_proxy((-&cosine + self.margin) * self.alpha + &miner_weights, &positive);
+        let neg_term = per_proxy((&cosine + self.margin) * self.alpha + &miner_weights, &negative);
+        let with_positives = positive.any_dim(0, false).sum(Kind::Float).clamp_min(1.0);
+        let pos_loss = pos_term.sum(pos_term.kind()) / with_positives;
+        let neg_loss = neg_term.sum(neg_term.kind()) / self.num_classes as f64;
+        let parts = vec![
+            SubLoss::new("pos_loss", pos_loss, crate::reducers::Reduction::AlreadyReduced),
+            SubLoss::new("neg_loss", neg_loss, crate::reducers::Reduction::AlreadyReduced),
+        ];
+        Ok(reduce(&mut crate::reducers::MeanReducer, parts, embeddings))
+    }
+}
