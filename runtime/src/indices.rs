@@ -148,11 +148,14 @@ pub fn random_triplets(labels: &Tensor, ref_labels: Option<&Tensor>, per_anchor:
 
 /// A weight per sample from how often it appears in the tuples, over the most frequent one's
 /// count; all ones without tuples (PML's `convert_to_weights`, for classification-style losses).
-pub fn sample_weights(indices: Option<&Tuples>, samples: i64, kind: Kind, device: tch::Device) -> Tensor {
-    let all = match indices {
-        None => return Tensor::ones([samples], (kind, device)),
-        Some(Tuples::Pairs { a1, p, a2, n }) => Tensor::cat(&[a1, p, a2, n], 0),
-        Some(Tuples::Triplets { a, p, n }) => Tensor::cat(&[a, p, n], 0),
+/// With reference embeddings only the anchors index the samples (`anchors_only`).
+pub fn sample_weights(indices: Option<&Tuples>, samples: i64, anchors_only: bool, kind: Kind, device: tch::Device) -> Tensor {
+    let all = match (indices, anchors_only) {
+        (None, _) => return Tensor::ones([samples], (kind, device)),
+        (Some(Tuples::Pairs { a1, a2, .. }), true) => Tensor::cat(&[a1, a2], 0),
+        (Some(Tuples::Pairs { a1, p, a2, n }), false) => Tensor::cat(&[a1, p, a2, n], 0),
+        (Some(Tuples::Triplets { a, .. }), true) => a.shallow_clone(),
+        (Some(Tuples::Triplets { a, p, n }), false) => Tensor::cat(&[a, p, n], 0),
     };
     if all.numel() == 0 {
         return Tensor::ones([samples], (kind, device));

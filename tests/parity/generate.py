@@ -69,6 +69,13 @@ MODULES = {
     "cosface": (lambda c, d: losses.CosFaceLoss(c, d), {}, "weighted_loss"),
     "normalized_softmax": (lambda c, d: losses.NormalizedSoftmaxLoss(c, d, temperature=0.1), {}, "weighted_loss"),
     "proxy_anchor": (lambda c, d: losses.ProxyAnchorLoss(c, d), {}, "weighted_loss"),
+    "nca": (lambda: losses.NCALoss(), {}, "loss"),
+    "nca_scaled": (lambda: losses.NCALoss(softmax_scale=4), {}, "loss"),
+    "snr_contrastive": (lambda: losses.SignalToNoiseRatioContrastiveLoss(pos_margin=0.2, neg_margin=1.2), {}, "loss"),
+    "margin": (lambda: losses.MarginLoss(), {}, "loss"),
+    "margin_learned": (lambda: losses.MarginLoss(margin=0.1, nu=0.1, beta=1.0, learn_beta=True), {}, "loss"),
+    "margin_per_class": (lambda c: losses.MarginLoss(margin=0.2, nu=0.05, beta=0.9, learn_beta=True, num_classes=c), {}, "class_loss"),
+    "threshold_reducer": (lambda: losses.ContrastiveLoss(reducer=reducers.ThresholdReducer(low=0.1, high=0.9)), {}, "loss"),
     "multi_similarity_miner": (lambda: miners.MultiSimilarityMiner(epsilon=0.1), {}, "miner"),
     "multi_similarity_miner_lp": (lambda: miners.MultiSimilarityMiner(epsilon=0.1, distance=LP()), {}, "miner"),
     "triplet_margin_miner_all": (lambda: miners.TripletMarginMiner(margin=0.2, type_of_triplets="all"), {}, "miner"),
@@ -151,9 +158,20 @@ def main():
                 continue
             record, emb, labels, ref_emb, ref_labels = inputs(case)
             try:
-                module = weighted(make, labels, case[2], record["seed"]) if kind == "weighted_loss" else make()
-                if kind in ("loss", "weighted_loss"):
-                    record["loss"] = float(module(emb, labels, None, ref_emb, ref_labels))
+                if kind == "weighted_loss":
+                    module = weighted(make, labels, case[2], record["seed"])
+                elif kind == "class_loss":
+                    module = make(int(labels.max()) + 1)
+                else:
+                    module = make()
+                if kind in ("loss", "weighted_loss", "class_loss"):
+                    value = float(module(emb, labels, None, ref_emb, ref_labels))
+                    if value != value:
+                        # PML's mean of no values (NCALoss when no query has a same-label
+                        # reference); ours is a zero with a gradient, as for other empty cases.
+                        record["pml_nan"] = True
+                    else:
+                        record["loss"] = value
                 else:
                     columns = len(ref_labels) if ref_labels is not None else len(labels)
                     record["tuples"] = tuple_digests(module(emb, labels, ref_emb, ref_labels), columns)

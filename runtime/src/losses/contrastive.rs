@@ -68,3 +68,15 @@ impl MetricLoss for ContrastiveLoss {
         Ok(reduce(self.reducer.as_mut(), parts, embeddings))
     }
 }
+
+/// The contrastive loss on the signal-to-noise-ratio distance (Yuan et al., 2019; PML's
+/// `SignalToNoiseRatioContrastiveLoss`).
+pub struct SignalToNoiseRatioContrastiveLoss;
+
+impl SignalToNoiseRatioContrastiveLoss {
+    /// `ContrastiveLoss` with `SnrDistance`; margins as `ContrastiveLoss`'s.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> ContrastiveLoss {
+        ContrastiveLoss::new().distance(crate::distances::SnrDistance::new())
+    }
+}

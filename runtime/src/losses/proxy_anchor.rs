@@ -93,7 +93,7 @@ impl MetricLoss for ProxyAnchorLoss {
         let proxies = self.proxies.weights.to_kind(embeddings.kind());
         let proxies = &proxies / proxies.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
         let cosine = e.matmul(&proxies.transpose(0, 1));
-        let miner_weights = sample_weights(indices, input.rows(), cosine.kind(), cosine.device()).unsqueeze(1) - 1.0;
+        let miner_weights = sample_weights(indices, input.rows(), false, cosine.kind(), cosine.device()).unsqueeze(1) - 1.0;
         let positive = input.labels.one_hot(self.num_classes).to_kind(Kind::Bool);
         let negative = positive.logical_not();
         // Per proxy (a column): the soft maximum over the batch (the rows).
