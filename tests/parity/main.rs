@@ -79,6 +79,8 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
         "nca_scaled" => Box::new(NCALoss::new().softmax_scale(4.0)),
         "snr_contrastive" => Box::new(SignalToNoiseRatioContrastiveLoss::new().pos_margin(0.2).neg_margin(1.2)),
         "margin" => Box::new(MarginLoss::new()),
+        "fast_ap" => Box::new(FastAPLoss::new(10)),
+        "fast_ap_bins" => Box::new(FastAPLoss::new(30)),
         "margin_learned" => Box::new(MarginLoss::new().margin(0.1).nu(0.1).beta(1.0, None).learn_beta(true)),
         "threshold_reducer" => Box::new(ContrastiveLoss::new().reducer(ThresholdReducer::new(Some(0.1), Some(0.9)))),
         other => panic!("no loss for fixture {other}"),
@@ -96,6 +98,17 @@ fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
         "pair_margin_miner" | "ntxent_mined" => Box::new(PairMarginMiner::new(0.2, 0.8)),
         "batch_hard_miner" => Box::new(BatchHardMiner::new()),
         "hdc_miner" => Box::new(HdcMiner::new(0.5)),
+        "batch_easy_hard_miner" => Box::new(BatchEasyHardMiner::new(Strategy::Easy, Strategy::Semihard).expect("allowed")),
+        "batch_easy_hard_miner_hard_easy" => Box::new(BatchEasyHardMiner::new(Strategy::Hard, Strategy::Easy).expect("allowed")),
+        "batch_easy_hard_miner_semihard_hard" => Box::new(BatchEasyHardMiner::new(Strategy::Semihard, Strategy::Hard).expect("allowed")),
+        "batch_easy_hard_miner_all_hard" => Box::new(BatchEasyHardMiner::new(Strategy::All, Strategy::Hard).expect("allowed")),
+        "batch_easy_hard_miner_ranges" => Box::new(
+            BatchEasyHardMiner::new(Strategy::Hard, Strategy::Hard).expect("allowed").allowed_pos_range(0.2, 1.3).allowed_neg_range(0.6, 1.5),
+        ),
+        "angular_miner" => Box::new(AngularMiner::new(20.0)),
+        "angular_miner_wide" => Box::new(AngularMiner::new(40.0)),
+        "distance_weighted_miner" => Box::new(DistanceWeightedMiner::new(0.5, 1.4)),
+        "uniform_histogram_miner" => Box::new(UniformHistogramMiner::new(20, 5, 7)),
         _ => return None,
     })
 }
@@ -170,6 +183,17 @@ fn check_case(name: &str, case: &Value) -> Result<(), String> {
     let reference = case.get("reference").map(|r| (embeddings(case, "reference"), labels(r)));
     let reference_view = reference.as_ref().map(|(e, l)| Reference { embeddings: e, labels: l });
     let columns = reference.as_ref().map_or(x.size()[0], |(e, _)| e.size()[0]);
+    if let Some(expected) = case.get("counts") {
+        // A random miner: PML and we draw differently; how many tuples is determined.
+        let mut miner = miner(name).ok_or_else(|| format!("{name}: no miner"))?;
+        let tuples = miner.mine_with_reference(&x, &y, reference_view).map_err(|e| e.to_string())?;
+        let ours: Vec<u64> = match &tuples {
+            Tuples::Pairs { a1, p, a2, n } => [a1, p, a2, n].iter().map(|t| t.numel() as u64).collect(),
+            Tuples::Triplets { a, p, n } => [a, p, n].iter().map(|t| t.numel() as u64).collect(),
+        };
+        let want: Vec<u64> = expected.as_array().map(|v| v.iter().filter_map(Value::as_u64).collect()).unwrap_or_default();
+        return if ours == want { Ok(()) } else { Err(format!("{name}/{case_name}: {ours:?} tuples, PML {want:?}")) };
+    }
     if let Some(expected) = case.get("tuples") {
         let mut miner = miner(name).ok_or_else(|| format!("{name}: no miner"))?;
         let tuples = miner.mine_with_reference(&x, &y, reference_view).map_err(|e| e.to_string())?;

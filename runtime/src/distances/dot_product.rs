@@ -43,8 +43,7 @@ impl Distance for DotProductSimilarity {
     }
 
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
-        let (x, y) = (self.common.maybe_normalize(x), self.common.maybe_normalize(y));
-        self.common.maybe_power((x * y).sum_dim_intlist(1i64, false, None::<Kind>))
+        (x * y).sum_dim_intlist(1i64, false, None::<Kind>)
     }
 
     fn is_inverted(&self) -> bool {

@@ -41,8 +41,7 @@ impl Distance for LpDistance {
     }
 
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
-        let (x, y) = (self.common.maybe_normalize(x), self.common.maybe_normalize(y));
-        self.common.maybe_power(Tensor::pairwise_distance(&x, &y, self.common.p, 1e-6, false))
+        Tensor::pairwise_distance(x, y, self.common.p, 1e-6, false)
     }
 
     fn is_inverted(&self) -> bool {

@@ -18,7 +18,8 @@ use tch::Tensor;
 pub trait Distance: Send + std::fmt::Debug {
     /// The (queries, references) matrix, after the optional normalisation and `power`.
     fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor;
-    /// The distance of each row of `x` to the same row of `y`.
+    /// The distance of each row of `x` to the same row of `y`, on the rows as given: as PML's
+    /// `pairwise_distance`, neither normalisation nor `power` applies.
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor;
     /// Whether larger values mean closer (similarities).
     fn is_inverted(&self) -> bool;

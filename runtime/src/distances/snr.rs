@@ -38,8 +38,7 @@ impl Distance for SnrDistance {
     }
 
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
-        let (x, y) = (self.common.maybe_normalize(x), self.common.maybe_normalize(y));
-        self.common.maybe_power(row_variance(&(&x - &y)) / row_variance(&x))
+        row_variance(&(x - y)) / row_variance(x)
     }
 
     fn is_inverted(&self) -> bool {

@@ -8,6 +8,7 @@
 mod circle;
 mod contrastive;
 mod cross_entropy;
+mod fast_ap;
 mod input;
 mod learned_weights;
 mod lifted_structure;
@@ -24,6 +25,7 @@ mod triplet_margin;
 pub use circle::CircleLoss;
 pub use contrastive::{ContrastiveLoss, SignalToNoiseRatioContrastiveLoss};
 pub use cross_entropy::CrossEntropyLoss;
+pub use fast_ap::FastAPLoss;
 pub use lifted_structure::{GeneralizedLiftedStructureLoss, LiftedStructureLoss};
 pub use margin::MarginLoss;
 pub use margin_softmax::{ArcFaceLoss, CosFaceLoss, MarginSoftmaxLoss};

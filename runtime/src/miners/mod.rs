@@ -2,19 +2,27 @@
 //! references); subset-batch miners choose which samples of a batch to train on. Miners run
 //! without gradients.
 
+mod angular;
+mod batch_easy_hard;
 mod batch_hard;
+mod distance_weighted;
 mod hdc;
 mod maximum_loss;
 mod multi_similarity;
 mod pair_margin;
 mod triplet_margin;
+mod uniform_histogram;
 
+pub use angular::AngularMiner;
+pub use batch_easy_hard::{BatchEasyHardMiner, Strategy};
 pub use batch_hard::BatchHardMiner;
+pub use distance_weighted::DistanceWeightedMiner;
 pub use hdc::HdcMiner;
 pub use maximum_loss::MaximumLossMiner;
 pub use multi_similarity::MultiSimilarityMiner;
 pub use pair_margin::PairMarginMiner;
 pub use triplet_margin::{TripletMarginMiner, TripletType};
+pub use uniform_histogram::UniformHistogramMiner;
 
 use crate::indices::{TupleCounts, Tuples};
 use crate::losses::Reference;
