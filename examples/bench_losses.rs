@@ -14,8 +14,9 @@ enum Module {
     Miner(Box<dyn TupleMiner>),
 }
 
-fn modules() -> Vec<(&'static str, Module)> {
+fn modules(classes: i64) -> Vec<(&'static str, Module)> {
     use Module::{Loss, Miner};
+    let cpu = Device::Cpu;
     vec![
         ("TripletMarginLoss", Loss(Box::new(TripletMarginLoss::new().margin(0.1)))),
         ("ContrastiveLoss", Loss(Box::new(ContrastiveLoss::new()))),
@@ -25,11 +26,23 @@ fn modules() -> Vec<(&'static str, Module)> {
         ("CircleLoss", Loss(Box::new(CircleLoss::new()))),
         ("LiftedStructureLoss", Loss(Box::new(LiftedStructureLoss::new()))),
         ("GeneralizedLiftedStructureLoss", Loss(Box::new(GeneralizedLiftedStructureLoss::new()))),
+        ("NCALoss", Loss(Box::new(NCALoss::new()))),
+        ("FastAPLoss", Loss(Box::new(FastAPLoss::new(10)))),
+        ("MarginLoss", Loss(Box::new(MarginLoss::new()))),
+        ("SignalToNoiseRatioContrastiveLoss", Loss(Box::new(SignalToNoiseRatioContrastiveLoss::new()))),
+        ("ArcFaceLoss", Loss(Box::new(ArcFaceLoss::new(classes, 128).device(cpu)))),
+        ("CosFaceLoss", Loss(Box::new(CosFaceLoss::new(classes, 128).device(cpu)))),
+        ("NormalizedSoftmaxLoss", Loss(Box::new(NormalizedSoftmaxLoss::new(classes, 128).device(cpu)))),
+        ("ProxyAnchorLoss", Loss(Box::new(ProxyAnchorLoss::new(classes, 128).device(cpu)))),
         ("MultiSimilarityMiner", Miner(Box::new(MultiSimilarityMiner::new(0.1)))),
         ("TripletMarginMiner", Miner(Box::new(TripletMarginMiner::new(0.2, TripletType::Semihard)))),
         ("PairMarginMiner", Miner(Box::new(PairMarginMiner::new(0.2, 0.8)))),
         ("BatchHardMiner", Miner(Box::new(BatchHardMiner::new()))),
         ("HDCMiner", Miner(Box::new(HdcMiner::new(0.5)))),
+        ("BatchEasyHardMiner", Miner(Box::new(BatchEasyHardMiner::new(Strategy::Easy, Strategy::Semihard).expect("allowed")))),
+        ("AngularMiner", Miner(Box::new(AngularMiner::new(20.0)))),
+        ("DistanceWeightedMiner", Miner(Box::new(DistanceWeightedMiner::new(0.5, 1.4)))),
+        ("UniformHistogramMiner", Miner(Box::new(UniformHistogramMiner::new(100, 10, 10)))),
         ("TripletMarginLoss+MultiSimilarityMiner", Loss(Box::new(TripletMarginLoss::new().margin(0.1).distance(CosineSimilarity::new())))),
     ]
 }
@@ -52,7 +65,7 @@ fn main() {
         let embeddings = Tensor::randn([batch, 128], (Kind::Float, Device::Cpu)).set_requires_grad(true);
         let labels = Tensor::arange(batch, (Kind::Int64, Device::Cpu)).divide_scalar_mode(8, "floor");
         let mut pair_miner = MultiSimilarityMiner::new(0.1);
-        for (name, mut module) in modules() {
+        for (name, mut module) in modules(batch / 8) {
             let ms = match &mut module {
                 Module::Loss(loss) if name.contains('+') => time_ms(|| {
                     let tuples = pair_miner.mine(&embeddings, &labels).expect("mine");

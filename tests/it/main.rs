@@ -4,4 +4,5 @@ mod bad_input;
 mod declarations;
 mod engine;
 mod learning;
+mod precision;
 mod schedules;

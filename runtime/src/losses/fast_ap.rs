@@ -59,8 +59,8 @@ impl MetricLoss for FastAPLoss {
         let input = LossInput::new("FastAPLoss", embeddings, labels, None)?;
         let kind = embeddings.kind();
         let miner_weights = sample_weights(indices, input.rows(), false, kind, embeddings.device());
-        let (positive, negative) = pair_masks(&input.labels, None);
-        let (positive, negative) = (positive.to_kind(kind), negative.to_kind(kind));
+        let (positive, _) = pair_masks(&input.labels, None);
+        let positive = positive.to_kind(kind);
         let positives_per_query = positive.sum_dim_intlist(1i64, false, None::<Kind>);
         let has_positives = positives_per_query.gt(0.0);
         let nothing = || vec![SubLoss::zero("loss")];
@@ -72,11 +72,13 @@ impl MetricLoss for FastAPLoss {
         let delta = histogram_max / self.num_bins as f64;
         let mid_points = Tensor::linspace(0.0, histogram_max, self.num_bins + 1, (kind, embeddings.device())).view([-1, 1, 1]);
         // A triangular pulse per bin: each distance spreads over its two nearest bin centres.
-        let pulse = (-((distances.unsqueeze(0) - mid_points).abs() / delta) + 1.0).relu();
+        let pulse = ((distances.unsqueeze(0) - mid_points).abs() * (-1.0 / delta) + 1.0).relu();
         let pos_hist = (&pulse * &positive).sum_dim_intlist(2i64, false, None::<Kind>).transpose(0, 1);
-        let neg_hist = (&pulse * &negative).sum_dim_intlist(2i64, false, None::<Kind>).transpose(0, 1);
+        // Every pair but a sample with itself is a positive or a negative: the histogram of
+        // all of them is every entry's minus the diagonal's, one product fewer than PML's.
+        let all_hist = pulse.sum_dim_intlist(2i64, false, None::<Kind>) - pulse.diagonal(0, 1, 2);
         let total_pos = pos_hist.cumsum(1, None::<Kind>);
-        let total = (&pos_hist + &neg_hist).cumsum(1, None::<Kind>);
+        let total = all_hist.transpose(0, 1).cumsum(1, None::<Kind>);
         let product = &pos_hist * &total_pos;
         let safe = product.gt(0.0).logical_and(&total.gt(0.0));
         if !bool::try_from(safe.any()).unwrap_or(false) {

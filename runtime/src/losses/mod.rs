@@ -37,7 +37,7 @@ pub use ntxent::NTXentLoss;
 pub use supcon::SupConLoss;
 pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
 
-pub(crate) use input::{gather_pairs, LossInput};
+pub(crate) use input::{gather_pairs, neg_inf, LossInput};
 
 use crate::indices::Tuples;
 use crate::trainer::Component;

@@ -1,6 +1,6 @@
 use super::TupleMiner;
 use crate::distances::{Distance, LpDistance};
-use crate::indices::{all_triplets, TupleCounts, Tuples};
+use crate::indices::{pair_masks, TupleCounts, Tuples};
 use crate::losses::{LossInput, Reference};
 use crate::trainer::{Component, Record};
 use crate::Result;
@@ -21,7 +21,7 @@ impl Default for AngularMiner {
     }
 }
 
-/// Triplets per chunk: the gathered embeddings of all triplets of a large batch would not fit.
+/// Triplets per chunk: the gathered rows of all triplets of a large batch would not fit.
 const CHUNK: i64 = 1 << 20;
 
 impl AngularMiner {
@@ -43,28 +43,32 @@ impl TupleMiner for AngularMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
         let input = LossInput::new("AngularMiner", embeddings, labels, reference)?;
         let tuples = tch::no_grad(|| {
-            let Tuples::Triplets { a, p, n } = all_triplets(&input.labels, input.ref_labels.as_ref()) else {
-                unreachable!("all_triplets returns triplets")
-            };
-            let total = a.numel() as i64;
+            // Per positive pair, its anchor's negatives: d(a, p) and the centre (a + p) / 2 are
+            // computed once per pair rather than once per triplet as PML does; the values are
+            // the same, since they depend on the pair only.
+            let (positive, negative) = pair_masks(&input.labels, input.ref_labels.as_ref());
+            let pairs = positive.nonzero();
+            let (pa, pp) = (pairs.select(1, 0), pairs.select(1, 1));
+            let anchors = embeddings.index_select(0, &pa);
+            let positives = input.ref_embeddings.index_select(0, &pp);
+            let ap = self.distance.pairwise(&anchors, &positives);
+            let centres = (&anchors + &positives) / 2.0;
+            let per_pair = negative.index_select(0, &pa).nonzero();
+            let (pair, n) = (per_pair.select(1, 0), per_pair.select(1, 1).contiguous());
+            let total = n.numel() as i64;
             let mut kept = Vec::new();
             let mut start = 0;
             while start < total {
                 let size = CHUNK.min(total - start);
-                let (ca, cp, cn) = (a.narrow(0, start, size), p.narrow(0, start, size), n.narrow(0, start, size));
-                // As PML: gathered rows, not yet normalised; the distance normalises them.
-                let anchors = embeddings.index_select(0, &ca);
-                let positives = input.ref_embeddings.index_select(0, &cp);
-                let negatives = input.ref_embeddings.index_select(0, &cn);
-                let centres = (&anchors + &positives) / 2.0;
-                let ap = self.distance.pairwise(&anchors, &positives);
-                let nc = self.distance.pairwise(&negatives, &centres);
-                let angles = (ap / (nc * 2.0)).atan();
+                let (cpair, cn) = (pair.narrow(0, start, size), n.narrow(0, start, size));
+                let nc = self.distance.pairwise(&input.ref_embeddings.index_select(0, &cn), &centres.index_select(0, &cpair));
+                let angles = (ap.index_select(0, &cpair) / (nc * 2.0)).atan();
                 kept.push(angles.gt(self.angle).nonzero().select(1, 0) + start);
                 start += size;
             }
-            let keep = if kept.is_empty() { Tensor::zeros([0], (Kind::Int64, a.device())) } else { Tensor::cat(&kept, 0) };
-            Tuples::Triplets { a: a.index_select(0, &keep), p: p.index_select(0, &keep), n: n.index_select(0, &keep) }
+            let keep = if kept.is_empty() { Tensor::zeros([0], (Kind::Int64, embeddings.device())) } else { Tensor::cat(&kept, 0) };
+            let kept_pairs = pair.index_select(0, &keep);
+            Tuples::Triplets { a: pa.index_select(0, &kept_pairs), p: pp.index_select(0, &kept_pairs), n: n.index_select(0, &keep) }
         });
         self.last = Some(tuples.counts());
         Ok(tuples)

@@ -69,12 +69,8 @@ impl BatchEasyHardMiner {
     /// Per row, the smallest (`min`) or largest entry among the allowed pairs, as PML's
     /// `get_x_per_row`: disallowed entries take the kind's extreme finite value.
     fn x_per_row(min: bool, matrix: &Tensor, allowed: &Tensor, range: Option<(f64, f64)>, thresholds: Option<&Tensor>) -> (Tensor, Tensor, Tensor) {
-        let fill = match (min, matrix.kind()) {
-            (true, Kind::Double) => f64::MAX,
-            (true, _) => f32::MAX as f64,
-            (false, Kind::Double) => f64::MIN,
-            (false, _) => f32::MIN as f64,
-        };
+        let lowest = crate::losses::neg_inf(matrix.kind());
+        let fill = if min { -lowest } else { lowest };
         let mut allowed = allowed.shallow_clone();
         if let Some(thresholds) = thresholds {
             let t = thresholds.unsqueeze(1);

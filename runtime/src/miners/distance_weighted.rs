@@ -69,10 +69,15 @@ impl TupleMiner for DistanceWeightedMiner {
                 let empty = Tensor::zeros([0], (Kind::Int64, embeddings.device()));
                 return Tuples::Triplets { a: empty.shallow_clone(), p: empty.shallow_clone(), n: empty };
             }
+            // Draw the largest count for every anchor, then keep each anchor's own count:
+            // (anchors x most draws) instead of a full row of weights per triplet.
             let repeats = class_size.index_select(0, &anchors);
-            let a = anchors.repeat_interleave_self_tensor(&repeats, 0, None);
-            let p = positive.index_select(0, &a).to_kind(Kind::Float).multinomial(1, true).reshape([-1]);
-            let n = weights.index_select(0, &a).to_kind(Kind::Float).multinomial(1, true).reshape([-1]);
+            let most = repeats.max().int64_value(&[]);
+            let draws = |rows: &Tensor| rows.index_select(0, &anchors).to_kind(Kind::Float).multinomial(most, true);
+            let wanted = Tensor::arange(most, (Kind::Int64, embeddings.device())).unsqueeze(0).lt_tensor(&repeats.unsqueeze(1));
+            let a = anchors.unsqueeze(1).expand([-1, most], false).masked_select(&wanted);
+            let p = draws(&positive).masked_select(&wanted);
+            let n = draws(&weights).masked_select(&wanted);
             Tuples::Triplets { a, p, n }
         });
         self.last = Some(tuples.counts());
