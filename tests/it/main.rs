@@ -6,3 +6,4 @@ mod engine;
 mod learning;
 mod precision;
 mod schedules;
+mod stock_trainers;
