@@ -61,7 +61,7 @@ impl<'a> Trainer<'a> {
         self.keys.iter().any(|k| k.ident == name)
     }
 
-    /// "models `trunk`, losses `metric_loss`": what the missing-key note lists.
+    /// "models `trunk`, `embedder` and losses `metric_loss`": what the missing-key note lists.
     pub fn requirement_summary(&self) -> String {
         let mut parts = Vec::new();
         for kind in [KeyKind::Model, KeyKind::Loss, KeyKind::Miner, KeyKind::Param] {
@@ -74,6 +74,10 @@ impl<'a> Trainer<'a> {
                 parts.push(format!("{} {}", kind.plural(), names.join(", ")));
             }
         }
-        parts.join(" and ")
+        match parts.split_last() {
+            None => String::new(),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        }
     }
 }

@@ -1,0 +1,41 @@
+//! CascadedEmbeddings on 20,000 Fashion-MNIST images: a 192-wide embedding in three stages of
+//! 64 with PML's example losses (contrastive, multi-similarity, circle) and miners (none,
+//! multi-similarity, HDC filtering stage 1's pairs); precision@1 and MAP@R before and after on
+//! 2,000 test images, scored on the whole embedding.
+
+mod common;
+
+use metric_learning::losses::{CircleLoss, ContrastiveLoss, MetricLoss, MultiSimilarityLoss};
+use metric_learning::miners::{HdcMiner, TupleMiner};
+use metric_learning::prelude::*;
+use metric_learning::trainers::CascadedEmbeddings;
+
+fn main() {
+    common::main_with(|| {
+        metric_learning::tch::manual_seed(0);
+        let (train, test) = common::fashion_mnist(20_000, 2000)?;
+        let sampler = MPerClassSampler::new(&common::labels(&train), 8).length_before_new_iter(train.len());
+        let losses: [Box<dyn MetricLoss>; 3] = [
+            Box::new(ContrastiveLoss::new().pos_margin(0.0).neg_margin(0.5)),
+            Box::new(MultiSimilarityLoss::new().alpha(0.1).beta(40.0).base(0.5)),
+            Box::new(CircleLoss::new()),
+        ];
+        let miners: [Option<Box<dyn TupleMiner>>; 3] = [None, Some(Box::new(MultiSimilarityMiner::new(0.1))), Some(Box::new(HdcMiner::new(0.25)))];
+        let mut trainer = CascadedEmbeddings::builder()
+            .trunk(common::mlp(192))
+            .embedding_sizes(vec![64, 64, 64])
+            .metric_loss(losses)
+            .tuple_miner(miners)
+            .trunk_optimizer(Adam::new(1e-3))
+            .sampler(sampler)
+            .seed(0)
+            .dataset(train)
+            .batch_size(128)
+            .build()?;
+        let before = common::scores(&mut trainer, &test)?;
+        trainer.train(2)?;
+        let after = common::scores(&mut trainer, &test)?;
+        common::report("CascadedEmbeddings", before, after);
+        Ok(())
+    })
+}

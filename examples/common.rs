@@ -1,0 +1,42 @@
+//! What the trainer examples share: Fashion-MNIST, an MLP, scoring and the last line.
+
+use metric_learning::data::{FashionMnist, InMemoryDataset, Split};
+use metric_learning::prelude::*;
+
+/// The first `train` training and `test` test images.
+pub fn fashion_mnist(train: usize, test: usize) -> metric_learning::Result<(InMemoryDataset, InMemoryDataset)> {
+    Ok((FashionMnist::load(Split::Train)?.take(train), FashionMnist::load(Split::Test)?.take(test)))
+}
+
+/// Integer labels of a dataset.
+pub fn labels(dataset: &InMemoryDataset) -> Vec<i64> {
+    dataset.all_labels().int_column(0).unwrap_or_default()
+}
+
+/// 784-256-ReLU-`width`.
+pub fn mlp(width: i64) -> Model {
+    Model::build(Device::cuda_if_available(), |p| {
+        nn::seq_t().add(nn::linear(p / "fc1", 784, 256, Default::default())).add_fn(|x| x.relu()).add(nn::linear(p / "fc2", 256, width, Default::default()))
+    })
+}
+
+/// Precision@1 and MAP@R of the test images' embeddings.
+pub fn scores<T: Step>(trainer: &mut Trainer<T>, test: &InMemoryDataset) -> metric_learning::Result<KnnScores> {
+    knn_scores(&trainer.embed(test.data(), 1000)?, &labels(test))
+}
+
+/// `fashion-mnist <name>: precision_at_1 a -> b, map_at_r c -> d`.
+pub fn report(name: &str, before: KnnScores, after: KnnScores) {
+    println!(
+        "fashion-mnist {name}: precision_at_1 {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
+        before.precision_at_1, after.precision_at_1, before.map_at_r, after.map_at_r
+    );
+}
+
+/// Runs an example, printing its error and exiting non-zero on failure.
+pub fn main_with(run: impl FnOnce() -> metric_learning::Result<()>) {
+    if let Err(error) = run() {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,15 @@
+use metric_learning::prelude::*;
+use metric_learning::data::InMemoryDataset;
+use metric_learning::trainers::TwoStreamMetricLoss;
+
+fn data() -> InMemoryDataset {
+    InMemoryDataset::new(Tensor::zeros([4, 2], (Kind::Float, Device::Cpu)), Labels::int([0, 0, 1, 1])).unwrap()
+}
+
+fn main() {
+    let _builder = TwoStreamMetricLoss::builder()
+        .trunk(Model::identity())
+        .metric_loss(TripletMarginLoss::new())
+        .subset_batch_miner(MaximumLossMiner::new(TripletMarginLoss::new(), 32));
+    let _ = data();
+}
