@@ -93,10 +93,13 @@ fn cascaded_refuses_missing_stage_losses_and_a_narrow_embedding() {
     assert!(metric_learning_tests::bitwise_equal(&before, &metric_learning_tests::snapshot(&narrow.keys().trunk)));
 }
 
+/// What `Spy` saw in one call: the number of embeddings, anchors, positives, negatives.
+type Call = (i64, Vec<i64>, Vec<i64>, Vec<i64>);
+
 /// A loss that records the tuples and the number of embeddings it was given.
 #[derive(Default)]
 struct Spy {
-    seen: Arc<Mutex<Vec<(i64, Vec<i64>, Vec<i64>, Vec<i64>)>>>,
+    seen: Arc<Mutex<Vec<Call>>>,
 }
 
 impl Component for Spy {}
