@@ -51,6 +51,23 @@ impl Model {
         self.module.forward_t(xs, self.training)
     }
 
+    /// Runs the module like [`Model::forward`], but turns libtorch's refusal of the input (a
+    /// shape that does not fit, which tch reports by panicking) into an error naming `what`.
+    ///
+    /// # Errors
+    /// When the module cannot process `xs`.
+    pub fn try_forward(&self, xs: &Tensor, what: &str) -> crate::Result<Tensor> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.forward(xs))).map_err(|panic| {
+            let reason = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let first_line = reason.lines().next().unwrap_or("").to_string();
+            crate::Error::Data(format!("{what} cannot process input of shape {:?}: {first_line}", xs.size()))
+        })
+    }
+
     /// Whether the model is in training mode.
     pub fn is_training(&self) -> bool {
         self.training

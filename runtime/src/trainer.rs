@@ -121,12 +121,13 @@ pub trait Step: TrainerKeys {
     /// keys step here.
     fn begin_iteration(&mut self, _phase: &mut crate::engine::Phase<'_, Self>) {}
 
-    /// Checks only run time can make (stage counts against sizes, model widths), called by
-    /// `build()`.
+    /// Checks only run time can make, and one-time preparation, before training: stage counts
+    /// against sizes, model widths on `sample` (the dataset's first sample as a batch of one,
+    /// on the data device). Called by `build()`.
     ///
     /// # Errors
     /// With what was expected and what was found.
-    fn validate(&self) -> Result<()> {
+    fn setup(&mut self, _sample: &Tensor) -> Result<()> {
         Ok(())
     }
 }

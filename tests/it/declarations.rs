@@ -107,7 +107,7 @@ impl Step for Stages {
         Ok(())
     }
 
-    fn validate(&self) -> metric_learning::Result<()> {
+    fn setup(&mut self, _sample: &Tensor) -> metric_learning::Result<()> {
         if self.metric_loss.len() != self.sizes.len() {
             return Err(metric_learning::Error::Config(format!(
                 "Stages: {} sizes but {} metric losses",

@@ -1,5 +1,6 @@
 //! Integration tests: they link libtorch and train on real and synthetic data.
 
+mod adversarial;
 mod bad_input;
 mod declarations;
 mod engine;

@@ -182,6 +182,10 @@ fn key_setter(trainer: &Trainer, names: &Names, key: &Key, requirements: &[Requi
             quote!(impl ::core::iter::IntoIterator<Item = #value_ty>),
             quote!(::core::iter::Iterator::collect::<::std::vec::Vec<#value_ty>>(::core::iter::IntoIterator::into_iter(#name))),
         )
+    } else if key.kind == crate::model::KeyKind::Param {
+        // The exact type, so that a literal infers it (`.epochs(1)` for a `usize`), which
+        // `impl Into<usize>` would not.
+        (quote!(#value_ty), quote!(#name))
     } else {
         (quote!(impl ::core::convert::Into<#value_ty>), quote!(::core::convert::Into::into(#name)))
     };

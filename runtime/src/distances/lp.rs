@@ -56,3 +56,41 @@ impl Distance for LpDistance {
         self.common.records()
     }
 }
+
+/// The negated Euclidean distance on normalised embeddings, not inverted: what
+/// DeepAdversarialMetricLearning's generator loss measures with, so that a triplet loss with a
+/// negated margin rewards a synthetic negative closer to the anchor than the positive (PML's
+/// `NegativeLpDistance`).
+#[derive(Clone, Debug, Default)]
+pub struct NegativeLpDistance {
+    inner: LpDistance,
+}
+
+impl NegativeLpDistance {
+    /// `-LpDistance()`.
+    pub fn new() -> NegativeLpDistance {
+        NegativeLpDistance { inner: LpDistance::new() }
+    }
+}
+
+impl Distance for NegativeLpDistance {
+    fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
+        -self.inner.matrix(query, reference)
+    }
+
+    fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
+        -self.inner.pairwise(x, y)
+    }
+
+    fn is_inverted(&self) -> bool {
+        false
+    }
+
+    fn clone_box(&self) -> Box<dyn Distance> {
+        Box::new(self.clone())
+    }
+
+    fn records(&self) -> Vec<Record> {
+        self.inner.records()
+    }
+}

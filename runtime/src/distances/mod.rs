@@ -8,7 +8,7 @@ mod lp;
 mod snr;
 
 pub use dot_product::{CosineSimilarity, DotProductSimilarity};
-pub use lp::LpDistance;
+pub use lp::{LpDistance, NegativeLpDistance};
 pub use snr::SnrDistance;
 
 use crate::trainer::Record;

@@ -163,12 +163,17 @@ impl<T: Step> EngineBuilder<T> {
     }
 
     /// Checks everything that can be checked before training and assembles the trainer.
-    pub fn build(mut self, keys: T, dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Trainer<T>> {
-        keys.validate()?;
+    pub fn build(mut self, mut keys: T, dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Trainer<T>> {
         if batch_size == 0 {
             return Err(Error::config("batch_size must be at least 1, found 0"));
         }
         self.check_data(dataset.as_ref(), batch_size)?;
+        let device = self.data_device.unwrap_or_else(Device::cuda_if_available);
+        let mut sample = dataset.get_batch(&[0])?.data.to_device(device);
+        if let Some(kind) = self.dtype {
+            sample = sample.to_kind(kind);
+        }
+        keys.setup(&sample)?;
         let labels = self.label_processor(dataset.as_ref())?;
         let slots = self.slots(&keys)?;
         let loader = Loader::new(
@@ -188,7 +193,7 @@ impl<T: Step> EngineBuilder<T> {
             None => loader.batches_per_pass(),
         };
         let settings = Settings {
-            device: self.data_device.unwrap_or_else(Device::cuda_if_available),
+            device,
             dtype: self.dtype,
             iterations_per_epoch,
             freeze_trunk_batchnorm: self.freeze_trunk_batchnorm,

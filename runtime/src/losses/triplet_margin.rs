@@ -60,6 +60,16 @@ impl TripletMarginLoss {
         self.smooth_loss = smooth_loss;
         self
     }
+    /// The generator's loss in DeepAdversarialMetricLearning: this loss with its margin negated
+    /// and its distance replaced by [`NegativeLpDistance`](crate::distances::NegativeLpDistance),
+    /// so that per triplet it is `relu(d(a,s) - d(a,p) - margin)` (PML does this to the user's
+    /// object in place; here it is a new one).
+    pub fn adversarial(mut self) -> Self {
+        self.margin = -self.margin;
+        self.distance = Box::new(crate::distances::NegativeLpDistance::new());
+        self
+    }
+
     /// Which triplets to use when no miner gives any.
     pub fn triplets_per_anchor(mut self, triplets_per_anchor: TripletsPerAnchor) -> Self {
         self.triplets_per_anchor = triplets_per_anchor;

@@ -41,7 +41,7 @@ impl Step for CascadedEmbeddings {
         Ok(self.embedder.forward(&self.trunk.forward(data)))
     }
 
-    fn validate(&self) -> Result<()> {
+    fn setup(&mut self, _sample: &Tensor) -> Result<()> {
         let stages = self.embedding_sizes.len();
         let problem = if stages == 0 {
             Some("embedding_sizes is empty; it needs one size per stage".to_string())

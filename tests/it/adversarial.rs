@@ -1,0 +1,92 @@
+//! DeepAdversarialMetricLearning: its three phases, what each trains and leaves alone, and the
+//! generator's width check.
+
+use metric_learning::prelude::*;
+use metric_learning::trainer::KeyName;
+use metric_learning::trainers::{DeepAdversarialMetricLearning, DeepAdversarialMetricLearningLoss};
+use metric_learning_tests::{bitwise_equal, clusters, linear, one_thread, snapshot};
+use std::sync::{Arc, Mutex};
+
+fn daml(generator: Model) -> metric_learning::Result<Trainer<DeepAdversarialMetricLearning>> {
+    DeepAdversarialMetricLearning::builder()
+        .trunk(linear(6, 8))
+        .embedder(linear(8, 4))
+        .generator(generator)
+        .metric_loss(TripletMarginLoss::new().margin(0.1))
+        .synth_loss(TripletMarginLoss::new().margin(0.1))
+        .g_adv_loss(TripletMarginLoss::new().margin(0.1))
+        .tuple_miner(MultiSimilarityMiner::new(0.1))
+        .metric_alone_epochs(1)
+        .g_alone_epochs(1)
+        .g_triplets_per_anchor(4)
+        .trunk_optimizer(Adam::new(0.01))
+        .embedder_optimizer(Adam::new(0.01))
+        .generator_optimizer(Adam::new(0.01))
+        .loss_weight(DeepAdversarialMetricLearningLoss::SynthLoss, 0.1)
+        .loss_weight(DeepAdversarialMetricLearningLoss::GAdvLoss, 0.1)
+        .loss_weight(DeepAdversarialMetricLearningLoss::GHardLoss, 0.1)
+        .loss_weight(DeepAdversarialMetricLearningLoss::GRegLoss, 0.1)
+        .progress_bar(false)
+        .dataset(clusters(4, 8, 6))
+        .batch_size(16)
+        .build()
+}
+
+#[test]
+fn the_three_phases_train_what_they_should_and_nothing_else() {
+    one_thread();
+    let mut trainer = daml(linear(24, 8)).unwrap();
+    let per_epoch = Arc::new(Mutex::new(Vec::new()));
+    let sink = per_epoch.clone();
+    let record = move |t: &mut Trainer<DeepAdversarialMetricLearning>| {
+        let mut names: Vec<String> = t.losses().iter().map(|(l, _)| l.name()).collect();
+        names.sort();
+        sink.lock().unwrap().push(names);
+    };
+
+    // Epoch 1, metric alone: the generator does not change.
+    let (generator, trunk) = (snapshot(&trainer.keys().generator), snapshot(&trainer.keys().trunk));
+    trainer.train(1).unwrap();
+    record(&mut trainer);
+    assert!(bitwise_equal(&generator, &snapshot(&trainer.keys().generator)), "metric-alone epoch changed the generator");
+    assert!(!bitwise_equal(&trunk, &snapshot(&trainer.keys().trunk)), "metric-alone epoch left the trunk");
+
+    // Epoch 2, generator alone: the trunk and embedder do not change.
+    let (generator, trunk, embedder) = (snapshot(&trainer.keys().generator), snapshot(&trainer.keys().trunk), snapshot(&trainer.keys().embedder));
+    trainer.train(1).unwrap();
+    record(&mut trainer);
+    assert!(bitwise_equal(&trunk, &snapshot(&trainer.keys().trunk)), "generator-alone epoch changed the trunk");
+    assert!(bitwise_equal(&embedder, &snapshot(&trainer.keys().embedder)), "generator-alone epoch changed the embedder");
+    assert!(!bitwise_equal(&generator, &snapshot(&trainer.keys().generator)), "generator-alone epoch left the generator");
+
+    // Epoch 3, both: everything trains, every loss counts.
+    let (generator, trunk) = (snapshot(&trainer.keys().generator), snapshot(&trainer.keys().trunk));
+    trainer.train(1).unwrap();
+    record(&mut trainer);
+    assert!(!bitwise_equal(&generator, &snapshot(&trainer.keys().generator)) && !bitwise_equal(&trunk, &snapshot(&trainer.keys().trunk)));
+
+    let seen = per_epoch.lock().unwrap();
+    assert_eq!(seen[0], ["metric_loss"]);
+    assert_eq!(seen[1], ["g_adv_loss", "g_hard_loss", "g_reg_loss"]);
+    assert_eq!(seen[2], ["g_adv_loss", "g_hard_loss", "g_reg_loss", "metric_loss", "synth_loss"]);
+}
+
+#[test]
+fn a_generator_of_the_wrong_width_is_refused_by_build() {
+    one_thread();
+    let text = daml(linear(16, 8)).err().expect("16 is not 3 x 8").to_string();
+    assert!(text.contains("the generator must take 3 x the trunk's output width = 24 features"), "{text}");
+    let text = daml(linear(24, 5)).err().expect("5 is not 8").to_string();
+    assert!(text.contains("the generator must return the trunk's output width 8, found 5"), "{text}");
+}
+
+#[test]
+fn the_adversarial_loss_is_a_copy_and_the_user_losses_are_untouched() {
+    one_thread();
+    let trainer = daml(linear(24, 8)).unwrap();
+    let margin = |records: Vec<metric_learning::trainer::Record>| records.iter().find(|r| r.name == "margin").map(|r| r.value);
+    use metric_learning::trainer::Component;
+    assert_eq!(margin(trainer.keys().g_adv_loss.records()), Some(-0.1), "the generator's loss has its margin negated");
+    assert_eq!(margin(trainer.keys().synth_loss.records()), Some(0.1));
+    assert_eq!(margin(trainer.keys().metric_loss.records()), Some(0.1));
+}
