@@ -42,6 +42,7 @@ pub mod reducers;
 pub mod samplers;
 pub mod trainer;
 pub mod trainers;
+pub mod transforms;
 
 pub use error::{Error, Result};
 pub use metric_learning_macros::trainer;

@@ -1,6 +1,7 @@
 //! Integration tests: they link libtorch and train on real and synthetic data.
 
 mod adversarial;
+mod augmentations;
 mod bad_input;
 mod declarations;
 mod engine;

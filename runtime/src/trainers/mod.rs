@@ -6,9 +6,11 @@ mod deep_adversarial_metric_learning;
 mod metric_loss_only;
 mod train_with_classifier;
 mod two_stream_metric_loss;
+mod unsupervised_embeddings_using_augmentations;
 
 pub use cascaded_embeddings::*;
 pub use deep_adversarial_metric_learning::*;
 pub use metric_loss_only::*;
 pub use train_with_classifier::*;
 pub use two_stream_metric_loss::*;
+pub use unsupervised_embeddings_using_augmentations::*;
