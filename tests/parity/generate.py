@@ -12,6 +12,9 @@ import os
 
 import torch
 from pytorch_metric_learning import distances, losses, miners, reducers
+from pytorch_metric_learning.utils import common_functions as c_f
+
+c_f.COLLECT_STATS = True  # so that reducers record their statistics
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.set_num_threads(1)
@@ -161,6 +164,23 @@ def tuple_digests(output, columns):
     return {"positive": digest(a1 * columns + p), "negative": digest(a2 * columns + n)}
 
 
+def records(module):
+    """The module's numeric hyper-parameters (its `_record_these`) and, for a loss reduced by one
+    threshold reducer, how many values passed the filter."""
+    found = {}
+    # NormalizedSoftmaxLoss registers `embedding_size` and `num_classes` but never sets them
+    # (PML records 0 for both); ours records the real values.
+    unset = {"embedding_size", "num_classes"} if isinstance(module, losses.NormalizedSoftmaxLoss) else set()
+    for name in set(getattr(module, "_record_these", [])) - unset:
+        value = getattr(module, name, None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found[name] = float(value)
+    reducer = getattr(module, "reducer", None)
+    if isinstance(reducer, reducers.ThresholdReducer) and isinstance(getattr(reducer, "num_past_filter", None), (int, float)):
+        found["num_past_filter"] = float(reducer.num_past_filter)
+    return found
+
+
 def main():
     fixtures = {}
     for name, (make, _, kind) in MODULES.items():
@@ -178,6 +198,7 @@ def main():
                     module = make()
                 if kind in ("loss", "weighted_loss", "class_loss"):
                     value = float(module(emb, labels, None, ref_emb, ref_labels))
+                    record["records"] = records(module)
                     if value != value:
                         # PML's mean of no values (NCALoss when no query has a same-label
                         # reference); ours is a zero with a gradient, as for other empty cases.
@@ -191,6 +212,7 @@ def main():
                 else:
                     columns = len(ref_labels) if ref_labels is not None else len(labels)
                     record["tuples"] = tuple_digests(module(emb, labels, ref_emb, ref_labels), columns)
+                    record["records"] = records(module)
             except (IndexError, ValueError) as error:
                 # PML refuses reference embeddings for classification-style losses (ValueError),
                 # and has a bug in TripletMarginLoss's swap with them (IndexError; fixed here).

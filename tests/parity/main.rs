@@ -1,6 +1,7 @@
 //! Parity with PML: every loss and miner on the inputs of `fixtures/*.json`, against the values
 //! PML computed on them (`generate.py`, run by hand). Losses must agree to 1e-5 relative, mined
-//! tuples exactly (as sets). The embeddings are regenerated here from the stored seeds: libtorch's
+//! tuples exactly (as sets), and the values PML records (hyper-parameters, the threshold
+//! reducer's `num_past_filter`) must be among ours and equal. The embeddings are regenerated here from the stored seeds: libtorch's
 //! generator is PyTorch's, and a checksum per case proves the inputs are the same.
 
 use metric_learning::distances::{CosineSimilarity, LpDistance};
@@ -8,6 +9,7 @@ use metric_learning::indices::Tuples;
 use metric_learning::losses::*;
 use metric_learning::miners::*;
 use metric_learning::reducers::{MeanReducer, SumReducer, ThresholdReducer};
+use metric_learning::trainer::Component;
 use metric_learning::tch::{self, Device, Kind, Tensor};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -161,6 +163,21 @@ fn tuple_digests(tuples: &Tuples, columns: i64) -> Vec<(&'static str, usize, Str
     }
 }
 
+/// PML's recorded values (hyper-parameters, and `num_past_filter` of a threshold reducer) must
+/// be among ours, equal.
+fn check_records(name: &str, case: &Value, ours: &[metric_learning::trainer::Record]) -> Result<(), String> {
+    let Some(expected) = case.get("records").and_then(Value::as_object) else { return Ok(()) };
+    for (key, want) in expected {
+        let want = want.as_f64().unwrap_or(f64::NAN);
+        match ours.iter().find(|r| r.name == key.as_str()) {
+            Some(r) if (r.value - want).abs() <= 1e-6 * want.abs().max(1.0) => {}
+            Some(r) => return Err(format!("{name}/{}: record {key} is {}, PML {want}", case["name"], r.value)),
+            None => return Err(format!("{name}/{}: no record {key} (PML has {want})", case["name"])),
+        }
+    }
+    Ok(())
+}
+
 fn fixtures() -> Vec<(String, Vec<Value>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("parity/fixtures");
     let mut all: Vec<(String, Vec<Value>)> = std::fs::read_dir(&dir)
@@ -203,15 +220,16 @@ fn check_case(name: &str, case: &Value) -> Result<(), String> {
                 return Err(format!("{name}/{case_name}: {part} differ: {count} tuples, PML {}", want["count"]));
             }
         }
-        return Ok(());
+        return check_records(name, case, &miner.records());
     }
     let tuples = match miner(name) {
         Some(mut miner) if name.ends_with("_mined") => Some(miner.mine(&x, &y).map_err(|e| e.to_string())?),
         _ => None,
     };
-    let ours = loss(name, case).compute_with_reference(&x, &y, tuples.as_ref(), reference_view).map(|l| l.double_value(&[]));
+    let mut module = loss(name, case);
+    let ours = module.compute_with_reference(&x, &y, tuples.as_ref(), reference_view).map(|l| l.double_value(&[]));
     match (case["loss"].as_f64(), ours) {
-        (Some(pml), Ok(ours)) if (ours - pml).abs() <= 1e-5 * pml.abs() + 1e-6 => Ok(()),
+        (Some(pml), Ok(ours)) if (ours - pml).abs() <= 1e-5 * pml.abs() + 1e-6 => check_records(name, case, &module.records()),
         (Some(pml), ours) => Err(format!("{name}/{case_name}: ours {ours:?}, PML {pml}")),
         // PML's mean over no values is NaN; ours is the zero of every other empty case.
         (None, Ok(ours)) if case["pml_nan"].as_bool() == Some(true) => {

@@ -45,7 +45,14 @@ distance_and_reducer!(CircleLoss);
 
 impl Component for CircleLoss {
     fn records(&self) -> Vec<Record> {
-        let mut records = vec![Record { name: "m", value: self.m }, Record { name: "gamma", value: self.gamma }];
+        let mut records = vec![
+            Record { name: "m", value: self.m },
+            Record { name: "gamma", value: self.gamma },
+            Record { name: "op", value: 1.0 + self.m },
+            Record { name: "on", value: -self.m },
+            Record { name: "delta_p", value: 1.0 - self.m },
+            Record { name: "delta_n", value: self.m },
+        ];
         records.extend(self.common_records());
         records
     }

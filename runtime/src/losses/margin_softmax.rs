@@ -126,9 +126,9 @@ impl Component for MarginSoftmaxLoss {
     }
 
     fn records(&self) -> Vec<Record> {
+        // ArcFace's margin is recorded in radians, as PML records it.
         let margin = match self.margin {
-            Margin::Additive(radians) => radians.to_degrees(),
-            Margin::Subtractive(m) => m,
+            Margin::Additive(m) | Margin::Subtractive(m) => m,
         };
         vec![
             Record { name: "num_classes", value: self.num_classes as f64 },

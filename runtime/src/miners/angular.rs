@@ -33,7 +33,8 @@ impl AngularMiner {
 
 impl Component for AngularMiner {
     fn records(&self) -> Vec<Record> {
-        let mut records = vec![Record { name: "angle", value: self.angle.to_degrees() }];
+        // In radians, as PML records it.
+        let mut records = vec![Record { name: "angle", value: self.angle }];
         records.extend(super::tuple_records(&self.last));
         records
     }

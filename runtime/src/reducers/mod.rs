@@ -55,6 +55,9 @@ pub trait Reducer: Send + std::fmt::Debug {
     fn reduce_values(&mut self, losses: &Tensor, reduction: Reduction, embeddings: &Tensor) -> Tensor;
     /// A copy, one per sub-loss.
     fn clone_box(&self) -> Box<dyn Reducer>;
+    /// Zeroes the statistics at the start of every call, as PML's `reset_stats`, so that a call
+    /// with nothing to reduce records zeros rather than the previous call's values.
+    fn reset(&mut self) {}
     /// Statistics of the last reduction (PML's reducer records).
     fn records(&self) -> Vec<Record> {
         Vec::new()
@@ -75,6 +78,7 @@ pub fn zero_loss(embeddings: &Tensor) -> Tensor {
 /// Reduces every sub-loss with `reducer` and sums them (PML's `MultipleReducers` when there is
 /// more than one part, the reducer itself when there is one).
 pub fn reduce(reducer: &mut dyn Reducer, parts: Vec<SubLoss>, embeddings: &Tensor) -> Tensor {
+    reducer.reset();
     let mut total: Option<Tensor> = None;
     for part in parts {
         let value = match (&part.values, part.reduction) {

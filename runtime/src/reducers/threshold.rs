@@ -61,6 +61,10 @@ impl Reducer for ThresholdReducer {
         Box::new(self.clone())
     }
 
+    fn reset(&mut self) {
+        self.num_past_filter = Some(0);
+    }
+
     fn records(&self) -> Vec<Record> {
         let mut records = Vec::new();
         if let Some(low) = self.low {
