@@ -6,6 +6,7 @@ mod bad_input;
 mod declarations;
 mod engine;
 mod learning;
+mod pml_cases;
 mod precision;
 mod schedules;
 mod stock_trainers;
