@@ -97,6 +97,23 @@ impl<'a> LossInput<'a> {
         Some((positive, negative))
     }
 
+    /// The tuples as triplets; without tuples, all triplets or `k` random ones per anchor
+    /// (PML's `convert_to_triplets`).
+    pub fn triplets(&self, indices: Option<&Tuples>, per_anchor: super::TripletsPerAnchor) -> (Tensor, Tensor, Tensor) {
+        let generated;
+        let tuples = match indices {
+            Some(given) => given,
+            None => {
+                generated = match per_anchor {
+                    super::TripletsPerAnchor::All => crate::indices::all_triplets(&self.labels, self.ref_labels.as_ref()),
+                    super::TripletsPerAnchor::Count(k) => crate::indices::random_triplets(&self.labels, self.ref_labels.as_ref(), k),
+                };
+                &generated
+            }
+        };
+        tuples.to_triplets(self.rows(), self.columns())
+    }
+
     /// The tuples as pairs; every pair when none are given (PML's `convert_to_pairs`).
     pub fn pairs(&self, indices: Option<&Tuples>) -> (Tensor, Tensor, Tensor, Tensor) {
         match indices {

@@ -1,7 +1,7 @@
 use super::learned_weights::LearnedWeights;
 use super::{LossInput, MetricLoss, Reference, TripletsPerAnchor};
 use crate::distances::{margin, Distance, LpDistance};
-use crate::indices::{all_triplets, random_triplets, Tuples};
+use crate::indices::Tuples;
 use crate::reducers::{reduce, zero_loss, MeanReducer, Reduction, SubLoss};
 use crate::trainer::{Component, Record};
 use crate::Result;
@@ -100,18 +100,7 @@ impl Component for MarginLoss {
 impl MetricLoss for MarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("MarginLoss", embeddings, labels, reference)?;
-        let generated;
-        let tuples = match indices {
-            Some(given) => given,
-            None => {
-                generated = match self.triplets_per_anchor {
-                    TripletsPerAnchor::All => all_triplets(&input.labels, input.ref_labels.as_ref()),
-                    TripletsPerAnchor::Count(k) => random_triplets(&input.labels, input.ref_labels.as_ref(), k),
-                };
-                &generated
-            }
-        };
-        let (a, p, n) = tuples.to_triplets(input.rows(), input.columns());
+        let (a, p, n) = input.triplets(indices, self.triplets_per_anchor);
         if a.numel() == 0 {
             return Ok(reduce(&mut MeanReducer, vec![SubLoss::zero("margin_loss"), SubLoss::zero("beta_reg_loss")], embeddings));
         }

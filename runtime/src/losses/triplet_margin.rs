@@ -1,6 +1,6 @@
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, smallest, Distance, LpDistance};
-use crate::indices::{all_triplets, random_triplets, Tuples};
+use crate::indices::Tuples;
 use crate::reducers::{reduce, AvgNonZeroReducer, Reducer, Reduction, SubLoss};
 use crate::trainer::{Component, Record};
 use crate::Result;
@@ -90,18 +90,7 @@ impl Component for TripletMarginLoss {
 impl MetricLoss for TripletMarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("TripletMarginLoss", embeddings, labels, reference)?;
-        let generated;
-        let tuples = match indices {
-            Some(given) => given,
-            None => {
-                generated = match self.triplets_per_anchor {
-                    TripletsPerAnchor::All => all_triplets(&input.labels, input.ref_labels.as_ref()),
-                    TripletsPerAnchor::Count(k) => random_triplets(&input.labels, input.ref_labels.as_ref(), k),
-                };
-                &generated
-            }
-        };
-        let (a, p, n) = tuples.to_triplets(input.rows(), input.columns());
+        let (a, p, n) = input.triplets(indices, self.triplets_per_anchor);
         if a.numel() == 0 {
             return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
         }
