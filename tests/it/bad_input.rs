@@ -194,6 +194,9 @@ fn embeddings_and_labels_that_do_not_match() {
     let empty = Tensor::zeros([0, 2], (Kind::Float, Device::Cpu));
     let text = message(ContrastiveLoss::new().compute(&empty, &Tensor::zeros([0], (Kind::Int64, Device::Cpu)), None));
     assert!(text.contains("ContrastiveLoss: the batch is empty (embeddings of shape [0, 2])"), "{text}");
+    let logits = Tensor::zeros([4, 3], (Kind::Float, Device::Cpu));
+    let text = message(CrossEntropyLoss::new().compute(&logits, &Tensor::from_slice(&[0i64, 1, 2, 3])));
+    assert!(text.contains("CrossEntropyLoss: labels must lie in 0..3, one per class it scores; found 0..=3"), "{text}");
     let text = message(MultiSimilarityMiner::new(0.1).mine(&embeddings.reshape([2, 4]), &Tensor::from_slice(&[0i64, 1, 0])));
     assert!(text.contains("MultiSimilarityMiner: 2 embeddings but 3 labels"), "{text}");
 }

@@ -26,13 +26,7 @@ impl ClassifierLoss for CrossEntropyLoss {
             )));
         }
         let labels = labels.to_device(logits.device()).to_kind(Kind::Int64);
-        let classes = l[1];
-        let (min, max) = (labels.min().int64_value(&[]), labels.max().int64_value(&[]));
-        if min < 0 || max >= classes {
-            return Err(Error::data(format!(
-                "CrossEntropyLoss: labels must lie in 0..{classes} (the classifier's outputs), found {min}..={max}"
-            )));
-        }
+        super::margin_softmax::check_classes("CrossEntropyLoss", &labels, l[1])?;
         Ok(logits.cross_entropy_for_logits(&labels))
     }
 }

@@ -163,11 +163,12 @@ impl MetricLoss for MarginSoftmaxLoss {
     }
 }
 
-/// Labels must index the loss's classes.
+/// Labels must index the loss's classes. One device sync for both ends of the range.
 pub(crate) fn check_classes(module: &str, labels: &Tensor, num_classes: i64) -> Result<()> {
-    let (min, max) = (labels.min().int64_value(&[]), labels.max().int64_value(&[]));
+    let range = Vec::<i64>::try_from(Tensor::stack(&[labels.min(), labels.max()], 0)).unwrap_or_default();
+    let (min, max) = (range.first().copied().unwrap_or(0), range.get(1).copied().unwrap_or(0));
     if min < 0 || max >= num_classes {
-        return Err(Error::data(format!("{module}: labels must lie in 0..{num_classes} (its num_classes), found {min}..={max}")));
+        return Err(Error::data(format!("{module}: labels must lie in 0..{num_classes}, one per class it scores; found {min}..={max}")));
     }
     Ok(())
 }
