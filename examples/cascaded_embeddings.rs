@@ -32,10 +32,6 @@ fn main() {
             .dataset(train)
             .batch_size(128)
             .build()?;
-        let before = common::scores(&mut trainer, &test)?;
-        trainer.train(2)?;
-        let after = common::scores(&mut trainer, &test)?;
-        common::report("CascadedEmbeddings", before, after);
-        Ok(())
+        common::train_and_report("CascadedEmbeddings", &mut trainer, &test, 2)
     })
 }

@@ -21,12 +21,21 @@ pub fn mlp(width: i64) -> Model {
 }
 
 /// Precision@1 and MAP@R of the test images' embeddings.
-pub fn scores<T: Step>(trainer: &mut Trainer<T>, test: &InMemoryDataset) -> metric_learning::Result<KnnScores> {
+fn scores<T: Step>(trainer: &mut Trainer<T>, test: &InMemoryDataset) -> metric_learning::Result<KnnScores> {
     knn_scores(&trainer.embed(test.data(), 1000)?, &labels(test))
 }
 
+/// Scores the test images, trains `epochs`, scores again and prints the example's last line.
+pub fn train_and_report<T: Step>(name: &str, trainer: &mut Trainer<T>, test: &InMemoryDataset, epochs: usize) -> metric_learning::Result<()> {
+    let before = scores(trainer, test)?;
+    trainer.train(epochs)?;
+    let after = scores(trainer, test)?;
+    report(name, before, after);
+    Ok(())
+}
+
 /// `fashion-mnist <name>: precision_at_1 a -> b, map_at_r c -> d`.
-pub fn report(name: &str, before: KnnScores, after: KnnScores) {
+fn report(name: &str, before: KnnScores, after: KnnScores) {
     println!(
         "fashion-mnist {name}: precision_at_1 {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
         before.precision_at_1, after.precision_at_1, before.map_at_r, after.map_at_r

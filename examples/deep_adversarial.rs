@@ -43,10 +43,6 @@ fn main() {
             .dataset(train)
             .batch_size(128)
             .build()?;
-        let before = common::scores(&mut trainer, &test)?;
-        trainer.train(3)?;
-        let after = common::scores(&mut trainer, &test)?;
-        common::report("DeepAdversarialMetricLearning", before, after);
-        Ok(())
+        common::train_and_report("DeepAdversarialMetricLearning", &mut trainer, &test, 3)
     })
 }

@@ -57,19 +57,3 @@ pub fn bitwise_equal(a: &[Tensor], b: &[Tensor]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.equal(y))
 }
 
-/// A two-stream dataset from a labelled one: each sample paired with a random other sample of
-/// its class, stacked on dimension 1 as `(n, 2, ...)`.
-pub fn same_class_pairs(dataset: &InMemoryDataset, seed: u64) -> InMemoryDataset {
-    use rand::seq::SliceRandom;
-    use rand::SeedableRng;
-    let labels = int_labels(dataset);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut by_class: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
-    for (i, &l) in labels.iter().enumerate() {
-        by_class.entry(l).or_default().push(i as i64);
-    }
-    let partners: Vec<i64> = labels.iter().map(|l| *by_class[l].choose(&mut rng).expect("a class has members")).collect();
-    let data = dataset.data();
-    let stacked = Tensor::stack(&[data.shallow_clone(), data.index_select(0, &Tensor::from_slice(&partners))], 1);
-    InMemoryDataset::new(stacked, Labels::int(labels)).expect("matching lengths")
-}

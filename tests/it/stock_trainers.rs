@@ -187,7 +187,7 @@ fn cascaded_and_two_stream_learn_on_fashion_mnist() {
     assert!(after > before + 0.05, "CascadedEmbeddings MAP@R {before:.3} -> {after:.3}");
 
     let (train, _) = fashion_mnist(6000, 0);
-    let pairs = metric_learning_tests::same_class_pairs(&train, 5);
+    let pairs = train.same_class_pairs(5).unwrap();
     let mut two_stream = TwoStreamMetricLoss::builder()
         .trunk(linear(784, 64))
         .metric_loss(TripletMarginLoss::new().margin(0.2))

@@ -39,6 +39,27 @@ impl InMemoryDataset {
         InMemoryDataset { data: SharedTensor(self.data.0.narrow(0, 0, n as i64)), labels: self.labels.select(&indices) }
     }
 
+    /// A two-stream dataset (TwoStreamMetricLoss's input): each sample stacked on dimension 1
+    /// with a random sample of its class, drawn with this seed; shape `(n, 2, ...)`, labels kept.
+    ///
+    /// # Errors
+    /// When the labels are not integers (map string labels first).
+    pub fn same_class_pairs(&self, seed: u64) -> Result<InMemoryDataset> {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let labels = self.labels.int_column(0).ok_or_else(|| Error::data("same_class_pairs needs integer labels"))?;
+        let mut by_class = std::collections::HashMap::<i64, Vec<i64>>::new();
+        for (i, &label) in labels.iter().enumerate() {
+            by_class.entry(label).or_default().push(i as i64);
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        // Every label has at least its own sample, so `choose` always finds one.
+        let partners: Vec<i64> = labels.iter().enumerate().map(|(i, l)| by_class[l].choose(&mut rng).copied().unwrap_or(i as i64)).collect();
+        let data = &self.data.0;
+        let pairs = Tensor::f_stack(&[data.shallow_clone(), data.f_index_select(0, &Tensor::from_slice(&partners).to_device(data.device()))?], 1)?;
+        InMemoryDataset::new(pairs, self.labels.clone())
+    }
+
     /// All inputs as one tensor.
     pub fn data(&self) -> &Tensor {
         &self.data.0

@@ -43,11 +43,11 @@ impl Component for NTXentLoss {
 impl MetricLoss for NTXentLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("NTXentLoss", embeddings, labels, reference)?;
-        let (a1, p, a2, n) = input.pairs(indices);
-        let nothing = vec![SubLoss::zero("loss")];
-        if too_few_pairs(&(a1.shallow_clone(), p.shallow_clone(), a2.shallow_clone(), n.shallow_clone())) || a1.numel() == 0 || a2.numel() == 0 {
-            return Ok(reduce(self.reducer.as_mut(), nothing, embeddings));
+        let pairs = input.pairs(indices);
+        if too_few_pairs(&pairs) || pairs.0.numel() == 0 || pairs.2.numel() == 0 {
+            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
         }
+        let (a1, p, a2, n) = pairs;
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let mut logits = &matrix / self.temperature;
         if !self.distance.is_inverted() {
