@@ -5,8 +5,7 @@
 
 mod common;
 
-use metric_learning::losses::{CircleLoss, ContrastiveLoss, MetricLoss, MultiSimilarityLoss};
-use metric_learning::miners::{HdcMiner, TupleMiner};
+use metric_learning::miners::HdcMiner;
 use metric_learning::prelude::*;
 use metric_learning::trainers::CascadedEmbeddings;
 
@@ -15,17 +14,16 @@ fn main() {
         metric_learning::tch::manual_seed(0);
         let (train, test) = common::fashion_mnist(20_000, 2000)?;
         let sampler = MPerClassSampler::new(&common::labels(&train), 8).length_before_new_iter(train.len());
-        let losses: [Box<dyn MetricLoss>; 3] = [
-            Box::new(ContrastiveLoss::new().pos_margin(0.0).neg_margin(0.5)),
-            Box::new(MultiSimilarityLoss::new().alpha(0.1).beta(40.0).base(0.5)),
-            Box::new(CircleLoss::new()),
-        ];
-        let miners: [Option<Box<dyn TupleMiner>>; 3] = [None, Some(Box::new(MultiSimilarityMiner::new(0.1))), Some(Box::new(HdcMiner::new(0.25)))];
+        // One call per stage: stage 0 has no miner, stage 2's HDC miner filters stage 1's tuples.
         let mut trainer = CascadedEmbeddings::builder()
             .trunk(common::mlp(192))
             .embedding_sizes(vec![64, 64, 64])
-            .metric_loss(losses)
-            .tuple_miner(miners)
+            .metric_loss(ContrastiveLoss::new().pos_margin(0.0).neg_margin(0.5))
+            .metric_loss(MultiSimilarityLoss::new().alpha(0.1).beta(40.0).base(0.5))
+            .metric_loss(CircleLoss::new())
+            .maybe_tuple_miner(None)
+            .tuple_miner(MultiSimilarityMiner::new(0.1))
+            .tuple_miner(HdcMiner::new(0.25))
             .trunk_optimizer(Adam::new(1e-3))
             .sampler(sampler)
             .seed(0)

@@ -22,21 +22,19 @@ pub struct TwoLosses {
 
 impl Step for TwoLosses {
     fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
-        Ok(self.trunk.forward(data) * self.scale)
+        Ok(self.trunk.forward(data)? * self.scale)
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> metric_learning::Result<()> {
         let embeddings = self.embed(data)?;
-        let tuples = match &mut self.tuple_miner {
-            Some(miner) => Some(miner.mine(&embeddings, labels)?),
-            None => None,
-        };
-        if it.is_active(TwoLossesLoss::MetricLoss) {
-            it.losses.metric_loss = Some(self.metric_loss.compute(&embeddings, labels, tuples.as_ref())?);
-        }
-        if it.is_active(TwoLossesLoss::SecondLoss) {
-            it.losses.second_loss = Some(self.second_loss.compute(&embeddings, labels, None)?);
-        }
+        // Each loss runs only while its weight is positive; an error names the loss.
+        let (miner, loss) = (&mut self.tuple_miner, &mut self.metric_loss);
+        it.compute(TwoLossesLoss::MetricLoss, || {
+            let tuples = miner.mine_if_set(&embeddings, labels)?;
+            loss.compute(&embeddings, labels, tuples.as_ref())
+        })?;
+        let loss = &mut self.second_loss;
+        it.compute(TwoLossesLoss::SecondLoss, || loss.compute(&embeddings, labels, None))?;
         Ok(())
     }
 }

@@ -57,3 +57,21 @@ pub fn bitwise_equal(a: &[Tensor], b: &[Tensor]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.equal(y))
 }
 
+
+/// `in -> out` through a linear layer and a batch norm, whose running statistics move in train
+/// mode only.
+pub fn linear_batch_norm(input: i64, output: i64) -> Model {
+    Model::build(Device::Cpu, |p| {
+        nn::seq_t()
+            .add(nn::linear(p / "fc", input, output, Default::default()))
+            .add(nn::batch_norm1d(p / "bn", output, Default::default()))
+    })
+}
+
+/// Every variable of a model, trained or not (batch norm's running statistics), copied in name order.
+pub fn all_variables(model: &Model) -> Vec<Tensor> {
+    let Some(vs) = model.var_store() else { return Vec::new() };
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named.into_iter().map(|(_, t)| t.copy()).collect()
+}

@@ -1,10 +1,47 @@
-//! The type-state markers of generated builders: a required key's type parameter is [`Unset`]
-//! until its setter runs, then [`Set`] holding the value.
+//! What the builders `#[trainer]` generates are made of: the state markers a member's type
+//! takes ([`Set`], [`Unset`]) and the traits that refuse a miner a trainer does not declare.
+//! Generated code names them; a program has no reason to. Their names are plain words because
+//! rustc prints them in its help lines.
 
-/// A required key that has been given its value.
+/// A builder member that has been given its value.
 #[derive(Debug)]
-pub struct Set<T>(pub T);
+pub struct Set;
 
-/// A required key not given yet; `build()` does not compile while one is left.
-#[derive(Debug, Default)]
+/// A builder member not given yet.
+#[derive(Debug)]
 pub struct Unset;
+
+/// The one implementor of the refusal traits: it keeps rustc from adding "this trait has no
+/// implementations" to their errors, and nobody can pass it.
+#[derive(Debug)]
+pub struct Refused(());
+
+/// The value of a member the type-state proves was set.
+pub fn set_value<T>(value: Option<T>) -> T {
+    match value {
+        Some(value) => value,
+        None => unreachable!("the builder's type-state guarantees that a required member is set before build()"),
+    }
+}
+
+/// Bounds `.tuple_miner(...)` on a trainer that declares no `tuple_miner`.
+#[diagnostic::on_unimplemented(
+    message = "trainer `{T}` does not accept a `tuple_miner`",
+    label = "`{T}` declares no `tuple_miner`",
+    note = "remove this call, or use a trainer that declares `#[miner] tuple_miner`"
+)]
+pub trait AcceptedAsTupleMinerBy<T> {}
+
+#[diagnostic::do_not_recommend]
+impl<T> AcceptedAsTupleMinerBy<T> for Refused {}
+
+/// Bounds `.subset_batch_miner(...)` on a trainer that declares no subset-batch miner.
+#[diagnostic::on_unimplemented(
+    message = "trainer `{T}` does not accept a `subset_batch_miner`",
+    label = "`{T}` declares no subset-batch miner",
+    note = "remove this call, or use a trainer that declares `#[miner(subset_batch)]`"
+)]
+pub trait AcceptedAsSubsetBatchMinerBy<T> {}
+
+#[diagnostic::do_not_recommend]
+impl<T> AcceptedAsSubsetBatchMinerBy<T> for Refused {}

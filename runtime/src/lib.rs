@@ -28,11 +28,13 @@
 extern crate self as metric_learning;
 
 pub mod builder;
+pub mod component;
 pub mod data;
 pub mod distances;
 pub mod engine;
 mod error;
 pub mod evaluation;
+mod guard;
 pub mod indices;
 pub mod losses;
 pub mod miners;
@@ -44,24 +46,44 @@ pub mod trainer;
 pub mod trainers;
 pub mod transforms;
 
-pub use error::{Error, Result};
-pub use metric_learning_macros::trainer;
 pub use engine::Iteration;
+pub use error::{Error, Result, When};
+pub use metric_learning_macros::trainer;
 pub use model::Model;
-pub use trainer::Step;
 pub use tch;
+pub use trainer::Step;
 
-/// The names most programs need.
+/// The names most programs need: the trainers, every loss, miner, distance, reducer,
+/// optimizer, scheduler and sampler, the data types, and what a hand-written step uses.
 pub mod prelude {
+    pub use crate::component::{Component, Record};
     pub use crate::data::{Dataset, FashionMnist, InMemoryDataset, Labels, Split};
-    pub use crate::engine::Trainer;
+    pub use crate::distances::{CosineSimilarity, Distance, DotProductSimilarity, LpDistance, NegativeLpDistance, SnrDistance};
+    pub use crate::engine::{Iteration, Phase, Trainer};
     pub use crate::evaluation::{knn_scores, KnnScores};
-    pub use crate::losses::{ClassifierLoss, CrossEntropyLoss, MetricLoss, TripletMarginLoss};
-    pub use crate::miners::{MaximumLossMiner, MultiSimilarityMiner, SubsetBatchMiner, TupleMiner};
-    pub use crate::optim::{Adam, AdamW, Sgd};
-    pub use crate::samplers::MPerClassSampler;
-    pub use crate::trainer::Step;
-    pub use crate::trainers::{MetricLossOnly, TrainWithClassifier};
-    pub use crate::{trainer, Model};
+    pub use crate::indices::Tuples;
+    pub use crate::losses::{
+        ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossEntropyLoss, FastAPLoss,
+        GeneralizedLiftedStructureLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, NCALoss,
+        NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, Reference, SignalToNoiseRatioContrastiveLoss, SupConLoss,
+        TripletMarginLoss, TripletsPerAnchor,
+    };
+    pub use crate::miners::{
+        AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, HdcMiner, MaximumLossMiner,
+        MultiSimilarityMiner, OptionalMiner, PairMarginMiner, Strategy, SubsetBatchMiner, TripletMarginMiner, TripletType,
+        TupleMiner, UniformHistogramMiner,
+    };
+    pub use crate::optim::{
+        Adam, AdamW, ClipGradNorm, ClipGradValue, CosineAnnealingLr, ExponentialLr, GradClipper, LinearLr, LrScheduler,
+        MultiStepLr, Optimizer, PlateauMode, ReduceLrOnPlateau, Sgd, StepLr,
+    };
+    pub use crate::reducers::{AvgNonZeroReducer, DoNothingReducer, MeanReducer, Reducer, SumReducer, ThresholdReducer};
+    pub use crate::samplers::{MPerClassSampler, Sampler};
+    pub use crate::trainer::{InlineLoss, Step};
+    pub use crate::trainers::{
+        CascadedEmbeddings, DeepAdversarialMetricLearning, MetricLossOnly, TrainWithClassifier, TwoStreamMetricLoss,
+        UnsupervisedEmbeddingsUsingAugmentations,
+    };
+    pub use crate::{trainer, Error, Model, Result, When};
     pub use tch::{self, nn, Device, Kind, Tensor};
 }

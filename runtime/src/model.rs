@@ -1,6 +1,7 @@
 //! A model key's value: a module with its own parameter store and train/eval mode.
 
-use crate::trainer::Component;
+use crate::component::Component;
+use crate::{Error, Result};
 use tch::nn::{self, ModuleT, VarStore};
 use tch::{Device, Tensor};
 
@@ -10,12 +11,14 @@ pub struct Model {
     vs: Option<VarStore>,
     module: Box<dyn ModuleT + Send>,
     training: bool,
+    /// The key holding it, for errors; set by `build()`.
+    key: Option<String>,
 }
 
 impl Model {
     /// Wraps a module built on `vs`'s root.
     pub fn new(vs: VarStore, module: impl ModuleT + 'static) -> Model {
-        Model { vs: Some(vs), module: Box::new(module), training: true }
+        Model { vs: Some(vs), module: Box::new(module), training: true, key: None }
     }
 
     /// Creates a store on `device` and builds the module on it.
@@ -39,32 +42,33 @@ impl Model {
     /// use metric_learning::Model;
     /// use metric_learning::tch::Tensor;
     /// let x = Tensor::from_slice(&[1.0f32, 2.0]);
-    /// assert!(Model::identity().forward(&x).equal(&x));
+    /// assert!(Model::identity().forward(&x).unwrap().equal(&x));
     /// assert!(Model::identity().var_store().is_none());
     /// ```
     pub fn identity() -> Model {
-        Model { vs: None, module: Box::new(nn::func_t(|x, _| x.shallow_clone())), training: true }
+        Model { vs: None, module: Box::new(nn::func_t(|x, _| x.shallow_clone())), training: true, key: None }
     }
 
     /// Runs the module in the mode the engine set (train, or eval when frozen or testing).
-    pub fn forward(&self, xs: &Tensor) -> Tensor {
-        self.module.forward_t(xs, self.training)
-    }
-
-    /// Runs the module like [`Model::forward`], but turns libtorch's refusal of the input (a
-    /// shape that does not fit, which tch reports by panicking) into an error naming `what`.
+    ///
+    /// ```
+    /// use metric_learning::Model;
+    /// use metric_learning::tch::{nn, Device, Kind, Tensor};
+    /// let model = Model::build(Device::Cpu, |p| nn::linear(p / "fc", 4, 2, Default::default()));
+    /// assert_eq!(model.forward(&Tensor::zeros([3, 4], (Kind::Float, Device::Cpu)))?.size(), [3, 2]);
+    /// // Data of the wrong width is an error, not a panic.
+    /// assert!(model.forward(&Tensor::zeros([3, 5], (Kind::Float, Device::Cpu))).is_err());
+    /// # Ok::<(), metric_learning::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// When the module cannot process `xs`.
-    pub fn try_forward(&self, xs: &Tensor, what: &str) -> crate::Result<Tensor> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.forward(xs))).map_err(|panic| {
-            let reason = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            let first_line = reason.lines().next().unwrap_or("").to_string();
-            crate::Error::Data(format!("{what} cannot process input of shape {:?}: {first_line}", xs.size()))
+    /// [`Error::Model`] when libtorch refuses the input (a width, dtype or device that does not
+    /// fit the module), with the model's key and libtorch's message.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        crate::guard::catch(|| self.module.forward_t(xs, self.training)).map_err(|message| Error::Model {
+            key: self.key.clone().unwrap_or_else(|| "model".to_string()),
+            shape: xs.size(),
+            message,
         })
     }
 
@@ -90,6 +94,9 @@ impl Component for Model {
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;
+    }
+    fn bind_key(&mut self, key: &str) {
+        self.key = Some(key.to_string());
     }
 }
 

@@ -3,7 +3,7 @@
 use metric_learning::indices::Tuples;
 use metric_learning::losses::{MetricLoss, NTXentLoss, Reference};
 use metric_learning::prelude::*;
-use metric_learning::trainer::Component;
+use metric_learning::component::Component;
 use metric_learning::trainers::UnsupervisedEmbeddingsUsingAugmentations;
 use metric_learning::transforms::*;
 use metric_learning_tests::{clusters, fashion_mnist, int_labels, linear, one_thread};

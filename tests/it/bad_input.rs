@@ -130,11 +130,11 @@ pub struct Overflowing {
 
 impl Step for Overflowing {
     fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
-        Ok(self.trunk.forward(data))
+        self.trunk.forward(data)
     }
     fn calculate_loss(&mut self, it: &mut metric_learning::Iteration<'_, Self>, data: &Tensor, _: &Tensor) -> metric_learning::Result<()> {
-        it.losses.huge = Some(self.embed(data)?.abs().sum(Kind::Float) * f64::INFINITY);
-        Ok(())
+        let embeddings = self.embed(data)?;
+        it.compute(OverflowingLoss::Huge, || Ok(embeddings.abs().sum(Kind::Float) * f64::INFINITY))
     }
 }
 
@@ -151,9 +151,10 @@ fn a_non_finite_loss_stops_training_before_the_step() {
         .unwrap();
     let before = snapshot(&trainer.keys().trunk);
     let error = trainer.train(1).expect_err("an infinite loss");
-    assert!(matches!(error, Error::NonFinite(_)));
+    assert!(matches!(error.root(), Error::NonFinite(_)));
+    assert_eq!(error.when(), Some(When::Iteration { epoch: 1, iteration: 0 }));
     let text = error.to_string();
-    assert!(text.contains("epoch 1 iteration 0: the total loss is inf (huge = inf)"), "{text}");
+    assert!(text.contains("Overflowing at epoch 1, iteration 0: the total loss is inf (huge = inf)"), "{text}");
     assert!(bitwise_equal(&before, &snapshot(&trainer.keys().trunk)), "no step was taken with the infinite gradient");
 }
 

@@ -90,7 +90,7 @@ pub struct Stages {
 
 impl Step for Stages {
     fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
-        Ok(self.trunk.forward(data) + self.offset)
+        Ok(self.trunk.forward(data)? + self.offset)
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> metric_learning::Result<()> {
@@ -98,13 +98,11 @@ impl Step for Stages {
         let mut start = 0;
         for (stage, &size) in self.sizes.iter().enumerate() {
             let slice = embeddings.narrow(1, start, size);
-            if it.is_active(StagesLoss::MetricLoss(stage)) {
-                it.losses.metric_loss[stage] = Some(self.metric_loss[stage].compute(&slice, labels, None)?);
-            }
+            let loss = &mut self.metric_loss[stage];
+            it.compute(StagesLoss::MetricLoss(stage), || loss.compute(&slice, labels, None))?;
             start += size;
         }
-        it.losses.norm_loss = Some(embeddings.square().mean(Kind::Float));
-        Ok(())
+        it.compute(StagesLoss::NormLoss, || Ok(embeddings.square().mean(Kind::Float)))
     }
 
     fn setup(&mut self, _sample: &Tensor) -> metric_learning::Result<()> {
@@ -119,10 +117,6 @@ impl Step for Stages {
     }
 }
 
-fn boxed(loss: TripletMarginLoss) -> Box<dyn MetricLoss> {
-    Box::new(loss)
-}
-
 #[test]
 fn indexed_keys_are_named_per_index_and_recorded_per_stage() {
     one_thread();
@@ -130,8 +124,9 @@ fn indexed_keys_are_named_per_index_and_recorded_per_stage() {
     let sink = recorded.clone();
     let mut trainer = Stages::builder()
         .trunk(linear(6, 6))
-        .metric_loss([boxed(TripletMarginLoss::new().margin(0.1)), boxed(TripletMarginLoss::new().margin(0.2))])
-        .classifier([linear(2, 4), linear(4, 4)])
+        .metric_loss(TripletMarginLoss::new().margin(0.1))
+        .metric_loss(TripletMarginLoss::new().margin(0.2))
+        .classifiers([linear(2, 4), linear(4, 4)])
         .sizes(vec![2, 4])
         .trunk_optimizer(Sgd::new(0.01))
         .classifier_optimizer(1, Sgd::new(0.01))
@@ -161,7 +156,7 @@ fn the_step_validates_what_the_types_cannot() {
     one_thread();
     let result = Stages::builder()
         .trunk(linear(6, 6))
-        .metric_loss([boxed(TripletMarginLoss::new())])
+        .metric_loss(TripletMarginLoss::new())
         .sizes(vec![2, 4])
         .progress_bar(false)
         .dataset(clusters(2, 8, 6))
@@ -196,7 +191,7 @@ pub struct Alternating {
 
 impl Step for Alternating {
     fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
-        Ok(self.second.forward(&self.first.forward(data)))
+        self.second.forward(&self.first.forward(data)?)
     }
 
     fn begin_iteration(&mut self, phase: &mut metric_learning::engine::Phase<'_, Self>) {
@@ -210,13 +205,10 @@ impl Step for Alternating {
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> metric_learning::Result<()> {
         let embeddings = self.embed(data)?;
-        if it.is_active(AlternatingLoss::FirstLoss) {
-            it.losses.first_loss = Some(self.first_loss.compute(&embeddings, labels, None)?);
-        }
-        if it.is_active(AlternatingLoss::SecondLoss) {
-            it.losses.second_loss = Some(self.second_loss.compute(&embeddings, labels, None)?);
-        }
-        Ok(())
+        let loss = &mut self.first_loss;
+        it.compute(AlternatingLoss::FirstLoss, || loss.compute(&embeddings, labels, None))?;
+        let loss = &mut self.second_loss;
+        it.compute(AlternatingLoss::SecondLoss, || loss.compute(&embeddings, labels, None))
     }
 }
 

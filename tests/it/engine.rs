@@ -36,7 +36,7 @@ pub struct Probe {
 
 impl Step for Probe {
     fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
-        Ok(self.trunk.forward(data))
+        self.trunk.forward(data)
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> metric_learning::Result<()> {
@@ -47,16 +47,18 @@ impl Step for Probe {
         seen.batch_sizes.push(data.size()[0]);
         seen.samples.extend(first_values.into_iter().zip(label_values));
         let mut unweighted = (None, None);
-        if it.is_active(ProbeLoss::MetricLoss) {
-            let loss = self.metric_loss.compute(&embeddings, labels, None)?;
-            unweighted.0 = Some(loss.double_value(&[]));
-            it.losses.metric_loss = Some(loss);
-        }
-        if it.is_active(ProbeLoss::AuxLoss) {
-            let loss = self.aux_loss.compute(&embeddings, labels, None)?;
-            unweighted.1 = Some(loss.double_value(&[]));
-            it.losses.aux_loss = Some(loss);
-        }
+        let loss = &mut self.metric_loss;
+        it.compute(ProbeLoss::MetricLoss, || {
+            let value = loss.compute(&embeddings, labels, None)?;
+            unweighted.0 = Some(value.double_value(&[]));
+            Ok(value)
+        })?;
+        let loss = &mut self.aux_loss;
+        it.compute(ProbeLoss::AuxLoss, || {
+            let value = loss.compute(&embeddings, labels, None)?;
+            unweighted.1 = Some(value.double_value(&[]));
+            Ok(value)
+        })?;
         seen.unweighted.push(unweighted);
         Ok(())
     }
@@ -277,7 +279,9 @@ fn records_and_learning_rates_are_readable_by_hooks() {
     let mut trainer = MetricLossOnly::builder()
         .trunk(linear(6, 8))
         .metric_loss(TripletMarginLoss::new().margin(0.3))
-        .tuple_miner(MultiSimilarityMiner::new(0.1))
+        // An epsilon wider than any similarity keeps every positive pair, so the count is known
+        // to be positive whatever the random clusters (a batch of 16 from 4 classes has pairs).
+        .tuple_miner(MultiSimilarityMiner::new(1e6))
         .trunk_optimizer(Adam::new(0.01))
         .data_device(Device::Cpu)
         .progress_bar(false)
@@ -288,7 +292,7 @@ fn records_and_learning_rates_are_readable_by_hooks() {
     trainer.train(1).unwrap();
     assert_eq!(trainer.learning_rate(MetricLossOnlyKey::Trunk), Some(0.01));
     assert_eq!(trainer.learning_rate(MetricLossOnlyKey::Embedder), None, "the identity embedder has no optimizer");
-    let records: std::collections::HashMap<String, Vec<metric_learning::trainer::Record>> = trainer.records().into_iter().collect();
+    let records: std::collections::HashMap<String, Vec<metric_learning::component::Record>> = trainer.records().into_iter().collect();
     assert!(records["metric_loss"].iter().any(|r| r.name == "margin" && r.value == 0.3));
     let miner = &records["tuple_miner"];
     let pos = miner.iter().find(|r| r.name == "num_pos_pairs").unwrap().value;

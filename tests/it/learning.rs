@@ -67,7 +67,8 @@ fn train_with_classifier_raises_map_at_r_and_trains_its_classifier() {
     assert!(after.map_at_r > before.map_at_r + 0.08, "MAP@R {:.3} -> {:.3}", before.map_at_r, after.map_at_r);
 
     // The classifier learned too: its accuracy on the test images is far above chance (0.1).
-    let logits = tch::no_grad(|| trainer.keys().classifier.forward(&trainer.keys().embedder.forward(&trainer.keys().trunk.forward(test.data()))));
+    let keys = trainer.keys();
+    let logits = tch::no_grad(|| keys.classifier.forward(&keys.embedder.forward(&keys.trunk.forward(test.data())?)?)).unwrap();
     let predicted = Vec::<i64>::try_from(logits.argmax(1, false)).unwrap();
     let accuracy = predicted.iter().zip(&labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64;
     assert!(accuracy > 0.6, "classifier accuracy {accuracy:.3}");

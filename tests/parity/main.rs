@@ -9,7 +9,7 @@ use metric_learning::indices::Tuples;
 use metric_learning::losses::*;
 use metric_learning::miners::*;
 use metric_learning::reducers::{MeanReducer, SumReducer, ThresholdReducer};
-use metric_learning::trainer::Component;
+use metric_learning::component::Component;
 use metric_learning::tch::{self, Device, Kind, Tensor};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -165,7 +165,7 @@ fn tuple_digests(tuples: &Tuples, columns: i64) -> Vec<(&'static str, usize, Str
 
 /// PML's recorded values (hyper-parameters, and `num_past_filter` of a threshold reducer) must
 /// be among ours, equal.
-fn check_records(name: &str, case: &Value, ours: &[metric_learning::trainer::Record]) -> Result<(), String> {
+fn check_records(name: &str, case: &Value, ours: &[metric_learning::component::Record]) -> Result<(), String> {
     let Some(expected) = case.get("records").and_then(Value::as_object) else { return Ok(()) };
     for (key, want) in expected {
         let want = want.as_f64().unwrap_or(f64::NAN);

@@ -1,13 +1,13 @@
-// The struct as the user wrote it, minus our attributes. On success it is the item we emit;
-// on error it is emitted with the errors, so that the user's other uses of the type still
-// resolve and the errors that matter are not buried under "cannot find type" (an attribute
-// macro that emits nothing deletes the item).
+// The struct as the user wrote it, minus our attributes. It is part of every expansion; after
+// an error that leaves no stand-ins possible (a generic or tuple struct) it is emitted alone, so
+// that the user's other uses of the type still resolve (an attribute macro that emits nothing
+// deletes the item).
 
 use crate::parse::Input;
 use crate::symbol::KEY_KINDS;
 use crate::validate::suggest;
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::ToTokens;
 
 pub fn strip_key_attributes(input: &Input) -> syn::ItemStruct {
     let mut item = input.item.clone();
@@ -32,13 +32,6 @@ pub fn strip_key_attributes(input: &Input) -> syn::ItemStruct {
     item
 }
 
-pub fn fallback(input: Option<&Input>, errors: syn::Error) -> TokenStream {
-    let errors = errors.to_compile_error();
-    match input {
-        Some(input) => {
-            let item = strip_key_attributes(input);
-            quote! { #item #errors }
-        }
-        None => errors,
-    }
+pub fn fallback_struct(input: &Input) -> TokenStream {
+    strip_key_attributes(input).into_token_stream()
 }

@@ -1,37 +1,53 @@
 // Emits everything a declaration stands for. One file per generated artefact:
 //   keys.rs          the key enums (`<T>Key`, `<T>Loss`) that freezing and weights are typed by
-//   losses.rs        the loss record the step fills (`<T>Losses`)
-//   builder.rs       the type-state builder, its missing-key traits and refused miner slots
-//   trainer_impl.rs  `impl TrainerKeys`, the engine's view of the keys
-//   fallback.rs      what is emitted instead when the declaration has errors
+//   loss_values.rs   the loss values one iteration computes (`<T>LossValues`)
+//   builder/         the type-state builder: its state module, setters and `build()`
+//   trainer_impl.rs  `impl TrainerKeys`, the engine's view of the keys and their roles
+//   step.rs          `impl Step` for a pipeline trainer (`#[trainer(embeddings = ...)]`)
+//   fallback.rs      the struct re-emitted without our attributes
+//
+// In `Mode::StandIn` (the declaration has errors) the same items are emitted from the keys that
+// parsed, with bodies that never run, so that the errors reported are the declaration's own.
 
 mod builder;
 mod fallback;
 mod keys;
-mod losses;
+mod loss_values;
+mod step;
 mod trainer_impl;
 
-pub use fallback::fallback;
+pub use fallback::fallback_struct;
 
-use crate::model::Trainer;
+use crate::model::{camel_case, Trainer};
 use crate::parse::Input;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-pub fn emit(input: &Input, trainer: &Trainer) -> TokenStream {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A valid declaration: the real items.
+    Real,
+    /// A declaration with errors: items with the right names and types, whose bodies never run
+    /// (the crate does not compile anyway).
+    StandIn,
+}
+
+pub fn emit(input: &Input, trainer: &Trainer, mode: Mode) -> TokenStream {
     let mut item = fallback::strip_key_attributes(input);
     allow_unread_inline_losses(&mut item, trainer);
     let names = Names::new(trainer);
     let keys = keys::emit(trainer, &names);
-    let losses = losses::emit(trainer, &names);
-    let builder = builder::emit(trainer, &names);
+    let loss_values = loss_values::emit(trainer, &names);
+    let builder = builder::emit(trainer, &names, mode);
     let trainer_impl = trainer_impl::emit(trainer, &names);
+    let step = step::emit(trainer, &names, mode);
     quote! {
         #item
         #keys
-        #losses
+        #loss_values
         #builder
         #trainer_impl
+        #step
     }
 }
 
@@ -50,8 +66,10 @@ fn allow_unread_inline_losses(item: &mut syn::ItemStruct, trainer: &Trainer) {
 pub struct Names {
     pub key_enum: syn::Ident,
     pub loss_enum: syn::Ident,
-    pub losses: syn::Ident,
+    pub loss_values: syn::Ident,
     pub builder: syn::Ident,
+    /// The hidden module with the builder's type-state (`metric_loss_only_builder`).
+    pub state_module: syn::Ident,
 }
 
 impl Names {
@@ -60,8 +78,30 @@ impl Names {
         Names {
             key_enum: format_ident!("{t}Key"),
             loss_enum: format_ident!("{t}Loss"),
-            losses: format_ident!("{t}Losses"),
+            loss_values: format_ident!("{t}LossValues"),
             builder: format_ident!("{t}Builder"),
+            state_module: format_ident!("{}_builder", snake_case(&t.to_string())),
         }
     }
+}
+
+/// `metric_loss_only` for `MetricLossOnly`.
+fn snake_case(camel: &str) -> String {
+    let mut snake = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                snake.push('_');
+            }
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    snake
+}
+
+/// `BatchSize` for `batch_size`.
+fn member_name(snake: &str) -> syn::Ident {
+    format_ident!("{}", camel_case(snake))
 }

@@ -1,10 +1,10 @@
 // `impl TrainerKeys`: how the engine reaches the keys without knowing the struct. It lists the
 // parameter keys (for optimizers, freezing and train/eval mode), the losses (for weights and
-// the total), the modules that record statistics, and the subset-batch miner if there is one.
+// the total), the modules that record statistics, and the keys that play the engine's roles
+// (the trunk, the subset-batch miner), as the declaration gives them: never by a string name.
 
 use super::Names;
 use crate::model::{Key, KeyKind, Trainer};
-use crate::symbol::SUBSET_BATCH_MINER;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -12,7 +12,7 @@ pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
     let krate = &trainer.crate_path;
     let ident = trainer.ident;
     let name = trainer.name();
-    let Names { key_enum, loss_enum, losses, .. } = names;
+    let Names { key_enum, loss_enum, loss_values: losses, .. } = names;
     let parameter_keys: Vec<&Key> = trainer.parameter_keys().collect();
     let loss_keys: Vec<&Key> = trainer.keys_of(KeyKind::Loss).collect();
 
@@ -47,19 +47,30 @@ pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
             if key.indexed {
                 quote! {
                     for (index, module) in self.#field.iter().enumerate() {
-                        recorders.push((::std::format!("{}_{}", #label, index), module as &dyn #krate::trainer::Component));
+                        recorders.push((::std::format!("{}_{}", #label, index), module as &dyn #krate::component::Component));
                     }
                 }
             } else {
-                quote! { recorders.push((::std::string::String::from(#label), &self.#field as &dyn #krate::trainer::Component)); }
+                quote! { recorders.push((::std::string::String::from(#label), &self.#field as &dyn #krate::component::Component)); }
             }
         });
-    let subset_batch_miner = if trainer.has_key(SUBSET_BATCH_MINER) {
-        quote! {
-            self.subset_batch_miner.as_deref_mut().map(|miner| miner as &mut dyn #krate::miners::SubsetBatchMiner)
+    let subset_batch_miner = match trainer.subset_batch_miner() {
+        Some(miner) => {
+            let field = &miner.ident;
+            let reach = match miner.presence {
+                crate::model::Presence::Optional => quote!(self.#field.as_mut()),
+                _ => quote!(::core::option::Option::Some(&mut self.#field)),
+            };
+            quote! { #reach.map(|miner| miner as &mut dyn #krate::miners::SubsetBatchMiner) }
         }
-    } else {
-        quote!(::core::option::Option::None)
+        None => quote!(::core::option::Option::None),
+    };
+    let trunk = match trainer.trunk() {
+        Some(key) if !key.indexed => {
+            let variant = key.variant();
+            quote!(::core::option::Option::Some(#key_enum::#variant))
+        }
+        _ => quote!(::core::option::Option::None),
     };
     // Match arms on an enum that may have no variants: `match key {}` is fine for an empty
     // enum, and the wildcard-free form keeps a new key from being forgotten here.
@@ -69,7 +80,7 @@ pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
             const NAME: &'static str = #name;
             type Key = #key_enum;
             type Loss = #loss_enum;
-            type Losses = #losses;
+            type LossValues = #losses;
 
             fn parameter_keys(&self) -> ::std::vec::Vec<#key_enum> {
                 let mut keys = ::std::vec::Vec::new();
@@ -77,11 +88,11 @@ pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
                 keys
             }
 
-            fn component(&self, key: #key_enum) -> ::core::option::Option<&dyn #krate::trainer::Component> {
+            fn component(&self, key: #key_enum) -> ::core::option::Option<&dyn #krate::component::Component> {
                 match key { #arms }
             }
 
-            fn component_mut(&mut self, key: #key_enum) -> ::core::option::Option<&mut dyn #krate::trainer::Component> {
+            fn component_mut(&mut self, key: #key_enum) -> ::core::option::Option<&mut dyn #krate::component::Component> {
                 match key { #arms_mut }
             }
 
@@ -95,14 +106,18 @@ pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
                 match loss { #(#weights,)* }
             }
 
-            fn new_losses(&self) -> #losses {
+            fn new_loss_values(&self) -> #losses {
                 #losses { #(#empty_losses,)* }
             }
 
-            fn recorders(&self) -> ::std::vec::Vec<(::std::string::String, &dyn #krate::trainer::Component)> {
+            fn recorders(&self) -> ::std::vec::Vec<(::std::string::String, &dyn #krate::component::Component)> {
                 let mut recorders = ::std::vec::Vec::new();
                 #(#recorders)*
                 recorders
+            }
+
+            fn trunk() -> ::core::option::Option<#key_enum> {
+                #trunk
             }
 
             fn subset_batch_miner(&mut self) -> ::core::option::Option<&mut dyn #krate::miners::SubsetBatchMiner> {
@@ -128,11 +143,11 @@ fn component_arm(key: &Key, key_enum: &syn::Ident, krate: &syn::Path, mutable: b
     let (reference, get) = if mutable { (quote!(&mut), quote!(get_mut)) } else { (quote!(&), quote!(get)) };
     if key.indexed {
         quote! {
-            #key_enum::#variant(index) => self.#field.#get(index).map(|module| module as #reference dyn #krate::trainer::Component)
+            #key_enum::#variant(index) => self.#field.#get(index).map(|module| module as #reference dyn #krate::component::Component)
         }
     } else {
         quote! {
-            #key_enum::#variant => ::core::option::Option::Some(#reference self.#field as #reference dyn #krate::trainer::Component)
+            #key_enum::#variant => ::core::option::Option::Some(#reference self.#field as #reference dyn #krate::component::Component)
         }
     }
 }

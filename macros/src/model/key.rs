@@ -1,9 +1,10 @@
 // One key: a model, a loss, a miner or a hyper-parameter of the trainer.
 
 use crate::ctxt::Ctxt;
-use crate::parse::{Field, KeyAttr};
-use crate::symbol::{DEFAULT, INDEXED, INLINE, LOSS, MINER, MODEL, OPTIONAL, PARAM, WEIGHT};
+use crate::parse::{Field, KeyAttr, KeyOption};
+use crate::symbol::{DEFAULT, INDEXED, INLINE, INTO, LOSS, MINER, MINER_OPTION, MODEL, ON, OPTIONAL, PARAM, SUBSET_BATCH, TRUNK, WEIGHT};
 use crate::validate::suggest;
+use std::collections::HashSet;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum KeyKind {
@@ -46,10 +47,10 @@ impl KeyKind {
     /// The options each kind accepts; anything else is an error with a suggestion.
     fn options(self) -> &'static [&'static str] {
         match self {
-            KeyKind::Model => &[OPTIONAL, INDEXED],
-            KeyKind::Loss => &[OPTIONAL, INDEXED, WEIGHT, INLINE],
-            KeyKind::Miner => &[OPTIONAL, INDEXED],
-            KeyKind::Param => &[DEFAULT],
+            KeyKind::Model => &[OPTIONAL, INDEXED, INTO, TRUNK],
+            KeyKind::Loss => &[OPTIONAL, INDEXED, WEIGHT, INLINE, INTO, ON, MINER_OPTION],
+            KeyKind::Miner => &[OPTIONAL, INDEXED, INTO, SUBSET_BATCH],
+            KeyKind::Param => &[DEFAULT, INTO],
         }
     }
 }
@@ -64,20 +65,41 @@ pub enum Presence {
     Default(syn::Expr),
 }
 
+/// What a setter takes for one value of the key.
+#[derive(Clone)]
+pub enum SetterInput {
+    /// Exactly the value type: a wrong type reads "expected `X`, found `Y`".
+    Exact,
+    /// `impl Into<T>`, where the declaration opts in with `into`.
+    Into,
+    /// A field of type `Box<dyn Bounds>`: the setter takes any `impl Bounds` and boxes it.
+    Boxed(syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>),
+}
+
 pub struct Key {
     pub ident: syn::Ident,
     pub kind: KeyKind,
     pub presence: Presence,
-    /// The field's declared type.
-    pub ty: syn::Type,
-    /// What the setter takes: `T` of an `Option<T>` field, the element of an indexed `Vec<T>`.
+    /// One value of the key: `T` of an `Option<T>` field, the element of an indexed `Vec<T>`.
     pub value_ty: syn::Type,
+    /// An indexed key whose elements are `Option<T>` (a stage without a miner): the setter
+    /// wraps what it is given in `Some`.
+    pub optional_elements: bool,
+    pub input: SetterInput,
     /// A family `name_0, name_1, ...` held in a `Vec`, such as CascadedEmbeddings' per-stage losses.
     pub indexed: bool,
     /// A loss computed in the step without a module (DAML's `g_hard_loss`): no setter, no field value.
     pub inline: bool,
     /// The default loss weight, `1.0` when not given.
     pub weight: Option<syn::Expr>,
+    /// A pipeline loss's input: `embeddings` or a model key.
+    pub on: Option<syn::Ident>,
+    /// A pipeline loss's miner.
+    pub miner: Option<syn::Ident>,
+    /// `#[model(trunk)]` / `#[miner(subset_batch)]`: the role is given by the declaration.
+    pub role: Option<syn::Ident>,
+    /// The field's doc comment, copied onto its setter.
+    pub docs: Vec<syn::Attribute>,
     /// The attribute as written, for spans.
     pub attr_kind: syn::Ident,
 }
@@ -103,9 +125,9 @@ impl Key {
 
     fn from_attr(cx: &Ctxt, field: &Field, attr: &KeyAttr, kind: KeyKind) -> Key {
         let mut presence = Presence::Required;
-        let mut indexed = false;
-        let mut inline = false;
-        let mut weight = None;
+        let (mut indexed, mut inline, mut into) = (false, false, false);
+        let (mut weight, mut on, mut miner, mut role) = (None, None, None, None);
+        let mut seen = HashSet::new();
         for option in &attr.options {
             let name = option.name.to_string();
             if !kind.options().contains(&name.as_str()) {
@@ -115,32 +137,52 @@ impl Key {
                 cx.error_spanned_by(&option.name, format_args!("unknown {} option `{name}`{hint}", kind.word()));
                 continue;
             }
+            // serde's rule: an option given twice is a mistake, not "the last one wins".
+            if !seen.insert(name.clone()) {
+                cx.error_spanned_by(&option.name, format_args!("duplicate {} option `{name}`", kind.word()));
+                continue;
+            }
             match (name.as_str(), &option.value) {
                 (OPTIONAL, None) => presence = Presence::Optional,
                 (OPTIONAL | DEFAULT, Some(value)) => presence = Presence::Default(value.clone()),
                 (INDEXED, None) => indexed = true,
                 (INLINE, None) => inline = true,
+                (INTO, None) => into = true,
+                (TRUNK | SUBSET_BATCH, None) => role = Some(option.name.clone()),
                 (WEIGHT, Some(value)) => weight = Some(value.clone()),
-                (WEIGHT | DEFAULT, None) => cx.error_spanned_by(
-                    &option.name,
-                    format_args!("`{name}` needs a value, as in `{name} = 1.0`"),
-                ),
+                (ON, Some(_)) => on = ident_value(cx, option, "a model key or `embeddings`"),
+                (MINER_OPTION, Some(_)) => miner = ident_value(cx, option, "a miner key"),
+                (WEIGHT | DEFAULT | ON | MINER_OPTION, None) => {
+                    let example = match name.as_str() {
+                        ON => "on = embeddings",
+                        MINER_OPTION => "miner = tuple_miner",
+                        _ => "weight = 1.0",
+                    };
+                    cx.error_spanned_by(&option.name, format_args!("`{name}` needs a value, as in `{example}`"))
+                }
                 (_, Some(value)) => {
                     cx.error_spanned_by(value, format_args!("`{name}` takes no value; write just `{name}`"))
                 }
                 (_, None) => unreachable!("every option of `KeyKind::options` has an arm above"),
             }
         }
-        let value_ty = setter_type(cx, field, &presence, indexed);
+        let (value_ty, optional_elements) = value_type(cx, field, &presence, indexed);
+        let input = if into { SetterInput::Into } else { boxed_bounds(&value_ty).map_or(SetterInput::Exact, SetterInput::Boxed) };
+        let docs = field.other_attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
         Key {
             ident: field.ident.clone(),
             kind,
             presence,
-            ty: field.ty.clone(),
             value_ty,
+            optional_elements,
+            input,
             indexed,
             inline,
             weight,
+            on,
+            miner,
+            role,
+            docs,
             attr_kind: attr.kind.clone(),
         }
     }
@@ -152,23 +194,35 @@ impl Key {
 
     /// `MetricLoss` for `metric_loss`: the variant name in the generated key enums.
     pub fn variant(&self) -> syn::Ident {
-        let camel: String = self
-            .ident
-            .to_string()
-            .split('_')
-            .filter(|part| !part.is_empty())
-            .map(|part| {
-                let mut chars = part.chars();
-                chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
-            })
-            .collect();
-        syn::Ident::new(&camel, self.ident.span())
+        syn::Ident::new(&camel_case(&self.ident.to_string()), self.ident.span())
     }
 }
 
+pub fn camel_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+fn ident_value(cx: &Ctxt, option: &KeyOption, what: &str) -> Option<syn::Ident> {
+    let ident = match &option.value {
+        Some(syn::Expr::Path(path)) => path.path.get_ident().cloned(),
+        _ => None,
+    };
+    if ident.is_none() {
+        cx.error_spanned_by(&option.value, format_args!("`{}` takes a name: {what}", option.name));
+    }
+    ident
+}
+
 /// An optional key without a default is an `Option<T>` field, and an indexed one a `Vec<T>`;
-/// the setter takes the `T`.
-fn setter_type(cx: &Ctxt, field: &Field, presence: &Presence, indexed: bool) -> syn::Type {
+/// a setter takes one `T` (and the `U` of an indexed `Vec<Option<U>>`).
+fn value_type(cx: &Ctxt, field: &Field, presence: &Presence, indexed: bool) -> (syn::Type, bool) {
     let mut ty = field.ty.clone();
     if *presence == Presence::Optional {
         match generic_argument(&ty, "Option") {
@@ -183,6 +237,7 @@ fn setter_type(cx: &Ctxt, field: &Field, presence: &Presence, indexed: bool) -> 
             ),
         }
     }
+    let mut optional_elements = false;
     if indexed {
         match generic_argument(&ty, "Vec") {
             Some(inner) => ty = inner,
@@ -191,8 +246,20 @@ fn setter_type(cx: &Ctxt, field: &Field, presence: &Presence, indexed: bool) -> 
                 format_args!("indexed key `{}` holds one value per index, so its type must be `Vec<...>`", field.ident),
             ),
         }
+        if let Some(inner) = generic_argument(&ty, "Option") {
+            ty = inner;
+            optional_elements = true;
+        }
     }
-    ty
+    (ty, optional_elements)
+}
+
+/// The bounds of `Box<dyn Bounds>`.
+fn boxed_bounds(ty: &syn::Type) -> Option<syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>> {
+    match generic_argument(ty, "Box")? {
+        syn::Type::TraitObject(object) => Some(object.bounds),
+        _ => None,
+    }
 }
 
 fn generic_argument(ty: &syn::Type, wrapper: &str) -> Option<syn::Type> {

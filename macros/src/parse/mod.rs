@@ -6,7 +6,8 @@ mod container;
 mod field;
 
 pub use container::ContainerArgs;
-pub use field::{Field, KeyAttr};
+pub use container::EmbeddingChain;
+pub use field::{Field, KeyAttr, KeyOption};
 
 use crate::ctxt::Ctxt;
 use proc_macro2::TokenStream;
@@ -43,5 +44,13 @@ impl Input {
             }
         };
         Some(Input { args, item, fields })
+    }
+}
+
+impl Input {
+    /// Whether stand-in items can be generated after an error: only for the shape codegen
+    /// handles (named fields, no generics); otherwise the struct alone is re-emitted.
+    pub fn can_stand_in(&self) -> bool {
+        matches!(self.item.fields, syn::Fields::Named(_)) && self.item.generics.params.is_empty()
     }
 }

@@ -1,5 +1,5 @@
 use super::{common_options, Common, Distance};
-use crate::trainer::Record;
+use crate::component::Record;
 use tch::{Kind, Tensor};
 
 /// The dot product, a similarity; of L2-normalised rows unless `normalize_embeddings(false)`,

@@ -1,5 +1,5 @@
 use super::{common_options, Common, Distance};
-use crate::trainer::Record;
+use crate::component::Record;
 use tch::{Kind, Tensor};
 
 /// The `p`-norm distance, on L2-normalised embeddings by default (PML's `LpDistance()`).

@@ -11,7 +11,7 @@ pub use dot_product::{CosineSimilarity, DotProductSimilarity};
 pub use lp::{LpDistance, NegativeLpDistance};
 pub use snr::SnrDistance;
 
-use crate::trainer::Record;
+use crate::component::Record;
 use tch::Tensor;
 
 /// A distance or similarity between embeddings.

@@ -1,5 +1,5 @@
 use super::{common_options, Common, Distance};
-use crate::trainer::Record;
+use crate::component::Record;
 use tch::Tensor;
 
 /// Signal-to-noise ratio distance: the variance of the difference over the variance of the

@@ -1,30 +1,24 @@
 //! The engine's options (PML's `BaseTrainer` arguments), gathered by the generated builder and
 //! checked in `build()`.
 
+use super::hooks::{BatchGetter as Getter, EpochHook, Hooks, IterationHook};
 use super::labels::LabelProcessor;
 use super::slot::KeySlot;
-use super::trainer::{Hooks, Settings, Trainer};
-use crate::data::{Batch, Dataset, Labels, Loader};
+use super::trainer::{Settings, Trainer};
+use crate::data::{Dataset, Labels, Loader};
+use crate::error::When;
 use crate::optim::{GradClipper, LrScheduler, Optimizer, StepType};
 use crate::samplers::Sampler;
-use crate::trainer::{KeyName, Step};
+use crate::trainer::{KeyName, Step, TrainerKeys};
 use crate::{Error, Result};
 use rand::SeedableRng;
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::sync::Arc;
-use tch::{Device, Kind};
-
-/// Called after every iteration with the trainer (PML's `end_of_iteration_hook`).
-pub type IterationHook<T> = Box<dyn FnMut(&mut Trainer<T>) -> Result<()>>;
-/// Called after every epoch; `ControlFlow::Break(())` stops training (PML's `end_of_epoch_hook`
-/// returning `False`).
-pub type EpochHook<T> = Box<dyn FnMut(&mut Trainer<T>) -> Result<ControlFlow<()>>>;
-type Getter = Box<dyn FnMut(Batch) -> Result<Batch>>;
+use tch::{Device, Kind, Tensor};
 
 /// Everything but the keys; the generated builder forwards to it.
 #[doc(hidden)]
-pub struct EngineBuilder<T: Step> {
+pub struct EngineBuilder<T: TrainerKeys> {
     optimizers: Vec<(T::Key, Box<dyn Optimizer>)>,
     schedulers: Vec<(T::Key, StepType, Box<dyn LrScheduler>)>,
     clippers: Vec<(T::Key, Box<dyn GradClipper>)>,
@@ -47,13 +41,13 @@ pub struct EngineBuilder<T: Step> {
     progress_bar: bool,
 }
 
-impl<T: Step> Default for EngineBuilder<T> {
+impl<T: TrainerKeys> Default for EngineBuilder<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Step> EngineBuilder<T> {
+impl<T: TrainerKeys> EngineBuilder<T> {
     pub fn new() -> Self {
         EngineBuilder {
             optimizers: Vec::new(),
@@ -162,18 +156,37 @@ impl<T: Step> EngineBuilder<T> {
         self
     }
 
-    /// Checks everything that can be checked before training and assembles the trainer.
-    pub fn build(mut self, mut keys: T, dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Trainer<T>> {
+}
+
+// Building needs the step; the options above need only the keys, so that a declaration whose
+// step is missing fails once, at `.build()`, and not at every option.
+impl<T: Step> EngineBuilder<T> {
+    /// Checks everything that can be checked before training and assembles the trainer; an
+    /// error is placed in `build()` and names the key it is about.
+    pub fn build(self, keys: T, dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Trainer<T>> {
+        self.assemble(keys, dataset, batch_size).map_err(|e| e.in_trainer(T::NAME, When::Build))
+    }
+
+    fn assemble(mut self, mut keys: T, dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Trainer<T>> {
         if batch_size == 0 {
-            return Err(Error::config("batch_size must be at least 1, found 0"));
+            return Err(Error::mismatch("batch_size", "at least 1", "0"));
         }
         self.check_data(dataset.as_ref(), batch_size)?;
         let device = self.data_device.unwrap_or_else(Device::cuda_if_available);
-        let mut sample = dataset.get_batch(&[0])?.data.to_device(device);
-        if let Some(kind) = self.dtype {
-            sample = sample.to_kind(kind);
+        check_device(device)?;
+        for key in keys.parameter_keys() {
+            if let Some(component) = keys.component_mut(key) {
+                component.bind_key(&key.name());
+            }
         }
-        keys.setup(&sample)?;
+        self.check_parameters(&keys, device)?;
+        let sample = self.sample(dataset.as_ref(), device)?;
+        set_training(&mut keys, false);
+        // The models on one sample, without gradients: a trunk whose output does not fit the
+        // embedder fails here, naming the key, and not an hour into the run.
+        let checked = crate::guard::catch(|| tch::no_grad(|| keys.setup(&sample))).unwrap_or_else(|panic| Err(Error::Panic(panic)));
+        set_training(&mut keys, true);
+        checked?;
         let labels = self.label_processor(dataset.as_ref())?;
         let slots = self.slots(&keys)?;
         let loader = Loader::new(
@@ -188,7 +201,7 @@ impl<T: Step> EngineBuilder<T> {
             },
         );
         let iterations_per_epoch = match self.iterations_per_epoch {
-            Some(0) => return Err(Error::config("iterations_per_epoch must be at least 1, found 0")),
+            Some(0) => return Err(Error::mismatch("iterations_per_epoch", "at least 1", "0")),
             Some(n) => n,
             None => loader.batches_per_pass(),
         };
@@ -207,11 +220,47 @@ impl<T: Step> EngineBuilder<T> {
         Ok(Trainer::assemble(keys, slots, self.loss_weights, loader, labels, settings, hooks))
     }
 
+    /// The dataset's first sample as a batch of one, where and as the trainer will see data.
+    fn sample(&self, dataset: &dyn Dataset, device: Device) -> Result<Tensor> {
+        let mut sample = dataset.get_batch(&[0])?.data.f_to_device(device)?;
+        if let Some(kind) = self.dtype {
+            sample = sample.f_to_kind(kind)?;
+        }
+        Ok(sample)
+    }
+
+    /// Parameters must live where the data goes, and be of the kind `.dtype(...)` casts the
+    /// data to; otherwise the first forward pass fails inside libtorch.
+    fn check_parameters(&self, keys: &T, device: Device) -> Result<()> {
+        for key in keys.parameter_keys() {
+            let Some(vs) = keys.component(key).and_then(|c| c.var_store()) else { continue };
+            let Some(parameter) = vs.trainable_variables().into_iter().next() else { continue };
+            if parameter.device() != device {
+                return Err(Error::mismatch(
+                    key.name(),
+                    format!("parameters on {device:?}, where `data_device` puts the data"),
+                    format!("parameters on {:?}", parameter.device()),
+                ));
+            }
+            if let Some(kind) = self.dtype {
+                if parameter.kind() != kind {
+                    return Err(Error::mismatch(
+                        key.name(),
+                        format!("parameters of kind {kind:?}, as `.dtype({kind:?})` casts the data (convert the model, or drop `.dtype`)"),
+                        format!("parameters of kind {:?}", parameter.kind()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A dataset smaller than one batch, or a sampler that cannot fill one, would otherwise
-    /// train for zero iterations without a word.
+    /// train for zero iterations without a word; a sampler built on other labels would index
+    /// past the dataset.
     fn check_data(&self, dataset: &dyn Dataset, batch_size: usize) -> Result<()> {
         match &self.sampler {
-            Some(sampler) => sampler.check(dataset.len(), batch_size)?,
+            Some(sampler) => sampler.check(dataset.len(), batch_size).map_err(|e| e.in_key("sampler"))?,
             None if dataset.len() < batch_size => {
                 return Err(Error::config(format!(
                     "the dataset has {} samples, fewer than one batch of {batch_size}; \
@@ -223,11 +272,11 @@ impl<T: Step> EngineBuilder<T> {
         }
         if let Some(labels) = &self.dataset_labels {
             if labels.len() != dataset.len() {
-                return Err(Error::config(format!(
-                    "dataset_labels has {} rows but the dataset has {} samples",
-                    labels.len(),
-                    dataset.len()
-                )));
+                return Err(Error::mismatch(
+                    "dataset_labels",
+                    format!("one row per sample of the dataset ({})", dataset.len()),
+                    format!("{} rows", labels.len()),
+                ));
             }
         }
         Ok(())
@@ -304,6 +353,28 @@ impl<T: Step> EngineBuilder<T> {
             slots.push(KeySlot { key, parameters, optimizer, initial_lr, schedulers, clipper, frozen, stepping: true });
         }
         Ok(slots)
+    }
+}
+
+/// A CUDA device on a machine without one fails at the first tensor moved there; say so now.
+fn check_device(device: Device) -> Result<()> {
+    let Device::Cuda(index) = device else { return Ok(()) };
+    let available = if tch::Cuda::is_available() { tch::Cuda::device_count() as usize } else { 0 };
+    if index < available {
+        return Ok(());
+    }
+    let expected = match available {
+        0 => "Device::Cpu (this machine has no CUDA device libtorch can use)".to_string(),
+        n => format!("Device::Cpu or Device::Cuda(0..{n})"),
+    };
+    Err(Error::mismatch("data_device", expected, format!("Device::Cuda({index})")))
+}
+
+fn set_training<T: TrainerKeys>(keys: &mut T, training: bool) {
+    for key in keys.parameter_keys() {
+        if let Some(component) = keys.component_mut(key) {
+            component.set_training(training);
+        }
     }
 }
 

@@ -1,12 +1,14 @@
 use super::slot::KeySlot;
-use crate::trainer::TrainerKeys;
+use crate::trainer::{KeyName, LossRecord, TrainerKeys};
+use crate::Result;
 use std::collections::HashMap;
-use tch::Device;
+use tch::{Device, Tensor};
 
-/// What a step sees during one iteration: the loss record to fill, and the weights.
+/// What a step sees during one iteration: the loss values to fill, and the weights.
 pub struct Iteration<'a, T: TrainerKeys> {
     /// The losses this iteration computes, unweighted; the engine applies the weights.
-    pub losses: T::Losses,
+    /// [`Iteration::compute`] fills them.
+    pub values: T::LossValues,
     pub(crate) weights: &'a HashMap<T::Loss, f64>,
     pub(crate) epoch: usize,
     pub(crate) iteration: usize,
@@ -14,13 +16,27 @@ pub struct Iteration<'a, T: TrainerKeys> {
 }
 
 impl<T: TrainerKeys> Iteration<'_, T> {
+    /// Computes `loss` with `f` and records its value, when the loss is active (PML skips a
+    /// loss whose weight is not positive, and so `f` does not run then). An error from `f` is
+    /// attributed to the loss unless it already names a key (a model that failed inside `f`).
+    ///
+    /// # Errors
+    /// What `f` returns.
+    pub fn compute(&mut self, loss: T::Loss, f: impl FnOnce() -> Result<Tensor>) -> Result<()> {
+        if !self.is_active(loss) {
+            return Ok(());
+        }
+        let value = f().map_err(|error| error.in_key(loss.name()))?;
+        self.values.set(loss, value);
+        Ok(())
+    }
+
     /// The loss's current weight.
     pub fn weight(&self, loss: T::Loss) -> f64 {
         self.weights.get(&loss).copied().unwrap_or_else(|| T::default_loss_weight(loss))
     }
 
-    /// Whether the loss counts this iteration: PML's trainers skip a loss whose weight is not
-    /// positive, and so should a step.
+    /// Whether the loss counts this iteration: its weight is positive.
     pub fn is_active(&self, loss: T::Loss) -> bool {
         self.weight(loss) > 0.0
     }
@@ -41,8 +57,9 @@ impl<T: TrainerKeys> Iteration<'_, T> {
     }
 }
 
-/// What `Step::begin_iteration` can change before an iteration: loss weights and which keys'
-/// optimizers step. DeepAdversarialMetricLearning switches both by epoch.
+/// What `Step::begin_iteration` can change before an iteration: loss weights and which keys
+/// train. DeepAdversarialMetricLearning switches both by epoch; the engine then applies the
+/// train/eval modes that follow, with freezing and `freeze_trunk_batchnorm`.
 pub struct Phase<'a, T: TrainerKeys> {
     pub(crate) epoch: usize,
     pub(crate) weights: &'a mut HashMap<T::Loss, f64>,
@@ -66,8 +83,8 @@ impl<T: TrainerKeys> Phase<'_, T> {
         self.original_weights.get(&loss).copied().unwrap_or_else(|| T::default_loss_weight(loss))
     }
 
-    /// Whether the key's optimizer steps (a frozen key's never does) and whether its
-    /// parameters receive gradients.
+    /// Whether the key trains this iteration: its optimizer steps, its parameters receive
+    /// gradients, and it runs in train mode. A frozen key never does.
     pub fn set_stepping(&mut self, key: T::Key, stepping: bool) {
         if let Some(slot) = self.slots.iter_mut().find(|s| s.key == key) {
             slot.stepping = stepping;

@@ -1,12 +1,14 @@
 //! `Trainer<T>`: PML's `train()` and `forward_and_backward()`, and the state hooks read.
 
-use super::builder::{EpochHook, IterationHook};
+use super::hooks::Hooks;
 use super::iteration::{Iteration, Phase};
 use super::labels::LabelProcessor;
 use super::slot::KeySlot;
-use crate::data::{Batch, Loader};
+use crate::data::Loader;
 use crate::optim::StepType;
-use crate::trainer::{KeyName, LossRecord, Record, Step};
+use crate::component::Record;
+use crate::trainer::{KeyName, LossRecord, Step, TrainerKeys};
+use crate::error::When;
 use crate::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
@@ -20,15 +22,9 @@ pub(crate) struct Settings {
     pub progress_bar: bool,
 }
 
-pub(crate) struct Hooks<T: Step> {
-    pub end_of_iteration: Option<IterationHook<T>>,
-    pub end_of_epoch: Option<EpochHook<T>>,
-    pub data_and_label_getter: Option<Box<dyn FnMut(Batch) -> Result<Batch>>>,
-}
-
 /// A built trainer: the keys of `T`, their optimizers and schedulers, the data, and the
 /// training state. Made by the builder `#[trainer]` generates; run with [`Trainer::train`].
-pub struct Trainer<T: Step> {
+pub struct Trainer<T: TrainerKeys> {
     keys: T,
     slots: Vec<KeySlot<T::Key>>,
     loss_weights: HashMap<T::Loss, f64>,
@@ -80,8 +76,9 @@ impl<T: Step> Trainer<T> {
     /// the epoch hook breaks.
     ///
     /// # Errors
-    /// On bad data, a failing model, loss or miner, or a non-finite loss; the trainer's
-    /// parameters are those after the last completed iteration.
+    /// On bad data, a failing model, loss or miner, or a non-finite loss: an
+    /// [`Error::Trainer`] with the epoch and iteration, around an error naming the key. The
+    /// trainer's parameters are those after the last completed iteration.
     pub fn train(&mut self, num_epochs: usize) -> Result<()> {
         let last = self.epoch + num_epochs;
         while self.epoch < last {
@@ -90,11 +87,12 @@ impl<T: Step> Trainer<T> {
             let progress = self.progress_bar();
             for iteration in 0..self.settings.iterations_per_epoch {
                 self.iteration = iteration;
-                self.forward_and_backward()?;
+                let when = When::Iteration { epoch: self.epoch, iteration };
+                self.forward_and_backward().map_err(|e| e.in_trainer(T::NAME, when))?;
                 if let Some(mut hook) = self.hooks.end_of_iteration.take() {
                     let result = hook(self);
                     self.hooks.end_of_iteration = Some(hook);
-                    result?;
+                    result.map_err(|e| e.in_trainer(T::NAME, when))?;
                 }
                 progress.set_message(format!("total_loss={:.5}", self.total_loss));
                 progress.inc(1);
@@ -105,7 +103,8 @@ impl<T: Step> Trainer<T> {
             if let Some(mut hook) = self.hooks.end_of_epoch.take() {
                 let flow = hook(self);
                 self.hooks.end_of_epoch = Some(hook);
-                if flow?.is_break() {
+                let when = When::Iteration { epoch: self.epoch, iteration: self.iteration };
+                if flow.map_err(|e| e.in_trainer(T::NAME, when))?.is_break() {
                     break;
                 }
             }
@@ -125,8 +124,9 @@ impl<T: Step> Trainer<T> {
         bar
     }
 
-    /// One iteration, in PML's order: zero gradients, phase, batch, subset mining, the step's
-    /// losses, weights and total, one backward pass, clipping, optimizer steps.
+    /// One iteration, in PML's order: zero gradients, phase (and the train/eval modes that
+    /// follow from it), batch, subset mining, the step's losses, weights and total, one backward
+    /// pass, clipping, optimizer steps. A panic inside tch during the step is an error.
     fn forward_and_backward(&mut self) -> Result<()> {
         for slot in &mut self.slots {
             slot.zero_grad();
@@ -138,17 +138,19 @@ impl<T: Step> Trainer<T> {
             slots: &mut self.slots,
         };
         self.keys.begin_iteration(&mut phase);
+        self.set_to_train();
         let (data, labels) = self.next_batch()?;
         let (data, labels) = self.maybe_mine_subset(data, labels)?;
         let mut it = Iteration {
-            losses: self.keys.new_losses(),
+            values: self.keys.new_loss_values(),
             weights: &self.loss_weights,
             epoch: self.epoch,
             iteration: self.iteration,
             device: self.settings.device,
         };
-        self.keys.calculate_loss(&mut it, &data, &labels)?;
-        let losses = it.losses.into_entries();
+        let keys = &mut self.keys;
+        crate::guard::catch(|| keys.calculate_loss(&mut it, &data, &labels)).unwrap_or_else(|panic| Err(Error::Panic(panic)))?;
+        let losses = it.values.into_entries();
         self.apply_weights_and_backward(losses)?;
         for slot in &mut self.slots {
             slot.clip();
@@ -186,11 +188,12 @@ impl<T: Step> Trainer<T> {
             return Ok((data, labels));
         }
         self.set_to_eval();
-        let embeddings = tch::no_grad(|| self.keys.embed(&data));
+        let keys = &self.keys;
+        let embeddings = crate::guard::catch(|| tch::no_grad(|| keys.embed(&data))).unwrap_or_else(|panic| Err(Error::Panic(panic)));
         self.set_to_train();
         let embeddings = embeddings?;
         let indices = match self.keys.subset_batch_miner() {
-            Some(miner) => tch::no_grad(|| miner.mine(&embeddings, &labels))?,
+            Some(miner) => tch::no_grad(|| miner.mine(&embeddings, &labels)).map_err(|e| e.in_key("subset_batch_miner"))?,
             None => return Ok((data, labels)),
         };
         Ok((data.index_select(0, &indices), labels.index_select(0, &indices)))
@@ -209,21 +212,14 @@ impl<T: Step> Trainer<T> {
             weighted.push((loss, value.detach()));
         }
         let Some(total) = total else {
-            return Err(Error::config(format!(
-                "epoch {} iteration {}: {} computed no loss (is every loss weight 0?)",
-                self.epoch,
-                self.iteration,
-                T::NAME
-            )));
+            return Err(Error::config("the step computed no loss (is every loss weight 0?)"));
         };
         self.total_loss = total.double_value(&[]);
         self.losses = weighted;
         if !self.total_loss.is_finite() {
             let parts: Vec<String> = self.losses().iter().map(|(loss, v)| format!("{} = {v}", loss.name())).collect();
             return Err(Error::NonFinite(format!(
-                "epoch {} iteration {}: the total loss is {} ({}); the parameters are those of the previous iteration",
-                self.epoch,
-                self.iteration,
+                "the total loss is {} ({}); the parameters are those of the previous iteration",
                 self.total_loss,
                 parts.join(", ")
             )));
@@ -240,12 +236,12 @@ impl<T: Step> Trainer<T> {
         }
     }
 
-    /// Train mode for every key except frozen ones (and the trunk, when its batch norm is frozen).
+    /// Train mode for every key that trains now: not frozen, not left out of the phase, and not
+    /// the trunk when its batch norm is frozen (the trunk is the role the declaration gives).
     pub fn set_to_train(&mut self) {
-        let freeze_trunk = self.settings.freeze_trunk_batchnorm;
+        let frozen_trunk = if self.settings.freeze_trunk_batchnorm { T::trunk() } else { None };
         for slot in &self.slots {
-            let trunk_batchnorm_frozen = freeze_trunk && slot.key.name() == "trunk";
-            let training = !(slot.frozen || trunk_batchnorm_frozen);
+            let training = slot.stepping && !slot.frozen && frozen_trunk != Some(slot.key);
             if let Some(component) = self.keys.component_mut(slot.key) {
                 component.set_training(training);
             }
@@ -266,7 +262,7 @@ impl<T: Step> Trainer<T> {
     /// epoch).
     ///
     /// # Errors
-    /// When a model cannot process the data.
+    /// When a model cannot process the data: [`Error::Model`] with the model's key.
     pub fn embed(&mut self, data: &Tensor, batch_size: usize) -> Result<Tensor> {
         self.set_to_eval();
         let rows = data.size().first().copied().unwrap_or(0);
@@ -280,7 +276,8 @@ impl<T: Step> Trainer<T> {
                 if let Some(kind) = self.settings.dtype {
                     part = part.to_kind(kind);
                 }
-                parts.push(self.keys.embed(&part)?);
+                let keys = &self.keys;
+                parts.push(crate::guard::catch(|| keys.embed(&part)).unwrap_or_else(|panic| Err(Error::Panic(panic)))?);
                 start += size;
             }
             Ok::<_, Error>(Tensor::f_cat(&parts, 0)?)

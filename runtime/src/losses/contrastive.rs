@@ -2,7 +2,7 @@ use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, Distance, LpDistance};
 use crate::indices::Tuples;
 use crate::reducers::{reduce, AvgNonZeroReducer, Reducer, Reduction, SubLoss};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::Result;
 use tch::Tensor;
 

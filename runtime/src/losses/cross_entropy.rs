@@ -1,5 +1,5 @@
 use super::ClassifierLoss;
-use crate::trainer::Component;
+use crate::component::Component;
 use crate::{Error, Result};
 use tch::{Kind, Tensor};
 

@@ -2,7 +2,7 @@ use super::{LossInput, MetricLoss, Reference};
 use crate::distances::{Distance, LpDistance};
 use crate::indices::{pair_masks, sample_weights, Tuples};
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::{Error, Result};
 use tch::{Kind, Tensor};
 

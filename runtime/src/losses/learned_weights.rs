@@ -30,3 +30,15 @@ impl LearnedWeights {
         Ok(())
     }
 }
+
+/// Embeddings must be as wide as the loss's `embedding_size`; otherwise libtorch's product with
+/// the weights fails with a message about matrix shapes that names neither.
+pub(crate) fn check_width(module: &str, embeddings: &Tensor, embedding_size: i64) -> crate::Result<()> {
+    let width = embeddings.size().last().copied().unwrap_or(0);
+    if width != embedding_size {
+        return Err(crate::Error::data(format!(
+            "{module} was built with embedding_size {embedding_size}, but the embeddings are {width} wide"
+        )));
+    }
+    Ok(())
+}

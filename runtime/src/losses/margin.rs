@@ -3,7 +3,7 @@ use super::{LossInput, MetricLoss, Reference, TripletsPerAnchor};
 use crate::distances::{margin, Distance, LpDistance};
 use crate::indices::Tuples;
 use crate::reducers::{reduce, zero_loss, MeanReducer, Reduction, SubLoss};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::Result;
 use tch::nn::{Init, VarStore};
 use tch::{Device, Kind, Tensor};

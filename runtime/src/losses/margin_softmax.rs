@@ -2,7 +2,7 @@ use super::learned_weights::LearnedWeights;
 use super::{LossInput, MetricLoss, Reference};
 use crate::indices::{sample_weights, Tuples};
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::{Error, Result};
 use tch::nn::{Init, VarStore};
 use tch::{Device, Kind, Tensor};
@@ -144,6 +144,7 @@ impl MetricLoss for MarginSoftmaxLoss {
             return Err(Error::data(format!("{}: reference embeddings are not supported", self.name)));
         }
         let input = LossInput::new(self.name, embeddings, labels, None)?;
+        super::learned_weights::check_width(self.name, embeddings, self.weights.weights.size()[0])?;
         check_classes(self.name, &input.labels, self.num_classes)?;
         let cosine = self.cosines(embeddings);
         let target = Tensor::zeros_like(&cosine).scatter_value(1, &input.labels.unsqueeze(1), 1.0).to_kind(Kind::Bool);

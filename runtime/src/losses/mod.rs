@@ -1,6 +1,6 @@
 //! Losses: metric losses on embeddings and labels (optionally against reference embeddings, and
 //! restricted to mined tuples), and classifier losses on logits. Each is a
-//! [`Component`](crate::trainer::Component), so its records reach the hooks and, when it has
+//! [`Component`](crate::component::Component), so its records reach the hooks and, when it has
 //! parameters, it can be optimised and frozen like a model.
 //!
 //! Pair losses follow PML's `GenericPairLoss`: tuples become pairs; with no tuples, all pairs.
@@ -40,7 +40,7 @@ pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
 pub(crate) use input::{gather_pairs, neg_inf, LossInput};
 
 use crate::indices::Tuples;
-use crate::trainer::Component;
+use crate::component::Component;
 use crate::Result;
 use tch::Tensor;
 
@@ -87,15 +87,23 @@ pub trait ClassifierLoss: Component + Send {
     fn compute(&mut self, logits: &Tensor, labels: &Tensor) -> Result<Tensor>;
 }
 
-impl<L: MetricLoss + 'static> From<L> for Box<dyn MetricLoss> {
-    fn from(loss: L) -> Self {
-        Box::new(loss)
+/// A boxed loss is a loss: a key of type `Box<dyn MetricLoss>` and one of a concrete type are
+/// used the same way.
+impl<L: MetricLoss + ?Sized> MetricLoss for Box<L> {
+    fn compute_with_reference(
+        &mut self,
+        embeddings: &Tensor,
+        labels: &Tensor,
+        indices: Option<&Tuples>,
+        reference: Option<Reference<'_>>,
+    ) -> Result<Tensor> {
+        (**self).compute_with_reference(embeddings, labels, indices, reference)
     }
 }
 
-impl<L: ClassifierLoss + 'static> From<L> for Box<dyn ClassifierLoss> {
-    fn from(loss: L) -> Self {
-        Box::new(loss)
+impl<L: ClassifierLoss + ?Sized> ClassifierLoss for Box<L> {
+    fn compute(&mut self, logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        (**self).compute(logits, labels)
     }
 }
 
@@ -114,7 +122,7 @@ macro_rules! distance_and_reducer {
                 self.reducer = ::std::boxed::Box::new(reducer);
                 self
             }
-            fn common_records(&self) -> ::std::vec::Vec<$crate::trainer::Record> {
+            fn common_records(&self) -> ::std::vec::Vec<$crate::component::Record> {
                 let mut records = self.distance.records();
                 records.extend(self.reducer.records());
                 records

@@ -3,7 +3,7 @@ use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{Distance, LpDistance};
 use crate::indices::{sample_weights, Tuples};
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::Result;
 use tch::{Kind, Tensor};
 

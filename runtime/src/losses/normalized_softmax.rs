@@ -3,7 +3,7 @@ use super::margin_softmax::check_classes;
 use super::{LossInput, MetricLoss, Reference};
 use crate::indices::{sample_weights, Tuples};
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::{Error, Result};
 use tch::nn::{Init, VarStore};
 use tch::{Device, Tensor};
@@ -85,6 +85,7 @@ impl MetricLoss for NormalizedSoftmaxLoss {
             return Err(Error::data("NormalizedSoftmaxLoss: reference embeddings are not supported"));
         }
         let input = LossInput::new("NormalizedSoftmaxLoss", embeddings, labels, None)?;
+        super::learned_weights::check_width("NormalizedSoftmaxLoss", embeddings, self.weights.weights.size()[0])?;
         check_classes("NormalizedSoftmaxLoss", &input.labels, self.num_classes)?;
         let per_sample = self.logits(embeddings).cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
         let weights = sample_weights(indices, input.rows(), false, per_sample.kind(), per_sample.device());

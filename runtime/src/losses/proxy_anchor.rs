@@ -4,7 +4,7 @@ use super::margin_softmax::check_classes;
 use super::{LossInput, MetricLoss, Reference};
 use crate::indices::{sample_weights, Tuples};
 use crate::reducers::{reduce, SubLoss};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::{Error, Result};
 use tch::nn::init::{FanInOut, NonLinearity, NormalOrUniform};
 use tch::nn::{Init, VarStore};
@@ -88,6 +88,7 @@ impl MetricLoss for ProxyAnchorLoss {
             return Err(Error::data("ProxyAnchorLoss: reference embeddings are not supported"));
         }
         let input = LossInput::new("ProxyAnchorLoss", embeddings, labels, None)?;
+        super::learned_weights::check_width("ProxyAnchorLoss", embeddings, self.proxies.weights.size()[1])?;
         check_classes("ProxyAnchorLoss", &input.labels, self.num_classes)?;
         let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
         let proxies = self.proxies.weights.to_kind(embeddings.kind());

@@ -2,7 +2,7 @@ use super::TupleMiner;
 use crate::distances::{Distance, LpDistance};
 use crate::indices::{pair_masks, TupleCounts, Tuples};
 use crate::losses::{LossInput, Reference};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::Result;
 use tch::{Kind, Tensor};
 

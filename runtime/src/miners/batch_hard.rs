@@ -3,7 +3,7 @@ use super::{tuple_records, TupleMiner};
 use crate::distances::Distance;
 use crate::indices::{TupleCounts, Tuples};
 use crate::losses::Reference;
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::Result;
 use tch::Tensor;
 

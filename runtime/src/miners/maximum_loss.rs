@@ -1,6 +1,6 @@
 use super::{SubsetBatchMiner, TupleMiner};
 use crate::losses::MetricLoss;
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::{Error, Result};
 use tch::{Device, Kind, Tensor};
 

@@ -26,7 +26,7 @@ pub use uniform_histogram::UniformHistogramMiner;
 
 use crate::indices::{TupleCounts, Tuples};
 use crate::losses::Reference;
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::Result;
 use tch::Tensor;
 
@@ -63,15 +63,36 @@ pub trait SubsetBatchMiner: Component + Send {
     fn mine(&mut self, embeddings: &Tensor, labels: &Tensor) -> Result<Tensor>;
 }
 
-impl<M: TupleMiner + 'static> From<M> for Box<dyn TupleMiner> {
-    fn from(miner: M) -> Self {
-        Box::new(miner)
+/// A boxed miner is a miner: keys of type `Box<dyn TupleMiner>` and of a concrete miner are
+/// used the same way.
+impl<M: TupleMiner + ?Sized> TupleMiner for Box<M> {
+    fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
+        (**self).mine_with_reference(embeddings, labels, reference)
+    }
+    fn mine_among(&mut self, candidates: Option<&Tuples>, embeddings: &Tensor, labels: &Tensor) -> Option<Result<Tuples>> {
+        (**self).mine_among(candidates, embeddings, labels)
     }
 }
 
-impl<M: SubsetBatchMiner + 'static> From<M> for Box<dyn SubsetBatchMiner> {
-    fn from(miner: M) -> Self {
-        Box::new(miner)
+impl<M: SubsetBatchMiner + ?Sized> SubsetBatchMiner for Box<M> {
+    fn mine(&mut self, embeddings: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        (**self).mine(embeddings, labels)
+    }
+}
+
+/// An optional miner key (`Option<Box<dyn TupleMiner>>`) in one call: its tuples when it is set,
+/// `None` (every tuple, for the loss) when it is not.
+pub trait OptionalMiner {
+    /// The miner's tuples among the embeddings, or `None` when no miner is set.
+    ///
+    /// # Errors
+    /// As [`TupleMiner::mine`].
+    fn mine_if_set(&mut self, embeddings: &Tensor, labels: &Tensor) -> Result<Option<Tuples>>;
+}
+
+impl<M: TupleMiner> OptionalMiner for Option<M> {
+    fn mine_if_set(&mut self, embeddings: &Tensor, labels: &Tensor) -> Result<Option<Tuples>> {
+        self.as_mut().map(|miner| miner.mine(embeddings, labels)).transpose()
     }
 }
 

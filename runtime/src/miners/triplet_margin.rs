@@ -3,7 +3,7 @@ use crate::distances::{Distance, LpDistance};
 use crate::indices::{all_triplets, TupleCounts, Tuples};
 use crate::losses::gather_pairs as gather;
 use crate::losses::{LossInput, Reference};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::Result;
 use tch::{Kind, Tensor};
 

@@ -2,7 +2,7 @@ use super::{miner_distance, tuple_records, TupleMiner};
 use crate::distances::{Distance, LpDistance};
 use crate::indices::{all_pairs, TupleCounts, Tuples};
 use crate::losses::{gather_pairs, LossInput, Reference};
-use crate::trainer::{Component, Record};
+use crate::component::{Component, Record};
 use crate::Result;
 use tch::{Kind, Tensor};
 

@@ -7,7 +7,7 @@ mod threshold;
 pub use mean::{DoNothingReducer, MeanReducer, SumReducer};
 pub use threshold::{AvgNonZeroReducer, ThresholdReducer};
 
-use crate::trainer::Record;
+use crate::component::Record;
 use tch::Tensor;
 
 /// What the values of a sub-loss are one of.

@@ -1,5 +1,5 @@
 use super::{zero_loss, Reducer, Reduction};
-use crate::trainer::Record;
+use crate::component::Record;
 use tch::{Kind, Tensor};
 
 /// The mean of the values strictly between `low` and `high`, or a zero with a gradient when

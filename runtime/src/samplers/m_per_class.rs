@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug)]
 pub struct MPerClassSampler {
     by_class: Vec<(i64, Vec<usize>)>,
+    /// How many labels it was built on: the dataset must have as many samples.
+    labels: usize,
     m: usize,
     batch_size: Option<usize>,
     length_before_new_iter: usize,
@@ -23,7 +25,7 @@ impl MPerClassSampler {
         for (index, &label) in labels.iter().enumerate() {
             by_class.entry(label).or_default().push(index);
         }
-        MPerClassSampler { by_class: by_class.into_iter().collect(), m: m.max(1), batch_size: None, length_before_new_iter: 100_000 }
+        MPerClassSampler { by_class: by_class.into_iter().collect(), labels: labels.len(), m, batch_size: None, length_before_new_iter: 100_000 }
     }
 
     /// Make every batch of this size hold `batch_size / m` whole classes.
@@ -45,6 +47,8 @@ impl MPerClassSampler {
     fn list_size(&self) -> usize {
         let size = self.length_before_new_iter;
         match self.batch_size {
+            // m = 0 is refused by `check`; until then, no rounding by zero.
+            None if self.single_round() == 0 => size,
             None if self.single_round() < size => size - size % self.single_round(),
             None => size,
             Some(b) => size - size % b.max(1),
@@ -79,7 +83,17 @@ impl Sampler for MPerClassSampler {
 
     /// PML draws with replacement from a class smaller than `m`; we refuse it, because the
     /// batch would hold copies of one sample as "positives" of each other.
-    fn check(&self, _dataset_len: usize, batch_size: usize) -> Result<()> {
+    fn check(&self, dataset_len: usize, batch_size: usize) -> Result<()> {
+        if self.m == 0 {
+            return Err(Error::mismatch("MPerClassSampler", "m of at least 1 sample per class", "m = 0"));
+        }
+        if self.labels != dataset_len {
+            return Err(Error::mismatch(
+                "MPerClassSampler",
+                format!("labels of the dataset it samples, one per sample ({dataset_len})"),
+                format!("{} labels", self.labels),
+            ));
+        }
         if let Some((label, members)) = self.by_class.iter().find(|(_, members)| members.len() < self.m) {
             return Err(Error::config(format!(
                 "MPerClassSampler: m = {} samples per class, but class {label} has only {}",
@@ -164,6 +178,9 @@ mod tests {
     fn checks_say_what_is_wrong() {
         let sampler = MPerClassSampler::new(&labels(), 4).batch_size(10);
         let text = sampler.check(50, 10).unwrap_err().to_string();
+        assert!(matches!(MPerClassSampler::new(&labels(), 0).check(50, 10), Err(Error::Mismatch { .. })));
+        let text_len = MPerClassSampler::new(&labels(), 4).check(60, 20).unwrap_err().to_string();
+        assert!(text_len.contains("found 50 labels"), "{text_len}");
         assert!(text.contains("m = 4 must divide the batch size 10"), "{text}");
         let text = MPerClassSampler::new(&labels(), 4).batch_size(8).check(50, 16).unwrap_err().to_string();
         assert!(text.contains("built for batch size 8, but the trainer's batch size is 16"), "{text}");

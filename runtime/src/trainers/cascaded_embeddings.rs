@@ -1,6 +1,6 @@
 use crate::indices::Tuples;
 use crate::losses::{ClassifierLoss, MetricLoss};
-use crate::miners::TupleMiner;
+use crate::miners::{SubsetBatchMiner, TupleMiner};
 use crate::{trainer, Error, Iteration, Model, Result, Step};
 use tch::Tensor;
 
@@ -10,7 +10,10 @@ use tch::Tensor;
 /// tuples stage `i - 1` mined (Yuan et al., 2017). PML's `CascadedEmbeddings`.
 ///
 /// The number of stages is the length of `embedding_sizes`; `build()` refuses a different
-/// number of metric losses, and the first iteration an embedding narrower than their sum.
+/// number of metric losses, and an embedding narrower than their sum.
+///
+/// It takes an optional subset-batch miner, as PML's documentation of this trainer says (PML's
+/// code refuses one).
 #[trainer]
 pub struct CascadedEmbeddings {
     /// The backbone.
@@ -31,6 +34,9 @@ pub struct CascadedEmbeddings {
     /// Per stage, an optional miner (the first stages only, if fewer).
     #[miner(indexed, optional = Vec::new())]
     pub tuple_miner: Vec<Option<Box<dyn TupleMiner>>>,
+    /// Chooses which samples of each batch to train on.
+    #[miner(optional)]
+    pub subset_batch_miner: Option<Box<dyn SubsetBatchMiner>>,
     /// The width of each stage's slice, in order.
     #[param]
     pub embedding_sizes: Vec<i64>,
@@ -38,10 +44,10 @@ pub struct CascadedEmbeddings {
 
 impl Step for CascadedEmbeddings {
     fn embed(&self, data: &Tensor) -> Result<Tensor> {
-        Ok(self.embedder.forward(&self.trunk.forward(data)))
+        self.embedder.forward(&self.trunk.forward(data)?)
     }
 
-    fn setup(&mut self, _sample: &Tensor) -> Result<()> {
+    fn setup(&mut self, sample: &Tensor) -> Result<()> {
         let stages = self.embedding_sizes.len();
         let problem = if stages == 0 {
             Some("embedding_sizes is empty; it needs one size per stage".to_string())
@@ -56,19 +62,15 @@ impl Step for CascadedEmbeddings {
         } else {
             None
         };
-        problem.map_or(Ok(()), |p| Err(Error::Config(format!("CascadedEmbeddings: {p}"))))
+        if let Some(problem) = problem {
+            return Err(Error::config(problem));
+        }
+        self.check_width(&self.embed(sample)?)
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> Result<()> {
         let embeddings = self.embed(data)?;
-        let width = embeddings.size().last().copied().unwrap_or(0);
-        let needed: i64 = self.embedding_sizes.iter().sum();
-        if width < needed {
-            return Err(Error::Config(format!(
-                "CascadedEmbeddings: the embedding is {width} wide, narrower than the sum of embedding_sizes {:?} = {needed}",
-                self.embedding_sizes
-            )));
-        }
+        self.check_width(&embeddings)?;
         let mut start = 0;
         let mut previous: Option<Tuples> = None;
         for (stage, &size) in self.embedding_sizes.iter().enumerate() {
@@ -82,17 +84,29 @@ impl Step for CascadedEmbeddings {
                 }),
                 _ => None,
             };
-            if it.is_active(CascadedEmbeddingsLoss::MetricLoss(stage)) {
-                it.losses.metric_loss[stage] = Some(self.metric_loss[stage].compute(&slice, labels, tuples.as_ref())?);
-            }
-            if let Some(classifier) = self.classifier.get(stage) {
-                if it.is_active(CascadedEmbeddingsLoss::ClassifierLoss(stage)) {
-                    let logits = classifier.forward(&slice);
-                    it.losses.classifier_loss[stage] = Some(self.classifier_loss[stage].compute(&logits, labels)?);
-                }
+            let loss = &mut self.metric_loss[stage];
+            it.compute(CascadedEmbeddingsLoss::MetricLoss(stage), || loss.compute(&slice, labels, tuples.as_ref()))?;
+            if let (Some(classifier), Some(loss)) = (self.classifier.get(stage), self.classifier_loss.get_mut(stage)) {
+                it.compute(CascadedEmbeddingsLoss::ClassifierLoss(stage), || loss.compute(&classifier.forward(&slice)?, labels))?;
             }
             previous = tuples;
             start += size;
+        }
+        Ok(())
+    }
+}
+
+impl CascadedEmbeddings {
+    /// The stages' slices must fit in the embedding.
+    fn check_width(&self, embeddings: &Tensor) -> Result<()> {
+        let width = embeddings.size().last().copied().unwrap_or(0);
+        let needed: i64 = self.embedding_sizes.iter().sum();
+        if width < needed {
+            return Err(Error::mismatch(
+                "embedding_sizes",
+                format!("an embedding at least as wide as the sum of embedding_sizes {:?} = {needed}", self.embedding_sizes),
+                format!("{width} wide"),
+            ));
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 use crate::indices::{random_triplets, Tuples};
 use crate::losses::{ClassifierLoss, MetricLoss, TripletMarginLoss};
-use crate::miners::TupleMiner;
+use crate::miners::{OptionalMiner, TupleMiner};
 use crate::trainer::InlineLoss;
 use crate::{trainer, Error, Iteration, Model, Result, Step};
 use tch::{Kind, Tensor};
@@ -95,71 +95,59 @@ impl DeepAdversarialMetricLearning {
         if a.numel() == 0 {
             return Ok(());
         }
-        let (anchors, positives, negatives) = (trunk_output.index_select(0, &a), trunk_output.index_select(0, &p), trunk_output.index_select(0, &n));
-        let synthetic = self.generator.forward(&Tensor::cat(&[&anchors, &positives, &negatives], 1));
+        let (anchors, positives, negatives) =
+            (trunk_output.f_index_select(0, &a)?, trunk_output.f_index_select(0, &p)?, trunk_output.f_index_select(0, &n)?);
+        let synthetic = self.generator.forward(&Tensor::f_cat(&[&anchors, &positives, &negatives], 1)?)?;
         // [a0, p0, s0, a1, p1, s1, ...]: each synthetic negative packaged with its real pair.
         let width = anchors.size()[1];
-        let packaged = Tensor::stack(&[&anchors, &positives, &synthetic], 1).reshape([-1, width]);
-        let embeddings = self.embedder.forward(&packaged);
-        let packaged_labels = Tensor::stack(&[labels.index_select(0, &a), labels.index_select(0, &p), labels.index_select(0, &n)], 1).reshape([-1]);
+        let packaged = Tensor::f_stack(&[&anchors, &positives, &synthetic], 1)?.f_reshape([-1, width])?;
+        let embeddings = self.embedder.forward(&packaged)?;
+        let packaged_labels =
+            Tensor::f_stack(&[labels.f_index_select(0, &a)?, labels.f_index_select(0, &p)?, labels.f_index_select(0, &n)?], 1)?.f_reshape([-1])?;
         let count = a.numel() as i64;
         let step = |offset: i64| Tensor::arange_start_step(offset, 3 * count, 3, (Kind::Int64, embeddings.device()));
         let triplets = Tuples::Triplets { a: step(0), p: step(1), n: step(2) };
-        if both && it.is_active(L::SynthLoss) {
-            it.losses.synth_loss = Some(self.synth_loss.compute(&embeddings, &packaged_labels, Some(&triplets))?);
+        if both {
+            let loss = &mut self.synth_loss;
+            it.compute(L::SynthLoss, || loss.compute(&embeddings, &packaged_labels, Some(&triplets)))?;
         }
-        if it.is_active(L::GAdvLoss) {
-            it.losses.g_adv_loss = Some(self.g_adv_loss.compute(&embeddings, &packaged_labels, Some(&triplets))?);
-        }
+        let loss = &mut self.g_adv_loss;
+        it.compute(L::GAdvLoss, || loss.compute(&embeddings, &packaged_labels, Some(&triplets)))?;
         let synthetic_unit = Self::unit_rows(&synthetic);
-        if it.is_active(L::GHardLoss) {
-            it.losses.g_hard_loss = Some(synthetic_unit.mse_loss(&Self::unit_rows(&anchors), tch::Reduction::Mean));
-        }
-        if it.is_active(L::GRegLoss) {
-            it.losses.g_reg_loss = Some(synthetic_unit.mse_loss(&Self::unit_rows(&negatives), tch::Reduction::Mean));
-        }
+        it.compute(L::GHardLoss, || Ok(synthetic_unit.f_mse_loss(&Self::unit_rows(&anchors), tch::Reduction::Mean)?))?;
+        it.compute(L::GRegLoss, || Ok(synthetic_unit.f_mse_loss(&Self::unit_rows(&negatives), tch::Reduction::Mean)?))?;
         Ok(())
     }
 }
 
 impl Step for DeepAdversarialMetricLearning {
     fn embed(&self, data: &Tensor) -> Result<Tensor> {
-        Ok(self.embedder.forward(&self.trunk.forward(data)))
+        self.embedder.forward(&self.trunk.forward(data)?)
     }
 
-    /// Makes `g_adv_loss` adversarial, and checks the generator's widths on one sample.
+    /// Makes `g_adv_loss` adversarial, and checks the models on one sample: the embeddings, and
+    /// the generator's widths (it takes 3 x the trunk's output and returns the trunk's width).
     fn setup(&mut self, sample: &Tensor) -> Result<()> {
-        use crate::trainer::Component;
         self.g_adv_loss = std::mem::take(&mut self.g_adv_loss).adversarial();
-        // In eval mode: batch norm cannot train on a batch of one.
-        self.trunk.set_training(false);
-        self.generator.set_training(false);
-        let width = tch::no_grad(|| self.trunk.try_forward(sample, "the trunk"));
-        let width = width.map(|output| output.size().last().copied().unwrap_or(0));
-        let output = width.as_ref().ok().map(|&width| {
-            let probe = Tensor::zeros([1, 3 * width], (sample.kind(), sample.device()));
-            tch::no_grad(|| self.generator.try_forward(&probe, "the generator"))
-        });
-        self.trunk.set_training(true);
-        self.generator.set_training(true);
-        let width = width?;
-        let output = output.unwrap_or_else(|| Ok(Tensor::zeros([0], (Kind::Float, sample.device())))).map_err(|_| {
-            Error::Config(format!(
-                "DeepAdversarialMetricLearning: the generator must take 3 x the trunk's output width = {} features",
-                3 * width
-            ))
+        let _ = self.embed(sample)?;
+        let width = self.trunk.forward(sample)?.size().last().copied().unwrap_or(0);
+        let probe = Tensor::f_zeros([1, 3 * width], (sample.kind(), sample.device()))?;
+        let output = self.generator.forward(&probe).map_err(|error| {
+            Error::mismatch("generator", format!("to take 3 x the trunk's output width = {} features", 3 * width), error.root().to_string())
         })?;
         let produced = output.size().last().copied().unwrap_or(0);
         if produced != width {
-            return Err(Error::Config(format!(
-                "DeepAdversarialMetricLearning: the generator must return the trunk's output width {width}, found {produced}"
-            )));
+            return Err(Error::mismatch(
+                "generator",
+                format!("to return the trunk's output width {width}"),
+                format!("{produced} features"),
+            ));
         }
         Ok(())
     }
 
-    /// PML's phases: loss weights and which keys step follow the epoch; models left out of a
-    /// phase run in eval mode.
+    /// PML's phases: loss weights and which keys train follow the epoch; the engine puts the
+    /// keys left out of a phase in eval mode (and keeps frozen ones frozen).
     fn begin_iteration(&mut self, phase: &mut crate::engine::Phase<'_, Self>) {
         use DeepAdversarialMetricLearningKey as K;
         use DeepAdversarialMetricLearningLoss as L;
@@ -180,29 +168,21 @@ impl Step for DeepAdversarialMetricLearning {
             phase.set_stepping(key, metric);
         }
         phase.set_stepping(K::Generator, adversarial);
-        use crate::trainer::Component;
-        self.trunk.set_training(metric);
-        self.classifier.set_training(metric);
-        self.generator.set_training(adversarial);
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> Result<()> {
         use DeepAdversarialMetricLearningLoss as L;
         let kind = self.phase(it.epoch());
-        let trunk_output = self.trunk.forward(data);
+        let trunk_output = self.trunk.forward(data)?;
         if kind != PhaseKind::GeneratorAlone {
-            let embeddings = self.embedder.forward(&trunk_output);
-            if it.is_active(L::MetricLoss) {
-                let tuples = match &mut self.tuple_miner {
-                    Some(miner) => Some(miner.mine(&embeddings, labels)?),
-                    None => None,
-                };
-                it.losses.metric_loss = Some(self.metric_loss.compute(&embeddings, labels, tuples.as_ref())?);
-            }
+            let embeddings = self.embedder.forward(&trunk_output)?;
+            let (miner, loss) = (&mut self.tuple_miner, &mut self.metric_loss);
+            it.compute(L::MetricLoss, || {
+                let tuples = miner.mine_if_set(&embeddings, labels).map_err(|e| e.in_key("tuple_miner"))?;
+                loss.compute(&embeddings, labels, tuples.as_ref())
+            })?;
             if let (Some(classifier), Some(loss)) = (&self.classifier, &mut self.classifier_loss) {
-                if it.is_active(L::ClassifierLoss) {
-                    it.losses.classifier_loss = Some(loss.compute(&classifier.forward(&embeddings), labels)?);
-                }
+                it.compute(L::ClassifierLoss, || loss.compute(&classifier.forward(&embeddings)?, labels))?;
             }
         }
         if kind != PhaseKind::MetricAlone {

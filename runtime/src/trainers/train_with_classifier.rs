@@ -1,11 +1,11 @@
 use crate::losses::{ClassifierLoss, MetricLoss};
 use crate::miners::{SubsetBatchMiner, TupleMiner};
-use crate::{trainer, Iteration, Model, Result, Step};
-use tch::Tensor;
+use crate::{trainer, Model};
 
 /// trunk -> embedder -> classifier: a metric loss on the embeddings and a classification loss
-/// on the classifier's logits of those embeddings. PML's `TrainWithClassifier`.
-#[trainer]
+/// on the classifier's logits of those embeddings. PML's `TrainWithClassifier`; its step is
+/// generated from this declaration.
+#[trainer(embeddings = trunk -> embedder)]
 pub struct TrainWithClassifier {
     /// The backbone.
     #[model]
@@ -16,11 +16,11 @@ pub struct TrainWithClassifier {
     /// Maps embeddings to class logits.
     #[model]
     pub classifier: Model,
-    /// The loss on embeddings and labels.
-    #[loss]
+    /// The loss on embeddings and labels, on the tuples `tuple_miner` chooses (all, without one).
+    #[loss(on = embeddings, miner = tuple_miner)]
     pub metric_loss: Box<dyn MetricLoss>,
-    /// The loss on logits and labels, typically cross-entropy.
-    #[loss]
+    /// The loss on the classifier's logits and the labels, typically cross-entropy.
+    #[loss(on = classifier)]
     pub classifier_loss: Box<dyn ClassifierLoss>,
     /// Chooses the pairs or triplets the metric loss sees.
     #[miner(optional)]
@@ -28,26 +28,4 @@ pub struct TrainWithClassifier {
     /// Chooses which samples of each batch to train on.
     #[miner(optional)]
     pub subset_batch_miner: Option<Box<dyn SubsetBatchMiner>>,
-}
-
-impl Step for TrainWithClassifier {
-    fn embed(&self, data: &Tensor) -> Result<Tensor> {
-        Ok(self.embedder.forward(&self.trunk.forward(data)))
-    }
-
-    fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> Result<()> {
-        let embeddings = self.embed(data)?;
-        if it.is_active(TrainWithClassifierLoss::MetricLoss) {
-            let tuples = match &mut self.tuple_miner {
-                Some(miner) => Some(miner.mine(&embeddings, labels)?),
-                None => None,
-            };
-            it.losses.metric_loss = Some(self.metric_loss.compute(&embeddings, labels, tuples.as_ref())?);
-        }
-        if it.is_active(TrainWithClassifierLoss::ClassifierLoss) {
-            let logits = self.classifier.forward(&embeddings);
-            it.losses.classifier_loss = Some(self.classifier_loss.compute(&logits, labels)?);
-        }
-        Ok(())
-    }
 }

@@ -52,24 +52,31 @@ pub(crate) fn shift_references(tuples: Tuples, offset: i64) -> Tuples {
 impl Step for TwoStreamMetricLoss {
     /// Embeds single samples (evaluation sees one stream at a time).
     fn embed(&self, data: &Tensor) -> Result<Tensor> {
-        Ok(self.embedder.forward(&self.trunk.forward(data)))
+        self.embedder.forward(&self.trunk.forward(data)?)
+    }
+
+    /// Checks the batch shape and the models on the sample's first stream.
+    fn setup(&mut self, sample: &Tensor) -> Result<()> {
+        let (anchors, _) = Self::streams(sample)?;
+        self.embed(&anchors).map(|_| ())
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> Result<()> {
         let (anchors, others) = Self::streams(data)?;
         let (anchor_embeddings, other_embeddings) = (self.embed(&anchors)?, self.embed(&others)?);
-        if !it.is_active(TwoStreamMetricLossLoss::MetricLoss) {
-            return Ok(());
-        }
-        let tuples = match &mut self.tuple_miner {
-            Some(miner) => miner.mine_with_reference(&anchor_embeddings, labels, Some(Reference { embeddings: &other_embeddings, labels }))?,
-            // Every (i, j, k) with j sharing i's label (j = i included) and k not.
-            None => all_triplets(labels, Some(labels)),
-        };
-        let shifted = shift_references(tuples, anchor_embeddings.size()[0]);
-        let embeddings = Tensor::cat(&[&anchor_embeddings, &other_embeddings], 0);
-        let both_labels = Tensor::cat(&[labels, labels], 0);
-        it.losses.metric_loss = Some(self.metric_loss.compute(&embeddings, &both_labels, Some(&shifted))?);
-        Ok(())
+        let (miner, loss) = (&mut self.tuple_miner, &mut self.metric_loss);
+        it.compute(TwoStreamMetricLossLoss::MetricLoss, || {
+            let tuples = match miner {
+                Some(miner) => miner
+                    .mine_with_reference(&anchor_embeddings, labels, Some(Reference { embeddings: &other_embeddings, labels }))
+                    .map_err(|e| e.in_key("tuple_miner"))?,
+                // Every (i, j, k) with j sharing i's label (j = i included) and k not.
+                None => all_triplets(labels, Some(labels)),
+            };
+            let shifted = shift_references(tuples, anchor_embeddings.size()[0]);
+            let embeddings = Tensor::f_cat(&[&anchor_embeddings, &other_embeddings], 0)?;
+            let both_labels = Tensor::f_cat(&[labels, labels], 0)?;
+            loss.compute(&embeddings, &both_labels, Some(&shifted))
+        })
     }
 }

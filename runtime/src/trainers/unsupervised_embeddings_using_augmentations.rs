@@ -1,5 +1,5 @@
 use crate::losses::MetricLoss;
-use crate::miners::TupleMiner;
+use crate::miners::{OptionalMiner, TupleMiner};
 use crate::transforms::Augmentations;
 use crate::{trainer, Iteration, Model, Result, Step};
 use tch::Tensor;
@@ -29,19 +29,22 @@ pub struct UnsupervisedEmbeddingsUsingAugmentations {
 
 impl Step for UnsupervisedEmbeddingsUsingAugmentations {
     fn embed(&self, data: &Tensor) -> Result<Tensor> {
-        Ok(self.embedder.forward(&self.trunk.forward(data)))
+        self.embedder.forward(&self.trunk.forward(data)?)
+    }
+
+    /// Checks the transforms and the models on the sample's views.
+    fn setup(&mut self, sample: &Tensor) -> Result<()> {
+        let (views, _) = self.transforms.views(sample, sample.device())?;
+        self.embed(&views).map(|_| ())
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, _labels: &Tensor) -> Result<()> {
         let (views, pseudo_labels) = self.transforms.views(data, it.device())?;
         let embeddings = self.embed(&views)?;
-        if it.is_active(UnsupervisedEmbeddingsUsingAugmentationsLoss::MetricLoss) {
-            let tuples = match &mut self.tuple_miner {
-                Some(miner) => Some(miner.mine(&embeddings, &pseudo_labels)?),
-                None => None,
-            };
-            it.losses.metric_loss = Some(self.metric_loss.compute(&embeddings, &pseudo_labels, tuples.as_ref())?);
-        }
-        Ok(())
+        let (miner, loss) = (&mut self.tuple_miner, &mut self.metric_loss);
+        it.compute(UnsupervisedEmbeddingsUsingAugmentationsLoss::MetricLoss, || {
+            let tuples = miner.mine_if_set(&embeddings, &pseudo_labels).map_err(|e| e.in_key("tuple_miner"))?;
+            loss.compute(&embeddings, &pseudo_labels, tuples.as_ref())
+        })
     }
 }

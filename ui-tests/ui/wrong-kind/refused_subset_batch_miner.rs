@@ -14,12 +14,12 @@ pub struct PairsOnly {
 
 impl Step for PairsOnly {
     fn embed(&self, data: &Tensor) -> metric_learning::Result<Tensor> {
-        Ok(self.trunk.forward(data))
+        self.trunk.forward(data)
     }
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> metric_learning::Result<()> {
         let embeddings = self.embed(data)?;
-        it.losses.metric_loss = Some(self.metric_loss.compute(&embeddings, labels, None)?);
-        Ok(())
+        let loss = &mut self.metric_loss;
+        it.compute(PairsOnlyLoss::MetricLoss, || loss.compute(&embeddings, labels, None))
     }
 }
 

@@ -1,4 +1,3 @@
-
 use metric_learning::losses::ContrastiveLoss;
 use metric_learning::trainers::DeepAdversarialMetricLearning;
 

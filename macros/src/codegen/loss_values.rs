@@ -1,5 +1,6 @@
-// `<T>Losses`: one slot per loss, which the step fills and the engine weights and sums.
-// A field per loss (not a map) makes `it.losses.metric_los` a compile error with a suggestion.
+// `<T>LossValues`: one slot per loss, which the step fills (through `Iteration::compute`, or
+// by field) and the engine weights and sums. A field per loss (not a map) makes
+// `it.values.metric_los` a compile error with a suggestion.
 
 use super::Names;
 use crate::model::{KeyKind, Trainer};
@@ -9,7 +10,7 @@ use quote::quote;
 pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
     let vis = trainer.vis;
     let krate = &trainer.crate_path;
-    let ident = &names.losses;
+    let ident = &names.loss_values;
     let loss_enum = &names.loss_enum;
     let losses: Vec<_> = trainer.keys_of(KeyKind::Loss).collect();
     let fields = losses.iter().map(|key| {
@@ -34,7 +35,23 @@ pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
             quote! { entries.push((#loss_enum::#variant, self.#name)); }
         }
     });
-    let doc = format!("The losses one iteration of [`{}`] computes; the step fills them.", trainer.ident);
+    let set_arms = losses.iter().map(|key| {
+        let name = &key.ident;
+        let variant = key.variant();
+        if key.indexed {
+            quote! {
+                #loss_enum::#variant(index) => {
+                    if self.#name.len() <= index {
+                        self.#name.resize_with(index + 1, || ::core::option::Option::None);
+                    }
+                    self.#name[index] = ::core::option::Option::Some(value);
+                }
+            }
+        } else {
+            quote! { #loss_enum::#variant => self.#name = ::core::option::Option::Some(value) }
+        }
+    });
+    let doc = format!("The losses one iteration of [`{}`] computes, unweighted; the step fills them.", trainer.ident);
     quote! {
         #[doc = #doc]
         #vis struct #ident { #(#fields,)* }
@@ -46,6 +63,10 @@ pub fn emit(trainer: &Trainer, names: &Names) -> TokenStream {
                 let mut entries = ::std::vec::Vec::new();
                 #(#entries)*
                 entries
+            }
+            #[allow(unused_variables)]
+            fn set(&mut self, loss: #loss_enum, value: #krate::tch::Tensor) {
+                match loss { #(#set_arms,)* }
             }
         }
     }
