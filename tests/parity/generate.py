@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 
+import numpy as np
 import torch
 from pytorch_metric_learning import distances, losses, miners, reducers
 from pytorch_metric_learning.utils import common_functions as c_f
@@ -156,12 +157,50 @@ def digest(keys):
     return {"count": len(keys), "sha256": hashlib.sha256(keys.numpy().astype("<i8").tobytes()).hexdigest()}
 
 
-def tuple_digests(output, columns):
+# The sketch: an invertible Bloom lookup table of the keys. Subtracting our sketch from PML's
+# leaves only the keys in one set and not the other, and peeling recovers them while there are
+# few (up to about 20 with 3 x 10 cells): the Rust side then checks that each lies at the
+# miner's boundary (a float32 tie) and that fixing them gives PML's SHA-256 exactly.
+SKETCH_TABLES, SKETCH_CELLS = 3, 10
+U64 = np.uint64
+
+
+def key_hash(keys, salt):
+    """splitmix64 of the key with the salt in its top bits (keys stay below 2**48): salts
+    0..2 place a key in each table, 3 is its check value."""
+    with np.errstate(over="ignore"):
+        z = (keys ^ U64(salt << 48)) + U64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
+        return z ^ (z >> U64(31))
+
+
+def sketch(keys):
+    keys = keys.to(torch.int64).numpy().astype(np.uint64)
+    check = key_hash(keys, SKETCH_TABLES) >> U64(32)
+    size = SKETCH_TABLES * SKETCH_CELLS
+    counts, xor_keys, xor_checks = [0] * size, [0] * size, [0] * size
+    for table in range(SKETCH_TABLES):
+        cells = key_hash(keys, table) % U64(SKETCH_CELLS)
+        for cell in range(SKETCH_CELLS):
+            chosen = cells == U64(cell)
+            index = table * SKETCH_CELLS + cell
+            counts[index] = int(chosen.sum())
+            xor_keys[index] = int(np.bitwise_xor.reduce(keys[chosen], initial=U64(0)))
+            xor_checks[index] = int(np.bitwise_xor.reduce(check[chosen], initial=U64(0)))
+    return {"counts": counts, "keys": xor_keys, "checks": xor_checks}
+
+
+def tuple_keys(output, columns):
     if len(output) == 3:
         a, p, n = output
-        return {"triplets": digest((a * columns + p) * columns + n)}
+        return {"triplets": (a * columns + p) * columns + n}
     a1, p, a2, n = output
-    return {"positive": digest(a1 * columns + p), "negative": digest(a2 * columns + n)}
+    return {"positive": a1 * columns + p, "negative": a2 * columns + n}
+
+
+def tuple_digests(output, columns):
+    return {part: {**digest(keys), "sketch": sketch(keys)} for part, keys in tuple_keys(output, columns).items()}
 
 
 def records(module):
@@ -226,6 +265,8 @@ def main():
                 continue
             record, emb, labels, _, _ = inputs(case)
             tuples = make_miner()(emb, labels)
+            # So that the Rust side can tell float32 ties in the mining from a real difference.
+            record["mined"] = tuple_digests(tuples, len(labels))
             make, _, kind = MODULES[loss_name]
             module = weighted(make, labels, case[2], record["seed"]) if kind == "weighted_loss" else make()
             record["loss"] = float(module(emb, labels, tuples))

@@ -1,10 +1,12 @@
 //! Parity with PML: every loss and miner on the inputs of `fixtures/*.json`, against the values
 //! PML computed on them (`generate.py`, run by hand). Losses must agree to 1e-5 relative, mined
-//! tuples exactly (as sets), and the values PML records (hyper-parameters, the threshold
+//! tuples exactly (as sets) except for float32 ties at the miner's boundary (`ties.rs`: a few
+//! tuples whose deciding value, recomputed in float64, lies within 1e-4 of it; the test reports
+//! how many it accepted), and the values PML records (hyper-parameters, the threshold
 //! reducer's `num_past_filter`) must be among ours and equal. The embeddings are regenerated here from the stored seeds: libtorch's
 //! generator is PyTorch's, and a checksum per case proves the inputs are the same.
 
-use metric_learning::distances::{CosineSimilarity, LpDistance};
+use metric_learning::distances::{CosineSimilarity, Distance, LpDistance};
 use metric_learning::indices::Tuples;
 use metric_learning::losses::*;
 use metric_learning::miners::*;
@@ -12,8 +14,10 @@ use metric_learning::reducers::{MeanReducer, SumReducer, ThresholdReducer};
 use metric_learning::component::Component;
 use metric_learning::tch::{self, Device, Kind, Tensor};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::path::Path;
+use ties::{Boundary, Rule};
+
+mod ties;
 
 /// A loss with learned weights for `max(label) + 1` classes, its weights drawn from the case's
 /// seed + 2 as `generate.py` draws them.
@@ -115,6 +119,30 @@ fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
     })
 }
 
+/// The boundary each deterministic miner of `miner()` decides its tuples by, with PML's
+/// parameters (those of `generate.py`), and the distance it measures with: where a float32 tie
+/// puts a tuple on the other side, the tuple may differ from PML's (see `ties.rs`).
+/// `BatchEasyHardMiner` has none yet (its strategies, ranges and semihard thresholds interact),
+/// so for it an exact mismatch stays a failure.
+fn boundary(name: &str) -> Option<(Rule, Box<dyn Distance>)> {
+    let lp = || -> Box<dyn Distance> { Box::new(LpDistance::new()) };
+    let triplet = |also_zero| (Rule::TripletMargin { margin: 0.2, also_zero }, lp());
+    Some(match name {
+        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" => {
+            (Rule::MultiSimilarity { epsilon: 0.1 }, Box::new(CosineSimilarity::new()))
+        }
+        "multi_similarity_miner_lp" => (Rule::MultiSimilarity { epsilon: 0.1 }, lp()),
+        "triplet_margin_miner_all" | "triplet_margin_miner_easy" => triplet(false),
+        "triplet_margin_miner_hard" | "triplet_margin_miner_semihard" => triplet(true),
+        "pair_margin_miner" | "ntxent_mined" => (Rule::PairMargin { pos_margin: 0.2, neg_margin: 0.8 }, lp()),
+        "batch_hard_miner" => (Rule::BatchHard, lp()),
+        "hdc_miner" => (Rule::Hdc { fraction: 0.5 }, lp()),
+        "angular_miner" => (Rule::Angular { degrees: 20.0 }, lp()),
+        "angular_miner_wide" => (Rule::Angular { degrees: 40.0 }, lp()),
+        _ => return None,
+    })
+}
+
 /// The seeded embeddings of a case, exactly as `generate.py` made them.
 fn embeddings(case: &Value, key: &str) -> Tensor {
     let spec = if key == "reference" { &case["reference"] } else { case };
@@ -141,25 +169,13 @@ fn labels(value: &Value) -> Tensor {
     Tensor::from_slice(&labels)
 }
 
-fn digest(keys: Tensor) -> (usize, String) {
-    let mut keys = Vec::<i64>::try_from(keys.to_kind(Kind::Int64)).expect("integer keys");
-    keys.sort_unstable();
-    let bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_le_bytes()).collect();
-    let hash = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    (keys.len(), hash)
-}
-
-fn tuple_digests(tuples: &Tuples, columns: i64) -> Vec<(&'static str, usize, String)> {
+/// Each part's tuples as keys: `(a * columns + p) * columns + n` for triplets, `a * columns + p`
+/// for pairs (as `generate.py` encodes them).
+fn tuple_keys(tuples: &Tuples, columns: i64) -> Vec<(&'static str, Vec<i64>)> {
+    let keys = |t: Tensor| Vec::<i64>::try_from(t.to_kind(Kind::Int64)).expect("integer keys");
     match tuples {
-        Tuples::Triplets { a, p, n } => {
-            let (count, hash) = digest((a * columns + p) * columns + n);
-            vec![("triplets", count, hash)]
-        }
-        Tuples::Pairs { a1, p, a2, n } => {
-            let (pc, ph) = digest(a1 * columns + p);
-            let (nc, nh) = digest(a2 * columns + n);
-            vec![("positive", pc, ph), ("negative", nc, nh)]
-        }
+        Tuples::Triplets { a, p, n } => vec![("triplets", keys((a * columns + p) * columns + n))],
+        Tuples::Pairs { a1, p, a2, n } => vec![("positive", keys(a1 * columns + p)), ("negative", keys(a2 * columns + n))],
     }
 }
 
@@ -193,7 +209,8 @@ fn fixtures() -> Vec<(String, Vec<Value>)> {
     all
 }
 
-fn check_case(name: &str, case: &Value) -> Result<(), String> {
+/// Checks one case: `Ok` with how many mined tuples differ from PML's as accepted float32 ties.
+fn check_case(name: &str, case: &Value) -> Result<usize, String> {
     let case_name = case["name"].as_str().unwrap_or("?");
     let x = embeddings(case, "query");
     let y = labels(case);
@@ -201,7 +218,10 @@ fn check_case(name: &str, case: &Value) -> Result<(), String> {
     let reference_view = reference.as_ref().map(|(e, l)| Reference { embeddings: e, labels: l });
     let columns = reference.as_ref().map_or(x.size()[0], |(e, _)| e.size()[0]);
     if let Some(expected) = case.get("counts") {
-        // A random miner: PML and we draw differently; how many tuples is determined.
+        // A random miner: PML and we draw differently; how many tuples is determined. That
+        // count rests on float decisions too (an anchor with a drawable negative below the
+        // cutoff, a histogram bin left empty or not), but a tie would need one value exactly
+        // at such an edge to change it; no tie check here, a mismatch stays a failure.
         let mut miner = miner(name).ok_or_else(|| format!("{name}: no miner"))?;
         let tuples = miner.mine_with_reference(&x, &y, reference_view).map_err(|e| e.to_string())?;
         let ours: Vec<u64> = match &tuples {
@@ -209,26 +229,32 @@ fn check_case(name: &str, case: &Value) -> Result<(), String> {
             Tuples::Triplets { a, p, n } => [a, p, n].iter().map(|t| t.numel() as u64).collect(),
         };
         let want: Vec<u64> = expected.as_array().map(|v| v.iter().filter_map(Value::as_u64).collect()).unwrap_or_default();
-        return if ours == want { Ok(()) } else { Err(format!("{name}/{case_name}: {ours:?} tuples, PML {want:?}")) };
+        return if ours == want { Ok(0) } else { Err(format!("{name}/{case_name}: {ours:?} tuples, PML {want:?}")) };
     }
     if let Some(expected) = case.get("tuples") {
         let mut miner = miner(name).ok_or_else(|| format!("{name}: no miner"))?;
         let tuples = miner.mine_with_reference(&x, &y, reference_view).map_err(|e| e.to_string())?;
-        for (part, count, hash) in tuple_digests(&tuples, columns) {
-            let want = &expected[part];
-            if want["count"].as_u64() != Some(count as u64) || want["sha256"].as_str() != Some(hash.as_str()) {
-                return Err(format!("{name}/{case_name}: {part} differ: {count} tuples, PML {}", want["count"]));
-            }
-        }
-        return check_records(name, case, &miner.records());
+        let (ties, _) = compare_tuples(name, case, &tuples, expected, (&x, &y, reference.as_ref()))?;
+        check_records(name, case, &miner.records())?;
+        return Ok(ties);
     }
-    let tuples = match miner(name) {
-        Some(mut miner) if name.ends_with("_mined") => Some(miner.mine(&x, &y).map_err(|e| e.to_string())?),
+    // A loss on mined tuples: where ours differ from PML's by float32 ties only, the loss takes
+    // PML's, so that it compares like with like (one pair more or less moves a small case's loss
+    // far beyond the tolerance).
+    let mut ties = 0;
+    let tuples = match (miner(name), case.get("mined")) {
+        (Some(mut miner), Some(expected)) if name.ends_with("_mined") => {
+            let ours = miner.mine(&x, &y).map_err(|e| e.to_string())?;
+            let (accepted, pml) = compare_tuples(name, case, &ours, expected, (&x, &y, None))?;
+            ties = accepted;
+            Some(if accepted == 0 { ours } else { pairs_from_keys(&pml, columns).map_err(|why| format!("{name}/{case_name}: {why}"))? })
+        }
+        (Some(mut miner), None) if name.ends_with("_mined") => Some(miner.mine(&x, &y).map_err(|e| e.to_string())?),
         _ => None,
     };
     let mut module = loss(name, case);
     let ours = module.compute_with_reference(&x, &y, tuples.as_ref(), reference_view).map(|l| l.double_value(&[]));
-    match (case["loss"].as_f64(), ours) {
+    let checked = match (case["loss"].as_f64(), ours) {
         (Some(pml), Ok(ours)) if (ours - pml).abs() <= 1e-5 * pml.abs() + 1e-6 => check_records(name, case, &module.records()),
         (Some(pml), ours) => Err(format!("{name}/{case_name}: ours {ours:?}, PML {pml}")),
         // PML's mean over no values is NaN; ours is the zero of every other empty case.
@@ -240,7 +266,46 @@ fn check_case(name: &str, case: &Value) -> Result<(), String> {
         (None, Err(_)) => Ok(()),
         (None, Ok(ours)) if ours.is_finite() => Ok(()),
         (None, Ok(ours)) => Err(format!("{name}/{case_name}: ours {ours} where PML raised")),
+    };
+    checked.map(|()| ties)
+}
+
+/// Our tuples against PML's digests, part by part: how many differ as accepted float32 ties,
+/// and PML's keys of each part (ours where they are the same).
+fn compare_tuples(name: &str, case: &Value, tuples: &Tuples, expected: &Value, inputs: (&Tensor, &Tensor, Option<&(Tensor, Tensor)>)) -> Result<(usize, Vec<(&'static str, Vec<i64>)>), String> {
+    let case_name = case["name"].as_str().unwrap_or("?");
+    let (x, y, reference) = inputs;
+    let columns = reference.map_or(x.size()[0], |(e, _)| e.size()[0]);
+    let mut ties = 0;
+    let mut pml = Vec::new();
+    // Built only when some part differs: it recomputes the distances in float64.
+    let mut judge = None;
+    for (part, keys) in tuple_keys(tuples, columns) {
+        let want = &expected[part];
+        let (count, hash) = ties::digest(&keys);
+        if want["count"].as_u64() == Some(count as u64) && want["sha256"].as_str() == Some(hash.as_str()) {
+            pml.push((part, keys));
+            continue;
+        }
+        if judge.is_none() {
+            judge = boundary(name).map(|(rule, distance)| Boundary::new(rule, distance, x, y, reference.map(|(e, l)| (e, l))));
+        }
+        let (accepted, keys) = ties::accept(part, &keys, want, judge.as_ref()).map_err(|why| format!("{name}/{case_name}: {why}"))?;
+        ties += accepted;
+        pml.push((part, keys));
     }
+    Ok((ties, pml))
+}
+
+/// Pairs from each part's keys (`a * columns + b`).
+fn pairs_from_keys(parts: &[(&str, Vec<i64>)], columns: i64) -> Result<Tuples, String> {
+    let split = |part: &str| -> Result<(Tensor, Tensor), String> {
+        let keys = parts.iter().find(|(p, _)| *p == part).map(|(_, k)| k).ok_or_else(|| format!("no {part} pairs"))?;
+        let (a, b): (Vec<i64>, Vec<i64>) = keys.iter().map(|k| (k / columns, k % columns)).unzip();
+        Ok((Tensor::from_slice(&a), Tensor::from_slice(&b)))
+    };
+    let ((a1, p), (a2, n)) = (split("positive")?, split("negative")?);
+    Ok(Tuples::Pairs { a1, p, a2, n })
 }
 
 /// One test for all fixtures: the embeddings come from the process-wide generator, so cases
@@ -249,15 +314,22 @@ fn check_case(name: &str, case: &Value) -> Result<(), String> {
 fn every_loss_and_miner_matches_pml_on_every_case() {
     tch::set_num_threads(1);
     let mut failures = Vec::new();
+    let mut ties = Vec::new();
     let mut checked = 0;
     for (name, cases) in fixtures() {
         for case in &cases {
             checked += 1;
-            if let Err(failure) = check_case(&name, case) {
-                failures.push(failure);
+            match check_case(&name, case) {
+                Ok(0) => {}
+                Ok(n) => ties.push((format!("{name}/{}", case["name"].as_str().unwrap_or("?")), n)),
+                Err(failure) => failures.push(failure),
             }
         }
     }
+    let accepted: usize = ties.iter().map(|(_, n)| n).sum();
+    let per_case: String = ties.iter().map(|(case, n)| format!("\n  {case}: {n}")).collect();
+    let summary = format!("{accepted} differing tuples accepted as float32 ties (within {} of the boundary) in {} cases{per_case}", ties::TOLERANCE, ties.len());
+    eprintln!("{summary}");
     assert!(checked > 250, "only {checked} cases found");
-    assert!(failures.is_empty(), "{} of {checked} cases differ from PML:\n{}", failures.len(), failures.join("\n"));
+    assert!(failures.is_empty(), "{} of {checked} cases differ from PML:\n{}\n{summary}", failures.len(), failures.join("\n"));
 }
