@@ -1,0 +1,7 @@
+// The build script the README gives a project that depends on metric-learning: an rpath to the
+// libtorch it linked, so that binaries, tests and examples start without LD_LIBRARY_PATH.
+fn main() {
+    if let Ok(lib) = std::env::var("DEP_METRIC_LEARNING_LIBTORCH_LIB") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    }
+}
