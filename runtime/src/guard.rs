@@ -28,11 +28,15 @@ pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-/// libtorch's messages carry a C++ backtrace after the first line; the first line says it.
+/// libtorch's messages carry a C++ backtrace after the first line; the first line says it. tch
+/// panics with the error's `Debug` form, so that line ends at an escaped `\n` (or the closing
+/// `")`) rather than a real newline.
 fn first_line(text: &str) -> String {
     let text = text.strip_prefix("called `Result::unwrap()` on an `Err` value: ").unwrap_or(text);
     let text = text.strip_prefix("Torch(\"").unwrap_or(text);
-    text.lines().next().unwrap_or("").trim_end_matches("\")").to_string()
+    let line = text.lines().next().unwrap_or("");
+    let line = line.split("\\n").next().unwrap_or(line);
+    line.trim_end_matches("\")").to_string()
 }
 
 /// Wraps the process's panic hook once: panics caught by `catch` on this thread are not
@@ -56,5 +60,9 @@ mod tests {
         let caught = super::catch(|| -> i32 { panic!("shapes differ\nbacktrace line") });
         assert_eq!(caught, Err("shapes differ".to_string()));
         assert_eq!(super::catch(|| 3), Ok(3));
+        let tch_style = super::catch(|| -> i32 {
+            panic!("called `Result::unwrap()` on an `Err` value: Torch(\"shapes differ\\nException raised from meta\\nframe #0\")")
+        });
+        assert_eq!(tch_style, Err("shapes differ".to_string()));
     }
 }

@@ -243,3 +243,49 @@ fn phases_switch_which_keys_step_and_which_losses_count() {
     assert!(bitwise_equal(&first, &snapshot(&trainer.keys().first)), "epoch 2 leaves the first model unchanged");
     assert_eq!(*counted.lock().unwrap(), [["first_loss"], ["second_loss"]]);
 }
+
+/// The README's pipeline trainer, as it is written there: a declaration and nothing else.
+#[trainer(embeddings = backbone -> head)]
+pub struct Classified {
+    #[model(trunk)] backbone: Model,
+    #[model(optional = Model::identity())] head: Model,
+    #[model] classifier: Model,
+    #[loss(on = embeddings, miner = tuple_miner)] metric_loss: Box<dyn MetricLoss>,
+    #[loss(on = classifier, weight = 0.5)] classifier_loss: Box<dyn ClassifierLoss>,
+    #[miner(optional)] tuple_miner: Option<Box<dyn TupleMiner>>,
+}
+
+#[test]
+fn a_pipeline_declaration_trains_every_loss_and_skips_a_zero_weighted_one() {
+    one_thread();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let mut trainer = Classified::builder()
+        .backbone(linear(6, 8))
+        .head(linear(8, 4))
+        .classifier(linear(4, 4))
+        .metric_loss(TripletMarginLoss::new())
+        .classifier_loss(CrossEntropyLoss::new())
+        .tuple_miner(MultiSimilarityMiner::new(0.1))
+        .backbone_optimizer(Adam::new(1e-2))
+        .classifier_optimizer(Adam::new(1e-2))
+        .end_of_iteration_hook(move |t| {
+            sink.lock().unwrap().push(t.losses().iter().map(|(loss, _)| loss.name()).collect::<Vec<_>>());
+            Ok(())
+        })
+        .progress_bar(false)
+        .dataset(clusters(4, 8, 6))
+        .batch_size(16)
+        .build()
+        .unwrap();
+    assert_eq!(trainer.loss_weight(ClassifiedLoss::ClassifierLoss), 0.5, "the declared weight");
+    let before = metric_learning_tests::snapshot(&trainer.keys().classifier);
+    trainer.train(1).unwrap();
+    assert_eq!(seen.lock().unwrap()[0], ["metric_loss", "classifier_loss"]);
+    assert!(!metric_learning_tests::bitwise_equal(&before, &metric_learning_tests::snapshot(&trainer.keys().classifier)));
+    // A zero weight: the generated step does not compute the loss at all.
+    trainer.set_loss_weight(ClassifiedLoss::ClassifierLoss, 0.0);
+    seen.lock().unwrap().clear();
+    trainer.train(1).unwrap();
+    assert!(seen.lock().unwrap().iter().all(|losses| losses == &["metric_loss"]), "{:?}", seen.lock().unwrap());
+}

@@ -1,10 +1,9 @@
 //! The engine's options (PML's `BaseTrainer` arguments), gathered by the generated builder and
 //! checked in `build()`.
 
-use super::hooks::{BatchGetter as Getter, EpochHook, Hooks, IterationHook};
 use super::labels::LabelProcessor;
 use super::slot::KeySlot;
-use super::trainer::{Settings, Trainer};
+use super::trainer::{BatchGetter as Getter, EpochHook, Hooks, IterationHook, Settings, Trainer};
 use crate::data::{Dataset, Labels, Loader};
 use crate::error::When;
 use crate::optim::{GradClipper, LrScheduler, Optimizer, StepType};

@@ -1,10 +1,9 @@
 //! `Trainer<T>`: PML's `train()` and `forward_and_backward()`, and the state hooks read.
 
-use super::hooks::Hooks;
 use super::iteration::{Iteration, Phase};
 use super::labels::LabelProcessor;
 use super::slot::KeySlot;
-use crate::data::Loader;
+use crate::data::{Batch, Loader};
 use crate::optim::StepType;
 use crate::component::Record;
 use crate::trainer::{KeyName, LossRecord, Step, TrainerKeys};
@@ -12,7 +11,23 @@ use crate::error::When;
 use crate::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use tch::{Device, Kind, Tensor};
+
+/// Called after every iteration with the trainer (PML's `end_of_iteration_hook`).
+pub type IterationHook<T> = Box<dyn FnMut(&mut Trainer<T>) -> Result<()>>;
+/// Called after every epoch; `ControlFlow::Break(())` stops training (PML's `end_of_epoch_hook`
+/// returning `False`).
+pub type EpochHook<T> = Box<dyn FnMut(&mut Trainer<T>) -> Result<ControlFlow<()>>>;
+/// Rewrites each batch before label processing (PML's `data_and_label_getter`).
+pub type BatchGetter = Box<dyn FnMut(Batch) -> Result<Batch>>;
+
+/// The hooks a trainer was built with.
+pub(crate) struct Hooks<T: TrainerKeys> {
+    pub end_of_iteration: Option<IterationHook<T>>,
+    pub end_of_epoch: Option<EpochHook<T>>,
+    pub data_and_label_getter: Option<BatchGetter>,
+}
 
 pub(crate) struct Settings {
     pub device: Device,
