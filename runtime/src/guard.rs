@@ -28,6 +28,11 @@ pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// Runs a fallible `f`; a panic inside it becomes [`Error::Panic`](crate::Error::Panic).
+pub(crate) fn run<T>(f: impl FnOnce() -> crate::Result<T>) -> crate::Result<T> {
+    catch(f).unwrap_or_else(|panic| Err(crate::Error::Panic(panic)))
+}
+
 /// libtorch's messages carry a C++ backtrace after the first line; the first line says it. tch
 /// panics with the error's `Debug` form, so that line ends at an escaped `\n` (or the closing
 /// `")`) rather than a real newline.

@@ -17,8 +17,11 @@ pub struct Renamed {
     metric_loss: Box<dyn MetricLoss>,
 }
 
+/// Variables by name.
+type Named = Vec<(String, Tensor)>;
+
 /// Batch norm's running statistics, by name.
-fn running_statistics(model: &Model) -> Vec<(String, Tensor)> {
+fn running_statistics(model: &Model) -> Named {
     let mut stats: Vec<(String, Tensor)> = model
         .var_store()
         .map(|vs| vs.variables().into_iter().filter(|(name, _)| name.contains("running")).map(|(n, t)| (n, t.copy())).collect())
@@ -31,7 +34,7 @@ fn unchanged(before: &[(String, Tensor)], after: &[(String, Tensor)]) -> bool {
     !before.is_empty() && before.len() == after.len() && before.iter().zip(after).all(|(a, b)| a.1.equal(&b.1))
 }
 
-fn train_renamed(freeze_batchnorm: bool) -> (Vec<(String, Tensor)>, Vec<(String, Tensor)>) {
+fn train_renamed(freeze_batchnorm: bool) -> (Named, Named) {
     let mut trainer = Renamed::builder()
         .backbone(linear_batch_norm(6, 8))
         .head(linear(8, 4))

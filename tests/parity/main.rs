@@ -270,9 +270,12 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
     checked.map(|()| ties)
 }
 
+/// Each part's name (`triplets`, `positive`, `negative`) and its tuple keys.
+type PartKeys = Vec<(&'static str, Vec<i64>)>;
+
 /// Our tuples against PML's digests, part by part: how many differ as accepted float32 ties,
 /// and PML's keys of each part (ours where they are the same).
-fn compare_tuples(name: &str, case: &Value, tuples: &Tuples, expected: &Value, inputs: (&Tensor, &Tensor, Option<&(Tensor, Tensor)>)) -> Result<(usize, Vec<(&'static str, Vec<i64>)>), String> {
+fn compare_tuples(name: &str, case: &Value, tuples: &Tuples, expected: &Value, inputs: (&Tensor, &Tensor, Option<&(Tensor, Tensor)>)) -> Result<(usize, PartKeys), String> {
     let case_name = case["name"].as_str().unwrap_or("?");
     let (x, y, reference) = inputs;
     let columns = reference.map_or(x.size()[0], |(e, _)| e.size()[0]);

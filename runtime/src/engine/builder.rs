@@ -183,7 +183,7 @@ impl<T: Step> EngineBuilder<T> {
         set_training(&mut keys, false);
         // The models on one sample, without gradients: a trunk whose output does not fit the
         // embedder fails here, naming the key, and not an hour into the run.
-        let checked = crate::guard::catch(|| tch::no_grad(|| keys.setup(&sample))).unwrap_or_else(|panic| Err(Error::Panic(panic)));
+        let checked = crate::guard::run(|| tch::no_grad(|| keys.setup(&sample)));
         set_training(&mut keys, true);
         checked?;
         let labels = self.label_processor(dataset.as_ref())?;

@@ -98,7 +98,6 @@ impl<T: Step> Trainer<T> {
         let last = self.epoch + num_epochs;
         while self.epoch < last {
             self.epoch += 1;
-            self.set_to_train();
             let progress = self.progress_bar();
             for iteration in 0..self.settings.iterations_per_epoch {
                 self.iteration = iteration;
@@ -164,7 +163,7 @@ impl<T: Step> Trainer<T> {
             device: self.settings.device,
         };
         let keys = &mut self.keys;
-        crate::guard::catch(|| keys.calculate_loss(&mut it, &data, &labels)).unwrap_or_else(|panic| Err(Error::Panic(panic)))?;
+        crate::guard::run(|| keys.calculate_loss(&mut it, &data, &labels))?;
         let losses = it.values.into_entries();
         self.apply_weights_and_backward(losses)?;
         for slot in &mut self.slots {
@@ -189,9 +188,9 @@ impl<T: Step> Trainer<T> {
             )));
         }
         let labels = self.labels.process(&batch.labels, self.settings.device)?;
-        let mut data = batch.data.to_device(self.settings.device);
+        let mut data = batch.data.f_to_device(self.settings.device)?;
         if let Some(kind) = self.settings.dtype {
-            data = data.to_kind(kind);
+            data = data.f_to_kind(kind)?;
         }
         Ok((data, labels))
     }
@@ -204,14 +203,14 @@ impl<T: Step> Trainer<T> {
         }
         self.set_to_eval();
         let keys = &self.keys;
-        let embeddings = crate::guard::catch(|| tch::no_grad(|| keys.embed(&data))).unwrap_or_else(|panic| Err(Error::Panic(panic)));
+        let embeddings = crate::guard::run(|| tch::no_grad(|| keys.embed(&data)));
         self.set_to_train();
         let embeddings = embeddings?;
         let indices = match self.keys.subset_batch_miner() {
             Some(miner) => tch::no_grad(|| miner.mine(&embeddings, &labels)).map_err(|e| e.in_key("subset_batch_miner"))?,
             None => return Ok((data, labels)),
         };
-        Ok((data.index_select(0, &indices), labels.index_select(0, &indices)))
+        Ok((data.f_index_select(0, &indices)?, labels.f_index_select(0, &indices)?))
     }
 
     fn apply_weights_and_backward(&mut self, losses: Vec<(T::Loss, Option<Tensor>)>) -> Result<()> {
@@ -229,7 +228,10 @@ impl<T: Step> Trainer<T> {
         let Some(total) = total else {
             return Err(Error::config("the step computed no loss (is every loss weight 0?)"));
         };
-        self.total_loss = total.double_value(&[]);
+        // A loss that is not a scalar is the step's mistake, not a reason to panic.
+        self.total_loss = total.f_double_value(&[]).map_err(|_| {
+            Error::mismatch("the step's losses", "scalar tensors", format!("a total of shape {:?}", total.size()))
+        })?;
         self.losses = weighted;
         if !self.total_loss.is_finite() {
             let parts: Vec<String> = self.losses().iter().map(|(loss, v)| format!("{} = {v}", loss.name())).collect();
@@ -287,12 +289,12 @@ impl<T: Step> Trainer<T> {
             let mut start = 0;
             while start < rows {
                 let size = chunk.min(rows - start);
-                let mut part = data.narrow(0, start, size).to_device(self.settings.device);
+                let mut part = data.f_narrow(0, start, size)?.f_to_device(self.settings.device)?;
                 if let Some(kind) = self.settings.dtype {
-                    part = part.to_kind(kind);
+                    part = part.f_to_kind(kind)?;
                 }
                 let keys = &self.keys;
-                parts.push(crate::guard::catch(|| keys.embed(&part)).unwrap_or_else(|panic| Err(Error::Panic(panic)))?);
+                parts.push(crate::guard::run(|| keys.embed(&part))?);
                 start += size;
             }
             Ok::<_, Error>(Tensor::f_cat(&parts, 0)?)
