@@ -46,9 +46,10 @@ pub enum Error {
     /// libtorch refused an operation.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
-    /// A panic inside libtorch's bindings (tch unwraps some of libtorch's errors), caught and
-    /// turned into this error; the message is the panic's.
-    #[error("libtorch: {0}")]
+    /// A panic during a model's forward pass, a step or `build()`'s checks, caught and turned into
+    /// this error; the message is the panic's. Most come from tch, whose methods unwrap many of
+    /// libtorch's errors (shapes, dtypes, devices).
+    #[error("panicked: {0}")]
     Panic(String),
     /// A key's module (a loss, a miner) failed; `source` says how.
     #[error("`{key}`: {source}")]

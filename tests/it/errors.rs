@@ -141,3 +141,22 @@ fn errors_carry_fields_a_program_can_match_and_constructors_a_step_can_use() {
     let keyed = Error::data("no positives").in_key("metric_loss").in_key("outer");
     assert_eq!(keyed.key(), Some("metric_loss"), "a key once named stays");
 }
+
+#[test]
+fn an_optimizer_set_twice_is_refused_by_build() {
+    one_thread();
+    let error = MetricLossOnly::builder()
+        .trunk(linear(6, 8))
+        .metric_loss(TripletMarginLoss::new())
+        .trunk_optimizer(Adam::new(1e-3))
+        .trunk_optimizer(Sgd::new(0.1))
+        .progress_bar(false)
+        .data_device(Device::Cpu)
+        .dataset(clusters(2, 8, 6))
+        .batch_size(16)
+        .build()
+        .err()
+        .expect("two optimizers for the trunk");
+    assert_eq!((error.when(), error.key()), (Some(When::Build), Some("trunk_optimizer")));
+    assert!(error.to_string().contains("found `.trunk_optimizer(...)` called twice"), "{error}");
+}

@@ -73,7 +73,6 @@ impl<T: TrainerKeys> EngineBuilder<T> {
     }
 
     pub fn optimizer(mut self, key: T::Key, optimizer: Box<dyn Optimizer>) -> Self {
-        self.optimizers.retain(|(k, _)| *k != key);
         self.optimizers.push((key, optimizer));
         self
     }
@@ -82,7 +81,6 @@ impl<T: TrainerKeys> EngineBuilder<T> {
         self
     }
     pub fn grad_clipper(mut self, key: T::Key, clipper: Box<dyn GradClipper>) -> Self {
-        self.clippers.retain(|(k, _)| *k != key);
         self.clippers.push((key, clipper));
         self
     }
@@ -310,6 +308,13 @@ impl<T: Step> EngineBuilder<T> {
                     named(key),
                     T::NAME
                 )));
+            }
+        }
+        // A second optimizer or clipper for one key is a mistake, not "the last one wins".
+        for (what, keys) in [("optimizer", self.optimizers.iter().map(|(k, _)| k).collect::<Vec<_>>()), ("grad_clipper", self.clippers.iter().map(|(k, _)| k).collect())] {
+            if let Some(twice) = keys.iter().enumerate().find_map(|(i, k)| keys[..i].contains(k).then_some(k)) {
+                let method = format!("{}_{what}", named(twice));
+                return Err(Error::mismatch(method.clone(), "one value", format!("`.{method}(...)` called twice")));
             }
         }
         let mut slots = Vec::new();
