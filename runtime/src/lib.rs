@@ -1,7 +1,7 @@
 //! Metric learning on libtorch, in the manner of pytorch-metric-learning (PML): a trainer is a
 //! struct whose fields are its keys (models, losses, miners, hyper-parameters), declared with
-//! [`trainer`]; the macro generates a type-checked builder, so that a forgotten key is a compile
-//! error rather than a `KeyError` an hour into a run.
+//! [`trainer`](macro@trainer); the macro generates a type-checked builder, so that a forgotten
+//! key is a compile error rather than a `KeyError` an hour into a run.
 //!
 //! ```no_run
 //! use metric_learning::prelude::*;

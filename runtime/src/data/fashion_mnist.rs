@@ -19,7 +19,7 @@ pub enum Split {
 pub struct FashionMnist;
 
 impl FashionMnist {
-    /// A split from [`DEFAULT_DIR`], as flat `f32` rows of 784 pixels in `[0, 1]`.
+    /// A split from `/usr/share/datasets/fashion-mnist` (where `scripts/setup` installs it), as flat `f32` rows of 784 pixels in `[0, 1]`.
     ///
     /// # Errors
     /// When the files are missing or malformed; the message says how to install them.

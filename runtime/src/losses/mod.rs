@@ -1,6 +1,6 @@
 //! Losses: metric losses on embeddings and labels (optionally against reference embeddings, and
 //! restricted to mined tuples), and classifier losses on logits. Each is a
-//! [`Component`](crate::component::Component), so its records reach the hooks and, when it has
+//! [`Component`], so its records reach the hooks and, when it has
 //! parameters, it can be optimised and frozen like a model.
 //!
 //! Pair losses follow PML's `GenericPairLoss`: tuples become pairs; with no tuples, all pairs.
