@@ -28,14 +28,11 @@ impl Step for TwoLosses {
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> metric_learning::Result<()> {
         let embeddings = self.embed(data)?;
         // Each loss runs only while its weight is positive; an error names the loss.
-        let (miner, loss) = (&mut self.tuple_miner, &mut self.metric_loss);
         it.compute(TwoLossesLoss::MetricLoss, || {
-            let tuples = miner.mine_if_set(&embeddings, labels)?;
-            loss.compute(&embeddings, labels, tuples.as_ref())
+            let tuples = self.tuple_miner.mine_if_set(&embeddings, labels)?;
+            self.metric_loss.compute(&embeddings, labels, tuples.as_ref())
         })?;
-        let loss = &mut self.second_loss;
-        it.compute(TwoLossesLoss::SecondLoss, || loss.compute(&embeddings, labels, None))?;
-        Ok(())
+        it.compute(TwoLossesLoss::SecondLoss, || self.second_loss.compute(&embeddings, labels, None))
     }
 }
 

@@ -84,8 +84,7 @@ impl Step for CascadedEmbeddings {
                 }),
                 _ => None,
             };
-            let loss = &mut self.metric_loss[stage];
-            it.compute(CascadedEmbeddingsLoss::MetricLoss(stage), || loss.compute(&slice, labels, tuples.as_ref()))?;
+            it.compute(CascadedEmbeddingsLoss::MetricLoss(stage), || self.metric_loss[stage].compute(&slice, labels, tuples.as_ref()))?;
             if let (Some(classifier), Some(loss)) = (self.classifier.get(stage), self.classifier_loss.get_mut(stage)) {
                 it.compute(CascadedEmbeddingsLoss::ClassifierLoss(stage), || loss.compute(&classifier.forward(&slice)?, labels))?;
             }

@@ -108,11 +108,9 @@ impl DeepAdversarialMetricLearning {
         let step = |offset: i64| Tensor::arange_start_step(offset, 3 * count, 3, (Kind::Int64, embeddings.device()));
         let triplets = Tuples::Triplets { a: step(0), p: step(1), n: step(2) };
         if both {
-            let loss = &mut self.synth_loss;
-            it.compute(L::SynthLoss, || loss.compute(&embeddings, &packaged_labels, Some(&triplets)))?;
+            it.compute(L::SynthLoss, || self.synth_loss.compute(&embeddings, &packaged_labels, Some(&triplets)))?;
         }
-        let loss = &mut self.g_adv_loss;
-        it.compute(L::GAdvLoss, || loss.compute(&embeddings, &packaged_labels, Some(&triplets)))?;
+        it.compute(L::GAdvLoss, || self.g_adv_loss.compute(&embeddings, &packaged_labels, Some(&triplets)))?;
         let synthetic_unit = Self::unit_rows(&synthetic);
         it.compute(L::GHardLoss, || Ok(synthetic_unit.f_mse_loss(&Self::unit_rows(&anchors), tch::Reduction::Mean)?))?;
         it.compute(L::GRegLoss, || Ok(synthetic_unit.f_mse_loss(&Self::unit_rows(&negatives), tch::Reduction::Mean)?))?;
@@ -176,10 +174,9 @@ impl Step for DeepAdversarialMetricLearning {
         let trunk_output = self.trunk.forward(data)?;
         if kind != PhaseKind::GeneratorAlone {
             let embeddings = self.embedder.forward(&trunk_output)?;
-            let (miner, loss) = (&mut self.tuple_miner, &mut self.metric_loss);
             it.compute(L::MetricLoss, || {
-                let tuples = miner.mine_if_set(&embeddings, labels).map_err(|e| e.in_key("tuple_miner"))?;
-                loss.compute(&embeddings, labels, tuples.as_ref())
+                let tuples = self.tuple_miner.mine_if_set(&embeddings, labels).map_err(|e| e.in_key("tuple_miner"))?;
+                self.metric_loss.compute(&embeddings, labels, tuples.as_ref())
             })?;
             if let (Some(classifier), Some(loss)) = (&self.classifier, &mut self.classifier_loss) {
                 it.compute(L::ClassifierLoss, || loss.compute(&classifier.forward(&embeddings)?, labels))?;

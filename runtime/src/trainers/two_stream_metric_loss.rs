@@ -64,9 +64,8 @@ impl Step for TwoStreamMetricLoss {
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, labels: &Tensor) -> Result<()> {
         let (anchors, others) = Self::streams(data)?;
         let (anchor_embeddings, other_embeddings) = (self.embed(&anchors)?, self.embed(&others)?);
-        let (miner, loss) = (&mut self.tuple_miner, &mut self.metric_loss);
         it.compute(TwoStreamMetricLossLoss::MetricLoss, || {
-            let tuples = match miner {
+            let tuples = match &mut self.tuple_miner {
                 Some(miner) => miner
                     .mine_with_reference(&anchor_embeddings, labels, Some(Reference { embeddings: &other_embeddings, labels }))
                     .map_err(|e| e.in_key("tuple_miner"))?,
@@ -76,7 +75,7 @@ impl Step for TwoStreamMetricLoss {
             let shifted = shift_references(tuples, anchor_embeddings.size()[0]);
             let embeddings = Tensor::f_cat(&[&anchor_embeddings, &other_embeddings], 0)?;
             let both_labels = Tensor::f_cat(&[labels, labels], 0)?;
-            loss.compute(&embeddings, &both_labels, Some(&shifted))
+            self.metric_loss.compute(&embeddings, &both_labels, Some(&shifted))
         })
     }
 }

@@ -41,10 +41,9 @@ impl Step for UnsupervisedEmbeddingsUsingAugmentations {
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, _labels: &Tensor) -> Result<()> {
         let (views, pseudo_labels) = self.transforms.views(data, it.device())?;
         let embeddings = self.embed(&views)?;
-        let (miner, loss) = (&mut self.tuple_miner, &mut self.metric_loss);
         it.compute(UnsupervisedEmbeddingsUsingAugmentationsLoss::MetricLoss, || {
-            let tuples = miner.mine_if_set(&embeddings, &pseudo_labels).map_err(|e| e.in_key("tuple_miner"))?;
-            loss.compute(&embeddings, &pseudo_labels, tuples.as_ref())
+            let tuples = self.tuple_miner.mine_if_set(&embeddings, &pseudo_labels).map_err(|e| e.in_key("tuple_miner"))?;
+            self.metric_loss.compute(&embeddings, &pseudo_labels, tuples.as_ref())
         })
     }
 }
