@@ -45,3 +45,37 @@ pub trait AcceptedAsSubsetBatchMinerBy<T> {}
 
 #[diagnostic::do_not_recommend]
 impl<T> AcceptedAsSubsetBatchMinerBy<T> for Refused {}
+
+/// Bounds a generated `build()`: the trainer has a step (written, or generated for a pipeline).
+/// Its lifetime is only there so that the bound is not a "trivial" one, which rustc would check
+/// at the declaration: checked where `.build()` is called, it says "trainer `X` has no step"
+/// there, once.
+#[diagnostic::on_unimplemented(
+    message = "trainer `{Self}` has no step",
+    label = "`{Self}` needs a step to build",
+    note = "write `impl Step for {Self}`, or declare its pipeline with `#[trainer(embeddings = trunk -> embedder)]` and `#[loss(on = ...)]`"
+)]
+pub trait Stepped<'a>: crate::trainer::TrainerKeys {
+    /// What `build()` does once the keys are assembled.
+    ///
+    /// # Errors
+    /// As the engine's checks in `build()`.
+    fn build_trainer(
+        engine: crate::engine::EngineBuilder<Self>,
+        keys: Self,
+        dataset: std::sync::Arc<dyn crate::data::Dataset>,
+        batch_size: usize,
+    ) -> crate::Result<crate::engine::Trainer<Self>>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: crate::Step> Stepped<'_> for T {
+    fn build_trainer(
+        engine: crate::engine::EngineBuilder<T>,
+        keys: T,
+        dataset: std::sync::Arc<dyn crate::data::Dataset>,
+        batch_size: usize,
+    ) -> crate::Result<crate::engine::Trainer<T>> {
+        engine.build(keys, dataset, batch_size)
+    }
+}

@@ -18,6 +18,14 @@ pub fn emit(trainer: &Trainer, names: &Names, members: &[Member], mode: Mode) ->
         let module = syn::Ident::new(&module.to_string(), span);
         quote_spanned!(span=> S::#name: #module::#is_set)
     });
+    // A trainer with neither a pipeline nor an `impl Step` cannot build: this bound makes that
+    // one error, "trainer `X` has no step", where `.build()` is called (the lifetime keeps rustc
+    // from checking it at the declaration). Stand-ins leave it out, so that a declaration error
+    // is not followed by this one.
+    let step_bound = match mode {
+        Mode::Real => quote!(#ident: #krate::builder::Stepped<'__trainer_build>,),
+        Mode::StandIn => TokenStream::new(),
+    };
     let body = match mode {
         Mode::StandIn => quote!(::core::unreachable!()),
         Mode::Real => {
@@ -41,7 +49,7 @@ pub fn emit(trainer: &Trainer, names: &Names, members: &[Member], mode: Mode) ->
                 let keys = #ident { #(#fields,)* };
                 let dataset = #krate::builder::set_value(self.dataset);
                 let batch_size = #krate::builder::set_value(self.batch_size);
-                self.__engine.build(keys, dataset, batch_size)
+                <#ident as #krate::builder::Stepped<'__trainer_build>>::build_trainer(self.__engine, keys, dataset, batch_size)
             }
         }
     };
@@ -53,8 +61,9 @@ pub fn emit(trainer: &Trainer, names: &Names, members: &[Member], mode: Mode) ->
         /// # Errors
         /// When such a check fails; the error names the key and says what was expected and what
         /// was found.
-        pub fn build(self) -> #krate::Result<#krate::engine::Trainer<#ident>>
+        pub fn build<'__trainer_build>(self) -> #krate::Result<#krate::engine::Trainer<#ident>>
         where
+            #step_bound
             #(#bounds,)*
         {
             #body
