@@ -55,9 +55,10 @@ fn a_query_set_of_one_is_lone_against_itself() {
     assert!(result.get(Metric::PrecisionAt1).unwrap().is_nan(), "{result}");
     assert_eq!(result.warnings, vec!["None of the query labels are in the reference set.".to_string()]);
     // Against a reference it is an ordinary query.
-    let reference = Tensor::cat(&[randn(1, 4, 0), randn(5, 4, 1)], 0);
+    let query = randn(1, 4, 0);
+    let reference = Tensor::cat(&[&query, &(randn(5, 4, 1) + 10.0)], 0);
     let result = AccuracyCalculator::new()
-        .get_accuracy_against(&randn(1, 4, 0), &labels(&[3]), &reference, &labels(&[7, 3, 7, 7, 7, 7]), false)
+        .get_accuracy_against(&query, &labels(&[3]), &reference, &labels(&[7, 3, 7, 7, 7, 7]), false)
         .unwrap();
     assert_eq!(result.get(Metric::PrecisionAt1), Some(0.0), "its nearest is itself, labelled 7: {result}");
 }

@@ -15,7 +15,7 @@
 //! # Ok(()) }
 //! ```
 
-use super::knn::{Blocks, Prepared};
+use super::knn::{is_same_tensor, Blocks, Prepared};
 use super::labels::{compared, label_stats};
 use super::metrics::per_query;
 use crate::{Error, Result};
@@ -504,15 +504,24 @@ fn check_set(name: &str, embeddings: &Tensor, labels_name: &str, labels: &Tensor
     Ok(labels.f_to_kind(Kind::Int64)?.f_to_device(embeddings.device())?)
 }
 
+const PREFIX_BLOCK: i64 = 4096;
+
 /// PML's check for `ref_includes_query`: the reference's first rows are the query (allclose,
 /// PML's tolerances) with the same labels.
 fn check_query_is_prefix(query: &Tensor, query_labels: &Tensor, reference: &Tensor, reference_labels: &Tensor) -> Result<()> {
     let n = query.size()[0];
-    let fits = reference.size()[0] >= n && {
-        let head = reference.f_narrow(0, 0, n)?.f_to_kind(Kind::Double)?;
-        let labels_match = reference_labels.f_narrow(0, 0, n)?.f_eq_tensor(query_labels)?.f_all()?.f_int64_value(&[])? != 0;
-        labels_match && query.f_to_kind(Kind::Double)?.f_allclose(&head, 1e-5, 1e-8, false)?
-    };
+    let mut fits = reference.size()[0] >= n
+        && reference_labels.f_narrow(0, 0, n)?.f_eq_tensor(query_labels)?.f_all()?.f_int64_value(&[])? != 0;
+    if fits && !is_same_tensor(query, reference) {
+        // Block by block, so that the float64 copies stay small.
+        let mut start = 0;
+        while fits && start < n {
+            let rows = PREFIX_BLOCK.min(n - start);
+            let head = reference.f_narrow(0, start, rows)?.f_to_kind(Kind::Double)?;
+            fits = query.f_narrow(0, start, rows)?.f_to_kind(Kind::Double)?.f_allclose(&head, 1e-5, 1e-8, false)?;
+            start += rows;
+        }
+    }
     if !fits {
         return Err(Error::data(format!(
             "with ref_includes_query, the first {n} rows of the reference (and of its labels) must equal the query (and its labels)"

@@ -39,6 +39,8 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// `query` and `reference` must be finite 2-D tensors of the same width on one device.
     pub(crate) fn new(query: &Tensor, reference: &Tensor, kind: Kind, distance: KnnDistance) -> Result<Prepared> {
+        // A set against itself (get_accuracy) is prepared once, not copied twice.
+        let same = is_same_tensor(query, reference);
         let (mut query, mut reference) = (query.f_to_kind(kind)?, reference.f_to_kind(kind)?);
         // Every ranking here is invariant under one positive scale for both sets, and a power
         // of two scales exactly: bring the largest magnitude to [0.5, 1) so that 1e18 or 1e-30
@@ -47,11 +49,18 @@ impl Prepared {
         if largest > 0.0 {
             let scale = 2f64.powi(-(largest.log2().floor() as i32) - 1);
             query = query.f_mul_scalar(scale)?;
-            reference = reference.f_mul_scalar(scale)?;
+            if !same {
+                reference = reference.f_mul_scalar(scale)?;
+            }
         }
         if distance == KnnDistance::Cosine {
             query = normalize_rows(&query)?;
-            reference = normalize_rows(&reference)?;
+            if !same {
+                reference = normalize_rows(&reference)?;
+            }
+        }
+        if same {
+            reference = query.shallow_clone();
         }
         let reference_norms = match distance {
             KnnDistance::Euclidean => Some(squared_norms(&reference)?),
@@ -70,13 +79,22 @@ impl Prepared {
     /// it, or the negated similarity.
     fn scores(&self, queries: &Tensor, query_norms: Option<&Tensor>, start: i64, len: i64) -> Result<Tensor> {
         let references = self.reference.f_narrow(0, start, len)?;
-        let products = queries.f_matmul(&references.f_transpose(0, 1)?)?;
+        let mut products = queries.f_matmul(&references.f_transpose(0, 1)?)?;
+        // In place where the rounding allows: two tiles alive at most, not four.
         match (self.distance, &self.reference_norms, query_norms) {
             (KnnDistance::Euclidean, Some(norms), Some(query_norms)) => {
-                let sum = query_norms.f_unsqueeze(1)?.f_add(&norms.f_narrow(0, start, len)?.f_unsqueeze(0)?)?;
-                Ok(sum.f_sub(&products.f_mul_scalar(2.0)?)?.f_clamp_min(0.0)?)
+                // faiss's order of operations, (|q|² + |r|²) - 2 q·r, for its rounding; the
+                // doubling is exact.
+                let mut scores = query_norms.f_unsqueeze(1)?.f_add(&norms.f_narrow(0, start, len)?.f_unsqueeze(0)?)?;
+                let _ = products.f_mul_scalar_(-2.0)?;
+                let _ = scores.f_add_(&products)?;
+                let _ = scores.f_clamp_min_(0.0)?;
+                Ok(scores)
             }
-            _ => Ok(products.f_neg()?),
+            _ => {
+                let _ = products.f_neg_()?;
+                Ok(products)
+            }
         }
     }
 
@@ -187,6 +205,11 @@ fn remove_self(neighbours: &Tensor, start: i64) -> Result<Tensor> {
     // Rows without their own index lose their last column instead.
     let drop = is_self.f_logical_or(&last.f_logical_and(&found.f_logical_not()?)?)?;
     Ok(neighbours.f_masked_select(&drop.f_logical_not()?)?.f_reshape([rows, width - 1])?)
+}
+
+/// Whether `a` and `b` view the same memory the same way (a set scored against itself).
+pub(crate) fn is_same_tensor(a: &Tensor, b: &Tensor) -> bool {
+    a.data_ptr() == b.data_ptr() && a.size() == b.size() && a.stride() == b.stride() && a.kind() == b.kind() && a.device() == b.device()
 }
 
 fn squared_norms(x: &Tensor) -> Result<Tensor> {
