@@ -6,6 +6,7 @@ mod bad_input;
 mod declarations;
 mod engine;
 mod errors;
+mod evaluation;
 mod learning;
 mod pml_cases;
 mod precision;

@@ -17,6 +17,7 @@ use serde_json::Value;
 use std::path::Path;
 use ties::{Boundary, Rule};
 
+mod accuracy;
 mod ties;
 
 /// A loss with learned weights for `max(label) + 1` classes, its weights drawn from the case's

@@ -1,89 +1,260 @@
+//! Exact k-nearest-neighbour search in blocks, ordered as faiss's `IndexFlatL2` orders it.
+//!
+//! Queries are taken `query_block` rows at a time and compared with the references
+//! `reference_block` rows at a time: one tile of scores is alive at once, and each query block
+//! keeps a running top-k that the next reference tile is merged into. Peak memory is therefore
+//! `query_block x reference_block` scores plus `query_block x k` neighbours, never n x n.
+
+use super::accuracy_calculator::KnnDistance;
 use crate::{Error, Result};
 use tch::{Kind, Tensor};
 
-/// Retrieval scores of a set of embeddings against itself, leaving each query out.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct KnnScores {
-    /// The fraction of queries whose nearest neighbour has their label.
-    pub precision_at_1: f64,
-    /// Mean average precision at R, R being the number of other samples with the query's label
-    /// (Musgrave et al., "A Metric Learning Reality Check").
-    pub map_at_r: f64,
+/// How many queries and references one tile of scores spans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocks {
+    /// Queries per block.
+    pub query: i64,
+    /// References per tile.
+    pub reference: i64,
 }
 
-/// Queries scored per block, so that memory grows with the data set, not with its square.
-const QUERY_BLOCK: i64 = 1024;
+impl Default for Blocks {
+    /// 1024 x 8192 scores: 32 MB of float32 per tile, large enough for the matrix products to
+    /// run at full speed.
+    fn default() -> Blocks {
+        Blocks { query: 1024, reference: 8192 }
+    }
+}
 
-/// Scores `embeddings` (one row per sample) by exact Euclidean k-NN among themselves, as PML's
-/// `AccuracyCalculator` does with its default k ("max bin count") and the query left out.
-///
-/// # Errors
-/// When the embeddings are not 2-D or do not match the labels in number.
-pub fn knn_scores(embeddings: &Tensor, labels: &[i64]) -> Result<KnnScores> {
-    let size = embeddings.size();
-    if size.len() != 2 || size[0] != labels.len() as i64 {
-        return Err(Error::data(format!(
-            "knn_scores: expected embeddings of shape ({}, width), found {size:?}",
-            labels.len()
-        )));
+/// Embeddings made ready for scoring: on one device, in one float kind, rescaled (and
+/// normalised for cosine) so that squares neither overflow nor underflow.
+pub(crate) struct Prepared {
+    query: Tensor,
+    reference: Tensor,
+    /// Squared norms of the references (Euclidean only).
+    reference_norms: Option<Tensor>,
+    distance: KnnDistance,
+}
+
+impl Prepared {
+    /// `query` and `reference` must be finite 2-D tensors of the same width on one device.
+    pub(crate) fn new(query: &Tensor, reference: &Tensor, kind: Kind, distance: KnnDistance) -> Result<Prepared> {
+        // A set against itself (get_accuracy) is prepared once, not copied twice.
+        let same = is_same_tensor(query, reference);
+        let (mut query, mut reference) = (query.f_to_kind(kind)?, reference.f_to_kind(kind)?);
+        // Every ranking here is invariant under one positive scale for both sets, and a power
+        // of two scales exactly: bring the largest magnitude to [0.5, 1) so that 1e18 or 1e-30
+        // embeddings rank as faithfully as unit-sized ones (float32 squares of 1e18 overflow).
+        let largest = query.f_abs()?.f_max()?.f_double_value(&[])?.max(reference.f_abs()?.f_max()?.f_double_value(&[])?);
+        if largest > 0.0 {
+            let scale = 2f64.powi(-(largest.log2().floor() as i32) - 1);
+            query = query.f_mul_scalar(scale)?;
+            if !same {
+                reference = reference.f_mul_scalar(scale)?;
+            }
+        }
+        if distance == KnnDistance::Cosine {
+            query = normalize_rows(&query)?;
+            if !same {
+                reference = normalize_rows(&reference)?;
+            }
+        }
+        if same {
+            reference = query.shallow_clone();
+        }
+        let reference_norms = match distance {
+            KnnDistance::Euclidean => Some(squared_norms(&reference)?),
+            _ => None,
+        };
+        Ok(Prepared { query, reference, reference_norms, distance })
     }
-    let n = size[0];
-    if n < 2 {
-        return Err(Error::data(format!("knn_scores: needs at least 2 embeddings, found {n}")));
+
+    /// Number of references.
+    pub(crate) fn references(&self) -> i64 {
+        self.reference.size()[0]
     }
-    tch::no_grad(|| {
-        let x = embeddings.to_kind(Kind::Float);
-        let y = Tensor::from_slice(labels).to_device(x.device());
-        let class_sizes = y.unsqueeze(1).eq_tensor(&y.unsqueeze(0)).sum_dim_intlist(1i64, false, Kind::Int64);
-        let relevant = &class_sizes - 1;
-        let k = (relevant.max().int64_value(&[])).clamp(1, n - 1);
-        let squared_norms = x.square().sum_dim_intlist(1i64, false, Kind::Float);
-        let positions = Tensor::arange_start(1, k + 1, (Kind::Float, x.device()));
-        let (mut hits_at_1, mut map_sum) = (0.0, 0.0);
+
+    /// Scores of `queries` (a narrow of the prepared query) against references
+    /// `[start, start + len)`: lower is nearer. Squared L2 clamped at zero as faiss computes
+    /// it, or the negated similarity.
+    fn scores(&self, queries: &Tensor, query_norms: Option<&Tensor>, start: i64, len: i64) -> Result<Tensor> {
+        let references = self.reference.f_narrow(0, start, len)?;
+        let mut products = queries.f_matmul(&references.f_transpose(0, 1)?)?;
+        // In place where the rounding allows: two tiles alive at most, not four.
+        match (self.distance, &self.reference_norms, query_norms) {
+            (KnnDistance::Euclidean, Some(norms), Some(query_norms)) => {
+                // faiss's order of operations, (|q|² + |r|²) - 2 q·r, for its rounding; the
+                // doubling is exact.
+                let mut scores = query_norms.f_unsqueeze(1)?.f_add(&norms.f_narrow(0, start, len)?.f_unsqueeze(0)?)?;
+                let _ = products.f_mul_scalar_(-2.0)?;
+                let _ = scores.f_add_(&products)?;
+                let _ = scores.f_clamp_min_(0.0)?;
+                Ok(scores)
+            }
+            _ => {
+                let _ = products.f_neg_()?;
+                Ok(products)
+            }
+        }
+    }
+
+    /// Calls `each(start, neighbours)` for each block of queries, in order, `neighbours` being
+    /// the reference indices of the `k` nearest of each query of the block (`rows x k`, int64),
+    /// ordered by (score, index) as faiss orders them. With `drop_self`, the query is the
+    /// reference's first rows: `k + 1` are searched and each row's own index removed (or, when
+    /// ties pushed it out of the list, the last column), as PML's FaissKNN does.
+    pub(crate) fn for_each_block(
+        &self,
+        k: i64,
+        drop_self: bool,
+        blocks: Blocks,
+        mut each: impl FnMut(i64, &Tensor) -> Result<()>,
+    ) -> Result<()> {
+        if blocks.query < 1 || blocks.reference < 1 {
+            return Err(Error::config(format!(
+                "k-NN block sizes must be at least 1, found {} queries x {} references",
+                blocks.query, blocks.reference
+            )));
+        }
+        let n_query = self.query.size()[0];
+        let n_reference = self.references();
+        let searched = (k + i64::from(drop_self)).min(n_reference);
         let mut start = 0;
-        while start < n {
-            let rows = QUERY_BLOCK.min(n - start);
-            let queries = x.narrow(0, start, rows);
-            let mut distances = squared_norms.narrow(0, start, rows).unsqueeze(1) - queries.matmul(&x.transpose(0, 1)) * 2.0
-                + squared_norms.unsqueeze(0);
-            let own = Tensor::arange_start(start, start + rows, (Kind::Int64, x.device())).unsqueeze(1);
-            let _ = distances.scatter_value_(1, &own, f64::INFINITY);
-            let (_, neighbours) = distances.topk(k, 1, false, true);
-            let query_labels = y.narrow(0, start, rows).unsqueeze(1);
-            let hits = y.index_select(0, &neighbours.reshape([-1])).reshape([rows, k]).eq_tensor(&query_labels).to_kind(Kind::Float);
-            hits_at_1 += hits.select(1, 0).sum(Kind::Float).double_value(&[]);
-            let r = relevant.narrow(0, start, rows).to_kind(Kind::Float).unsqueeze(1);
-            let within_r = positions.unsqueeze(0).le_tensor(&r).to_kind(Kind::Float);
-            let hits_r = hits * within_r;
-            let precision = hits_r.cumsum(1, Kind::Float) / positions.unsqueeze(0);
-            let average = (precision * &hits_r).sum_dim_intlist(1i64, false, Kind::Float) / r.squeeze_dim(1).clamp_min(1.0);
-            map_sum += average.sum(Kind::Float).double_value(&[]);
+        while start < n_query {
+            let rows = blocks.query.min(n_query - start);
+            if searched == 0 {
+                each(start, &Tensor::f_zeros([rows, 0], (Kind::Int64, self.query.device()))?)?;
+                start += rows;
+                continue;
+            }
+            let queries = self.query.f_narrow(0, start, rows)?;
+            let query_norms = match self.distance {
+                KnnDistance::Euclidean => Some(squared_norms(&queries)?),
+                _ => None,
+            };
+            // The running best of this query block: scores and global reference indices,
+            // ordered by (score, index).
+            let mut best: Option<(Tensor, Tensor)> = None;
+            let mut tile_start = 0;
+            while tile_start < n_reference {
+                let len = blocks.reference.min(n_reference - tile_start);
+                let scores = self.scores(&queries, query_norms.as_ref(), tile_start, len)?;
+                let (values, columns) = smallest(&scores, searched)?;
+                let indices = columns.f_add_scalar(tile_start)?;
+                best = Some(match best {
+                    None => (values, indices),
+                    // Every index kept so far is below this tile's: a stable sort on the
+                    // scores of [best | tile] keeps the (score, index) order.
+                    Some((best_values, best_indices)) => {
+                        let values = Tensor::f_cat(&[best_values, values], 1)?;
+                        let indices = Tensor::f_cat(&[best_indices, indices], 1)?;
+                        let (sorted, order) = values.f_sort_stable(true, 1, false)?;
+                        let keep = searched.min(sorted.size()[1]);
+                        (sorted.f_narrow(1, 0, keep)?, indices.f_gather(1, &order, false)?.f_narrow(1, 0, keep)?)
+                    }
+                });
+                tile_start += len;
+            }
+            let (_, mut neighbours) = match best {
+                Some(best) => best,
+                None => return Err(Error::data("k-NN: the reference set is empty")),
+            };
+            if drop_self {
+                neighbours = remove_self(&neighbours, start)?;
+            }
+            each(start, &neighbours)?;
             start += rows;
         }
-        Ok(KnnScores { precision_at_1: hits_at_1 / n as f64, map_at_r: map_sum / n as f64 })
-    })
+        Ok(())
+    }
+}
+
+/// The `k` smallest scores of each row and their columns, ordered by (score, column): faiss
+/// breaks ties by the lower index, `topk` by none in particular.
+fn smallest(scores: &Tensor, k: i64) -> Result<(Tensor, Tensor)> {
+    let width = scores.size()[1];
+    if k >= width {
+        // Columns are in index order, so a stable sort is (score, column) order.
+        return Ok(scores.f_sort_stable(true, 1, false)?);
+    }
+    let (values, mut columns) = scores.f_topk(k, 1, false, false)?;
+    // A row whose k-th score equals one left out: topk chose among the tied at random; a
+    // stable sort of that row keeps the lowest columns. Rare outside duplicated embeddings.
+    let kth = values.f_amax([1i64].as_slice(), true)?;
+    let at_most_kth = scores.f_le_tensor(&kth)?.f_sum_dim_intlist([1i64].as_slice(), false, Kind::Int64)?;
+    let tied = at_most_kth.f_gt(k)?.f_nonzero()?.f_squeeze_dim(1)?;
+    if tied.size()[0] > 0 {
+        let (_, order) = scores.f_index_select(0, &tied)?.f_sort_stable(true, 1, false)?;
+        columns = columns.f_index_copy(0, &tied, &order.f_narrow(1, 0, k)?)?;
+    }
+    // Order the chosen by column, then stably by score: (score, column) order.
+    let (columns, _) = columns.f_sort(1, false)?;
+    let values = scores.f_gather(1, &columns, false)?;
+    let (values, order) = values.f_sort_stable(true, 1, false)?;
+    Ok((values, columns.f_gather(1, &order, false)?))
+}
+
+/// Drops from each row of `neighbours` (queries `start..`) the column holding the row's own
+/// index, or its last column when the own index is not there (PML's `return_results`).
+fn remove_self(neighbours: &Tensor, start: i64) -> Result<Tensor> {
+    let (rows, width) = (neighbours.size()[0], neighbours.size()[1]);
+    let own = Tensor::f_arange_start(start, start + rows, (Kind::Int64, neighbours.device()))?.f_unsqueeze(1)?;
+    let is_self = neighbours.f_eq_tensor(&own)?;
+    let found = is_self.f_any_dim(1, true)?;
+    let last = Tensor::f_arange(width, (Kind::Int64, neighbours.device()))?.f_eq(width - 1)?.f_unsqueeze(0)?;
+    // Rows without their own index lose their last column instead.
+    let drop = is_self.f_logical_or(&last.f_logical_and(&found.f_logical_not()?)?)?;
+    Ok(neighbours.f_masked_select(&drop.f_logical_not()?)?.f_reshape([rows, width - 1])?)
+}
+
+/// Whether `a` and `b` view the same memory the same way (a set scored against itself).
+pub(crate) fn is_same_tensor(a: &Tensor, b: &Tensor) -> bool {
+    a.data_ptr() == b.data_ptr() && a.size() == b.size() && a.stride() == b.stride() && a.kind() == b.kind() && a.device() == b.device()
+}
+
+fn squared_norms(x: &Tensor) -> Result<Tensor> {
+    Ok(x.f_square()?.f_sum_dim_intlist([1i64].as_slice(), false, x.kind())?)
+}
+
+/// Rows divided by their L2 norm (zero rows stay zero), as `F.normalize`.
+fn normalize_rows(x: &Tensor) -> Result<Tensor> {
+    let norms = squared_norms(x)?.f_sqrt()?.f_clamp_min(1e-12)?.f_unsqueeze(1)?;
+    Ok(x.f_div(&norms)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn hand_computed_map_at_r() {
-        // Points on a line; class 0 = {0, 1, 10}, class 1 = {2, 11}.
-        let points = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 10.0, 11.0]).unsqueeze(1);
-        let labels = [0, 0, 1, 0, 1];
-        let scores = knn_scores(&points, &labels).unwrap();
-        // Nearest neighbours: 0->1 (hit), 1->0 or 2 (tie broken to 0, hit), 2->1 (miss), 10->11 (miss), 11->10 (miss).
-        // AP@R: q0 R=2 [1(h), 2(m)] = 1/2; q1 R=2 [0(h), 2(m)] = 1/2; q2 R=1 [1(m)] = 0;
-        // q10 R=2 [11(m), 2(m)] = 0; q11 R=1 [10(m)] = 0.
-        assert!((scores.map_at_r - 0.2).abs() < 1e-9, "{scores:?}");
-        assert!((scores.precision_at_1 - 0.4).abs() < 1e-9, "{scores:?}");
+    fn neighbours(x: &Tensor, k: i64, drop_self: bool, blocks: Blocks) -> Vec<Vec<i64>> {
+        let prepared = Prepared::new(x, x, Kind::Float, KnnDistance::Euclidean).unwrap();
+        let mut all = Vec::new();
+        prepared
+            .for_each_block(k, drop_self, blocks, |_, n| {
+                all.extend(Vec::<Vec<i64>>::try_from(n).unwrap());
+                Ok(())
+            })
+            .unwrap();
+        all
     }
 
     #[test]
-    fn mismatched_lengths_are_an_error() {
-        let message = knn_scores(&Tensor::zeros([3, 2], (Kind::Float, tch::Device::Cpu)), &[0, 1]).unwrap_err().to_string();
-        assert!(message.contains("expected embeddings of shape (2, width), found [3, 2]"), "{message}");
+    fn ties_go_to_the_lower_index_whatever_the_blocks() {
+        // Rows 1, 3 and 4 are the same point: from row 0 they tie.
+        let x = Tensor::from_slice(&[0.0f32, 5.0, 9.0, 5.0, 5.0, 7.0]).unsqueeze(1);
+        for (q, r) in [(1, 1), (2, 2), (6, 6), (1, 4), (4, 1)] {
+            let n = neighbours(&x, 3, false, Blocks { query: q, reference: r });
+            assert_eq!(n[0], vec![0, 1, 3], "blocks {q} x {r}");
+            // Self removal by index: row 3's own index is dropped, its twins stay first.
+            let n = neighbours(&x, 3, true, Blocks { query: q, reference: r });
+            assert_eq!(n[3], vec![1, 4, 5], "blocks {q} x {r}");
+        }
+    }
+
+    #[test]
+    fn a_row_pushed_out_by_ties_loses_its_last_column() {
+        let n = Tensor::from_slice(&[4i64, 7, 9, 0, 1, 2]).reshape([2, 3]);
+        let kept = Vec::<Vec<i64>>::try_from(remove_self(&n, 0).unwrap()).unwrap();
+        assert_eq!(kept, vec![vec![4, 7], vec![0, 2]]);
     }
 }

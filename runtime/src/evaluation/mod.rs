@@ -1,7 +1,14 @@
-//! Scoring embeddings by retrieval. The full accuracy calculator (R-precision, MAP, MRR, NMI,
-//! AMI, separate query and reference sets) is its own issue; this is the exact k-NN scorer the
-//! demo and the tests need.
+//! Scoring embeddings by retrieval: PML's [`AccuracyCalculator`] (precision@1, R-precision,
+//! MAP@R, MAP, MRR; separate query and reference sets; per-class and class-averaged results)
+//! on an exact k-NN computed in blocks, so that memory stays linear in the number of
+//! embeddings; and [`knn_scores`], the two numbers the examples print.
 
+mod accuracy_calculator;
 mod knn;
+mod labels;
+mod metrics;
+mod scores;
 
-pub use knn::{knn_scores, KnnScores};
+pub use accuracy_calculator::{Accuracies, AccuracyCalculator, KnnDistance, LabelComparison, Metric, Score, K};
+pub use knn::Blocks;
+pub use scores::{knn_scores, KnnScores};

@@ -1,0 +1,531 @@
+//! PML's `AccuracyCalculator`: retrieval metrics of query embeddings against reference
+//! embeddings, by exact k-NN computed in blocks (see [`knn`](super::knn)), so that memory grows
+//! with the data set and not with its square.
+//!
+//! ```no_run
+//! use metric_learning::evaluation::{AccuracyCalculator, Metric, K};
+//! use metric_learning::tch::{Device, Kind, Tensor};
+//! # fn main() -> metric_learning::Result<()> {
+//! let embeddings = Tensor::randn([1000, 64], (Kind::Float, Device::Cpu));
+//! let labels = Tensor::randint(10, [1000], (Kind::Int64, Device::Cpu));
+//! let calculator = AccuracyCalculator::new().k(K::MaxBinCount).exclude([Metric::MeanAveragePrecision]);
+//! let accuracies = calculator.get_accuracy(&embeddings, &labels)?;
+//! println!("{accuracies}");
+//! let map_at_r = accuracies.get(Metric::MeanAveragePrecisionAtR);
+//! # Ok(()) }
+//! ```
+
+use super::knn::{is_same_tensor, Blocks, Prepared};
+use super::labels::{compared, label_stats};
+use super::metrics::per_query;
+use crate::{Error, Result};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use tch::{Kind, Tensor};
+
+/// A metric of the calculator, named as PML names it. They are listed (and reported) in PML's
+/// order: `dir()` order of its `calculate_*` methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    /// `mean_average_precision`: average precision over all k neighbours, divided by R.
+    MeanAveragePrecision,
+    /// `mean_average_precision_at_r`: average precision over the first R neighbours, divided by R.
+    MeanAveragePrecisionAtR,
+    /// `mean_reciprocal_rank`: 1 / rank of the first match among the k neighbours (0 if none).
+    MeanReciprocalRank,
+    /// `precision_at_1`: whether the nearest neighbour matches.
+    PrecisionAt1,
+    /// `r_precision`: the fraction of matches among the first R neighbours.
+    RPrecision,
+}
+
+impl Metric {
+    /// Every metric, in PML's order.
+    pub const ALL: [Metric; 5] = [
+        Metric::MeanAveragePrecision,
+        Metric::MeanAveragePrecisionAtR,
+        Metric::MeanReciprocalRank,
+        Metric::PrecisionAt1,
+        Metric::RPrecision,
+    ];
+
+    /// PML's name of the metric (the key of its result dict).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::MeanAveragePrecision => "mean_average_precision",
+            Metric::MeanAveragePrecisionAtR => "mean_average_precision_at_r",
+            Metric::MeanReciprocalRank => "mean_reciprocal_rank",
+            Metric::PrecisionAt1 => "precision_at_1",
+            Metric::RPrecision => "r_precision",
+        }
+    }
+
+    /// The metrics named, as PML's `include=` / `exclude=` take them.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unknown name, listing the valid ones.
+    pub fn parse_all<S: AsRef<str>>(names: &[S]) -> Result<Vec<Metric>> {
+        names.iter().map(|name| name.as_ref().parse()).collect()
+    }
+}
+
+impl FromStr for Metric {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name).ok_or_else(|| {
+            let valid: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+            Error::config(format!("unknown metric `{name}`: metrics must be one or more of: {}", valid.join(", ")))
+        })
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How many neighbours each query retrieves (PML's `k`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum K {
+    /// PML's `None` (its default): every reference (but the query itself).
+    #[default]
+    All,
+    /// PML's `"max_bin_count"`: the largest number of references matching one query label
+    /// (less the query itself). Enough for the R-based metrics, and much less than `All`.
+    MaxBinCount,
+    /// A fixed number, at least 1. Below the max bin count, R-precision and MAP@R are wrong,
+    /// and [`Accuracies::warnings`] says so, as PML warns.
+    Count(i64),
+}
+
+/// How neighbours are ranked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum KnnDistance {
+    /// Squared Euclidean distance, as faiss's `IndexFlatL2` (PML's default k-NN).
+    #[default]
+    Euclidean,
+    /// Cosine similarity: the rows are L2-normalised first (PML's testers normalise, then rank
+    /// by L2, which orders unit vectors as cosine does).
+    Cosine,
+    /// Dot-product similarity, largest first.
+    DotProduct,
+}
+
+/// A label comparison, PML's `label_comparison_fn`: called with query labels of shape
+/// `[rows, 1]` and reference labels of shape `[rows, k]` or `[1, m]` (both int64), it returns
+/// whether each pair matches, as a bool tensor of the broadcast shape (`torch.eq` is the
+/// default).
+pub type LabelComparison = Arc<dyn Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync>;
+
+/// PML's `AccuracyCalculator(include, exclude, avg_of_avgs, return_per_class, k,
+/// label_comparison_fn)`, plus the k-NN's distance and block sizes. Built with chained setters;
+/// the combination is checked when [`get_accuracy`](Self::get_accuracy) runs.
+#[derive(Clone, Default)]
+pub struct AccuracyCalculator {
+    include: Vec<Metric>,
+    exclude: Vec<Metric>,
+    avg_of_avgs: bool,
+    return_per_class: bool,
+    k: K,
+    distance: KnnDistance,
+    label_comparison: Option<LabelComparison>,
+    blocks: Blocks,
+}
+
+impl fmt::Debug for AccuracyCalculator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccuracyCalculator")
+            .field("metrics", &self.metrics())
+            .field("avg_of_avgs", &self.avg_of_avgs)
+            .field("return_per_class", &self.return_per_class)
+            .field("k", &self.k)
+            .field("distance", &self.distance)
+            .field("custom_label_comparison", &self.label_comparison.is_some())
+            .field("blocks", &self.blocks)
+            .finish()
+    }
+}
+
+/// A metric's value: one number, or one per class with `return_per_class`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Score {
+    /// The mean over the (non-lone) queries, or with `avg_of_avgs` the mean of the classes' means.
+    Value(f64),
+    /// The mean of each class, in sorted label order.
+    PerClass {
+        /// The classes (query labels), sorted.
+        labels: Vec<i64>,
+        /// Each class's mean.
+        values: Vec<f64>,
+    },
+}
+
+/// What [`AccuracyCalculator::get_accuracy`] returns: each enabled metric's [`Score`], in
+/// PML's order, and what PML would have logged. `Display` prints one metric a line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accuracies {
+    scores: Vec<(Metric, Score)>,
+    /// The number of neighbours each query retrieved (None when no k-NN ran: no metric
+    /// needed it, or every query was lone).
+    pub k: Option<i64>,
+    /// PML's warnings: k below the max bin count with R-based metrics on; no query label in
+    /// the reference set. Returned rather than printed; `Display` prints them.
+    pub warnings: Vec<String>,
+}
+
+impl Accuracies {
+    /// The metric's value, when it was computed and is one number (not per class).
+    pub fn get(&self, metric: Metric) -> Option<f64> {
+        match self.score(metric)? {
+            Score::Value(v) => Some(*v),
+            Score::PerClass { .. } => None,
+        }
+    }
+
+    /// The metric's per-class values (with `return_per_class`), in sorted label order.
+    pub fn per_class(&self, metric: Metric) -> Option<&[f64]> {
+        match self.score(metric)? {
+            Score::PerClass { values, .. } => Some(values),
+            Score::Value(_) => None,
+        }
+    }
+
+    /// The metric's score, when it was computed.
+    pub fn score(&self, metric: Metric) -> Option<&Score> {
+        self.scores.iter().find(|(m, _)| *m == metric).map(|(_, s)| s)
+    }
+
+    /// Every computed metric and its score, in PML's order.
+    pub fn iter(&self) -> impl Iterator<Item = (Metric, &Score)> {
+        self.scores.iter().map(|(m, s)| (*m, s))
+    }
+}
+
+impl fmt::Display for Accuracies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (metric, score) in &self.scores {
+            match score {
+                Score::Value(v) => writeln!(f, "{:<28} {v:.6}", metric.name())?,
+                Score::PerClass { labels, values } => {
+                    let classes: Vec<String> = labels.iter().zip(values).map(|(l, v)| format!("{l}: {v:.6}")).collect();
+                    writeln!(f, "{:<28} [{}]", metric.name(), classes.join(", "))?
+                }
+            }
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+impl AccuracyCalculator {
+    /// PML's defaults: every metric, k = all references, Euclidean, `torch.eq` labels.
+    pub fn new() -> AccuracyCalculator {
+        AccuracyCalculator::default()
+    }
+
+    /// Computes only these metrics (PML's `include`; empty = all). Names parse with
+    /// [`Metric::parse_all`].
+    pub fn include(mut self, metrics: impl IntoIterator<Item = Metric>) -> Self {
+        self.include = metrics.into_iter().collect();
+        self
+    }
+
+    /// Leaves these metrics out (PML's `exclude`).
+    pub fn exclude(mut self, metrics: impl IntoIterator<Item = Metric>) -> Self {
+        self.exclude = metrics.into_iter().collect();
+        self
+    }
+
+    /// Each metric is the mean of the classes' means instead of the queries' mean.
+    pub fn avg_of_avgs(mut self, on: bool) -> Self {
+        self.avg_of_avgs = on;
+        self
+    }
+
+    /// Each metric is the list of the classes' means (exclusive with `avg_of_avgs`).
+    pub fn return_per_class(mut self, on: bool) -> Self {
+        self.return_per_class = on;
+        self
+    }
+
+    /// How many neighbours to retrieve.
+    pub fn k(mut self, k: K) -> Self {
+        self.k = k;
+        self
+    }
+
+    /// How to rank neighbours.
+    pub fn distance(mut self, distance: KnnDistance) -> Self {
+        self.distance = distance;
+        self
+    }
+
+    /// A custom label comparison (see [`LabelComparison`]).
+    pub fn label_comparison(mut self, compare: impl Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static) -> Self {
+        self.label_comparison = Some(Arc::new(compare));
+        self
+    }
+
+    /// How many queries (and references) one tile of scores spans: memory is about
+    /// `queries x references` scores. Results do not depend on it.
+    pub fn block_sizes(mut self, queries: i64, references: i64) -> Self {
+        self.blocks = Blocks { query: queries, reference: references };
+        self
+    }
+
+    /// The metrics computed, in PML's order: `include` (or all) less `exclude`.
+    pub fn metrics(&self) -> Vec<Metric> {
+        Metric::ALL
+            .into_iter()
+            .filter(|m| (self.include.is_empty() || self.include.contains(m)) && !self.exclude.contains(m))
+            .collect()
+    }
+
+    /// The metrics of `query` against itself, each query leaving itself out (PML's
+    /// `get_accuracy(query, query_labels)`).
+    ///
+    /// # Errors
+    /// See [`get_accuracy_against`](Self::get_accuracy_against).
+    pub fn get_accuracy(&self, query: &Tensor, query_labels: &Tensor) -> Result<Accuracies> {
+        self.get_accuracy_against(query, query_labels, query, query_labels, true)
+    }
+
+    /// The metrics of `query` (rows x width, float) against `reference`, labels being 1-D
+    /// integer tensors. With `ref_includes_query`, the query must be the reference's first rows
+    /// (as PML requires), and each query's own row is left out of its neighbours. Everything
+    /// runs on the query's device, in float64 if either set is float64, else float32.
+    ///
+    /// Queries whose label has no match in the reference (but themselves) are left out, as PML
+    /// does; when all are, every metric is NaN and [`Accuracies::warnings`] says so.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a setting PML refuses (k = 0, `avg_of_avgs` with
+    /// `return_per_class`, a block size below 1); [`Error::Mismatch`] for shapes, kinds and
+    /// lengths that do not fit; [`Error::Data`] for an empty set, NaN or infinite rows, or a
+    /// query that is not the reference's first rows.
+    pub fn get_accuracy_against(
+        &self,
+        query: &Tensor,
+        query_labels: &Tensor,
+        reference: &Tensor,
+        reference_labels: &Tensor,
+        ref_includes_query: bool,
+    ) -> Result<Accuracies> {
+        self.check_settings()?;
+        tch::no_grad(|| self.accuracy(query, query_labels, reference, reference_labels, ref_includes_query))
+    }
+
+    fn check_settings(&self) -> Result<()> {
+        if self.avg_of_avgs && self.return_per_class {
+            return Err(Error::config("avg_of_avgs and return_per_class are mutually exclusive"));
+        }
+        if let K::Count(k) = self.k {
+            if k < 1 {
+                return Err(Error::config(format!(
+                    "k must be an integer greater than 0, or K::All (None), or K::MaxBinCount; found {k}"
+                )));
+            }
+        }
+        if self.blocks.query < 1 || self.blocks.reference < 1 {
+            return Err(Error::config(format!(
+                "block sizes must be at least 1, found {} queries x {} references",
+                self.blocks.query, self.blocks.reference
+            )));
+        }
+        Ok(())
+    }
+
+    fn accuracy(
+        &self,
+        query: &Tensor,
+        query_labels: &Tensor,
+        reference: &Tensor,
+        reference_labels: &Tensor,
+        ref_includes_query: bool,
+    ) -> Result<Accuracies> {
+        let device = query.device();
+        let query_labels = check_set("query", query, "query_labels", query_labels)?;
+        let reference_labels = check_set("reference", reference, "reference_labels", reference_labels)?.f_to_device(device)?;
+        let reference = reference.f_to_device(device)?;
+        let width = query.size()[1];
+        let n_reference = reference.size()[0];
+        if reference.size()[1] != width {
+            return Err(Error::mismatch("reference", format!("rows of width {width}, as the query's"), format!("width {}", reference.size()[1])));
+        }
+        if ref_includes_query {
+            check_query_is_prefix(query, &query_labels, &reference, &reference_labels)?;
+        }
+        let metrics = self.metrics();
+        let mut accuracies = Accuracies { scores: Vec::new(), k: None, warnings: Vec::new() };
+        if metrics.is_empty() {
+            return Ok(accuracies);
+        }
+
+        let stats = label_stats(&query_labels, &reference_labels, ref_includes_query, self.label_comparison.as_ref(), self.blocks.query)?;
+        let self_count = i64::from(ref_includes_query);
+        // R of each query: its label's matches in the reference, less itself.
+        let relevant = stats.counts.f_index_select(0, &stats.inverse)?.f_sub_scalar(self_count)?;
+        let not_lone = stats.lone.f_index_select(0, &stats.inverse)?.f_logical_not()?;
+        if not_lone.f_any()?.f_int64_value(&[])? == 0 {
+            accuracies.warnings.push("None of the query labels are in the reference set.".into());
+            let labels = Vec::<i64>::try_from(&stats.unique)?;
+            accuracies.scores = metrics.iter().map(|&m| (m, self.nan_score(&labels))).collect();
+            return Ok(accuracies);
+        }
+
+        let max_bin_count = stats.counts.f_max()?.f_int64_value(&[])?;
+        let k = self.determine_k(max_bin_count, n_reference, self_count, &metrics, &mut accuracies.warnings);
+        accuracies.k = Some(k);
+
+        // Each query block is reduced to its per-query values before the next is searched.
+        let kind = if query.kind() == Kind::Double || reference.kind() == Kind::Double { Kind::Double } else { Kind::Float };
+        let prepared = Prepared::new(query, &reference, kind, self.distance)?;
+        let mut per_block: Vec<Vec<Tensor>> = metrics.iter().map(|_| Vec::new()).collect();
+        prepared.for_each_block(k, ref_includes_query, self.blocks, |start, neighbours| {
+            let rows = neighbours.size()[0];
+            let found = neighbours.size()[1];
+            let neighbour_labels = reference_labels.f_index_select(0, &neighbours.f_reshape([-1])?)?.f_reshape([rows, found])?;
+            let labels = query_labels.f_narrow(0, start, rows)?.f_unsqueeze(1)?;
+            let hits = match &self.label_comparison {
+                None => neighbour_labels.f_eq_tensor(&labels)?,
+                Some(compare) => compared(compare, &labels, &neighbour_labels)?,
+            };
+            let r = relevant.f_narrow(0, start, rows)?;
+            for (values, &metric) in per_block.iter_mut().zip(&metrics) {
+                values.push(per_query(metric, &hits, &r)?);
+            }
+            Ok(())
+        })?;
+
+        let groups = stats.inverse.f_masked_select(&not_lone)?;
+        for (metric, blocks) in metrics.iter().zip(per_block) {
+            let values = Tensor::f_cat(&blocks, 0)?.f_masked_select(&not_lone)?;
+            accuracies.scores.push((*metric, self.reduce(&values, &groups, &stats.unique)?));
+        }
+        Ok(accuracies)
+    }
+
+    /// PML's `determine_k`, capped at the references there are: faiss pads a short list with
+    /// index -1, which PML then reads as the last reference's label; we retrieve fewer instead.
+    fn determine_k(&self, max_bin_count: i64, n_reference: i64, self_count: i64, metrics: &[Metric], warnings: &mut Vec<String>) -> i64 {
+        let k = match self.k {
+            K::MaxBinCount => max_bin_count - self_count,
+            K::All => n_reference - self_count,
+            K::Count(k) => {
+                let r_based: Vec<&str> = metrics
+                    .iter()
+                    .filter(|m| matches!(m, Metric::RPrecision | Metric::MeanAveragePrecisionAtR))
+                    .map(|m| m.name())
+                    .collect();
+                if k < max_bin_count && !r_based.is_empty() {
+                    warnings.push(format!(
+                        "You are computing {}, but the value for k ({k}) is less than the max bin count ({max_bin_count}) so the values \
+                         for these metrics will be incorrect. To fix this, use K::MaxBinCount. If you're looking for MAP@{k} instead of \
+                         MAP@R, then you should use mean_average_precision rather than mean_average_precision_at_r",
+                        r_based.join(" and ")
+                    ));
+                }
+                k
+            }
+        };
+        k.clamp(0, n_reference - self_count)
+    }
+
+    /// The final value of one metric from its per-query values (non-lone queries only) and the
+    /// position of each query's label among the sorted unique labels.
+    fn reduce(&self, values: &Tensor, groups: &Tensor, unique: &Tensor) -> Result<Score> {
+        if !self.avg_of_avgs && !self.return_per_class {
+            return Ok(Score::Value(values.f_mean(Kind::Double)?.f_double_value(&[])?));
+        }
+        let classes = unique.size()[0];
+        let zeros = Tensor::f_zeros([classes], (Kind::Double, values.device()))?;
+        let sums = zeros.f_scatter_add(0, groups, values)?;
+        let counts = zeros.f_scatter_add(0, groups, &values.f_ones_like()?)?;
+        // Classes whose queries were all lone have no mean, and are not listed (as in PML).
+        let present = counts.f_gt(0.0)?;
+        let means = sums.f_masked_select(&present)?.f_div(&counts.f_masked_select(&present)?)?;
+        if self.avg_of_avgs {
+            return Ok(Score::Value(means.f_mean(Kind::Double)?.f_double_value(&[])?));
+        }
+        Ok(Score::PerClass {
+            labels: Vec::<i64>::try_from(&unique.f_masked_select(&present)?)?,
+            values: Vec::<f64>::try_from(&means)?,
+        })
+    }
+
+    fn nan_score(&self, labels: &[i64]) -> Score {
+        if self.return_per_class {
+            Score::PerClass { labels: labels.to_vec(), values: vec![f64::NAN; labels.len()] }
+        } else {
+            Score::Value(f64::NAN)
+        }
+    }
+}
+
+/// Checks one set (embeddings and labels) and returns its labels as 1-D int64 on the
+/// embeddings' device.
+fn check_set(name: &str, embeddings: &Tensor, labels_name: &str, labels: &Tensor) -> Result<Tensor> {
+    let size = embeddings.size();
+    if size.len() != 2 {
+        return Err(Error::mismatch(name, "a 2-D tensor (rows x width)", format!("shape {size:?}")));
+    }
+    if !matches!(embeddings.kind(), Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) {
+        return Err(Error::mismatch(name, "floating-point embeddings", format!("{:?}", embeddings.kind())));
+    }
+    let label_size = labels.size();
+    let labels = match label_size.as_slice() {
+        [_] => labels.shallow_clone(),
+        [_, 1] => labels.f_reshape([-1])?,
+        _ => return Err(Error::mismatch(labels_name, "a 1-D tensor of labels", format!("shape {label_size:?}"))),
+    };
+    if !matches!(labels.kind(), Kind::Int64 | Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8) {
+        return Err(Error::mismatch(labels_name, "integer labels", format!("{:?}", labels.kind())));
+    }
+    let (rows, count) = (size[0], labels.size()[0]);
+    if count != rows {
+        return Err(Error::mismatch(labels_name, format!("{rows} labels, one per row of {name}"), format!("{count} labels")));
+    }
+    if rows == 0 {
+        return Err(Error::data(format!("{name} is empty: expected at least one row, found shape {size:?}")));
+    }
+    let bad_rows = embeddings.f_isfinite()?.f_all_dim(1, false)?.f_logical_not()?;
+    let bad = bad_rows.f_sum(Kind::Int64)?.f_int64_value(&[])?;
+    if bad > 0 {
+        let first = bad_rows.f_nonzero()?.f_int64_value(&[0, 0])?;
+        return Err(Error::data(format!(
+            "{name}: {bad} of {rows} rows hold NaN or infinite values (the first is row {first}); expected finite embeddings"
+        )));
+    }
+    Ok(labels.f_to_kind(Kind::Int64)?.f_to_device(embeddings.device())?)
+}
+
+const PREFIX_BLOCK: i64 = 4096;
+
+/// PML's check for `ref_includes_query`: the reference's first rows are the query (allclose,
+/// PML's tolerances) with the same labels.
+fn check_query_is_prefix(query: &Tensor, query_labels: &Tensor, reference: &Tensor, reference_labels: &Tensor) -> Result<()> {
+    let n = query.size()[0];
+    let mut fits = reference.size()[0] >= n
+        && reference_labels.f_narrow(0, 0, n)?.f_eq_tensor(query_labels)?.f_all()?.f_int64_value(&[])? != 0;
+    if fits && !is_same_tensor(query, reference) {
+        // Block by block, so that the float64 copies stay small.
+        let mut start = 0;
+        while fits && start < n {
+            let rows = PREFIX_BLOCK.min(n - start);
+            let head = reference.f_narrow(0, start, rows)?.f_to_kind(Kind::Double)?;
+            fits = query.f_narrow(0, start, rows)?.f_to_kind(Kind::Double)?.f_allclose(&head, 1e-5, 1e-8, false)?;
+            start += rows;
+        }
+    }
+    if !fits {
+        return Err(Error::data(format!(
+            "with ref_includes_query, the first {n} rows of the reference (and of its labels) must equal the query (and its labels)"
+        )));
+    }
+    Ok(())
+}
