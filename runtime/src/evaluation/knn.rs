@@ -78,20 +78,19 @@ impl Prepared {
     /// `[start, start + len)`: lower is nearer. Squared L2 clamped at zero as faiss computes
     /// it, or the negated similarity.
     fn scores(&self, queries: &Tensor, query_norms: Option<&Tensor>, start: i64, len: i64) -> Result<Tensor> {
-        let references = self.reference.f_narrow(0, start, len)?;
-        let mut products = queries.f_matmul(&references.f_transpose(0, 1)?)?;
-        // In place where the rounding allows: two tiles alive at most, not four.
+        let references = self.reference.f_narrow(0, start, len)?.f_transpose(0, 1)?;
         match (self.distance, &self.reference_norms, query_norms) {
             (KnnDistance::Euclidean, Some(norms), Some(query_norms)) => {
-                // faiss's order of operations, (|q|² + |r|²) - 2 q·r, for its rounding; the
-                // doubling is exact.
+                // faiss's order of operations, (|q|² + |r|²) - 2 q·r, for its rounding (the
+                // doubling is exact), with the product accumulated into the sum of norms by
+                // one matrix product: one tile alive, and two passes over it fewer.
                 let mut scores = query_norms.f_unsqueeze(1)?.f_add(&norms.f_narrow(0, start, len)?.f_unsqueeze(0)?)?;
-                let _ = products.f_mul_scalar_(-2.0)?;
-                let _ = scores.f_add_(&products)?;
+                let _ = scores.f_addmm_(&queries.f_mul_scalar(-2.0)?, &references)?;
                 let _ = scores.f_clamp_min_(0.0)?;
                 Ok(scores)
             }
             _ => {
+                let mut products = queries.f_matmul(&references)?;
                 let _ = products.f_neg_()?;
                 Ok(products)
             }
@@ -177,12 +176,13 @@ fn smallest(scores: &Tensor, k: i64) -> Result<(Tensor, Tensor)> {
         // Columns are in index order, so a stable sort is (score, column) order.
         return Ok(scores.f_sort_stable(true, 1, false)?);
     }
-    let (values, mut columns) = scores.f_topk(k, 1, false, false)?;
-    // A row whose k-th score equals one left out: topk chose among the tied at random; a
-    // stable sort of that row keeps the lowest columns. Rare outside duplicated embeddings.
-    let kth = values.f_amax([1i64].as_slice(), true)?;
-    let at_most_kth = scores.f_le_tensor(&kth)?.f_sum_dim_intlist([1i64].as_slice(), false, Kind::Int64)?;
-    let tied = at_most_kth.f_gt(k)?.f_nonzero()?.f_squeeze_dim(1)?;
+    // The k + 1 smallest, in order: a row whose k-th and (k + 1)-th scores are equal has a tie
+    // at the cutoff, where topk chose among the tied at random; a stable sort of that row keeps
+    // the lowest columns. Rare outside duplicated embeddings, and found without another pass
+    // over the tile.
+    let (values, columns) = scores.f_topk(k + 1, 1, false, true)?;
+    let tied = values.f_narrow(1, k - 1, 1)?.f_eq_tensor(&values.f_narrow(1, k, 1)?)?.f_squeeze_dim(1)?.f_nonzero()?.f_squeeze_dim(1)?;
+    let mut columns = columns.f_narrow(1, 0, k)?.f_contiguous()?;
     if tied.size()[0] > 0 {
         let (_, order) = scores.f_index_select(0, &tied)?.f_sort_stable(true, 1, false)?;
         columns = columns.f_index_copy(0, &tied, &order.f_narrow(1, 0, k)?)?;
