@@ -6,8 +6,9 @@
 //! `query_block x reference_block` scores plus `query_block x k` neighbours, never n x n.
 
 use super::accuracy_calculator::KnnDistance;
+use super::select::RunningBest;
 use crate::{Error, Result};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// How many queries and references one tile of scores spans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,32 +132,17 @@ impl Prepared {
                 KnnDistance::Euclidean => Some(squared_norms(&queries)?),
                 _ => None,
             };
-            // The running best of this query block: scores and global reference indices,
-            // ordered by (score, index).
-            let mut best: Option<(Tensor, Tensor)> = None;
-            let mut tile_start = 0;
-            while tile_start < n_reference {
-                let len = blocks.reference.min(n_reference - tile_start);
-                let scores = self.scores(&queries, query_norms.as_ref(), tile_start, len)?;
-                let (values, columns) = smallest(&scores, searched)?;
-                let indices = columns.f_add_scalar(tile_start)?;
-                best = Some(match best {
-                    None => (values, indices),
-                    // Every index kept so far is below this tile's: a stable sort on the
-                    // scores of [best | tile] keeps the (score, index) order.
-                    Some((best_values, best_indices)) => {
-                        let values = Tensor::f_cat(&[best_values, values], 1)?;
-                        let indices = Tensor::f_cat(&[best_indices, indices], 1)?;
-                        let (sorted, order) = values.f_sort_stable(true, 1, false)?;
-                        let keep = searched.min(sorted.size()[1]);
-                        (sorted.f_narrow(1, 0, keep)?, indices.f_gather(1, &order, false)?.f_narrow(1, 0, keep)?)
-                    }
-                });
-                tile_start += len;
-            }
-            let (_, mut neighbours) = match best {
-                Some(best) => best,
-                None => return Err(Error::data("k-NN: the reference set is empty")),
+            let mut neighbours = if self.query.device() == Device::Cpu {
+                let mut best = RunningBest::new(rows as usize, searched as usize);
+                let mut tile_start = 0;
+                while tile_start < n_reference {
+                    let len = blocks.reference.min(n_reference - tile_start);
+                    best.offer(&self.scores(&queries, query_norms.as_ref(), tile_start, len)?, tile_start)?;
+                    tile_start += len;
+                }
+                best.into_indices(Device::Cpu)?
+            } else {
+                self.nearest_by_topk(&queries, query_norms.as_ref(), searched, blocks.reference)?
             };
             if drop_self {
                 neighbours = remove_self(&neighbours, start)?;
@@ -165,6 +151,39 @@ impl Prepared {
             start += rows;
         }
         Ok(())
+    }
+
+    /// The `searched` nearest references of each of `queries`, ordered by (score, index), with
+    /// libtorch's `topk` per tile and a merge: the path for tensors off the CPU.
+    fn nearest_by_topk(&self, queries: &Tensor, query_norms: Option<&Tensor>, searched: i64, tile: i64) -> Result<Tensor> {
+        let n_reference = self.references();
+        // The running best of this query block: scores and global reference indices,
+        // ordered by (score, index).
+        let mut best: Option<(Tensor, Tensor)> = None;
+        let mut tile_start = 0;
+        while tile_start < n_reference {
+            let len = tile.min(n_reference - tile_start);
+            let scores = self.scores(queries, query_norms, tile_start, len)?;
+            let (values, columns) = smallest(&scores, searched)?;
+            let indices = columns.f_add_scalar(tile_start)?;
+            best = Some(match best {
+                None => (values, indices),
+                // Every index kept so far is below this tile's: a stable sort on the
+                // scores of [best | tile] keeps the (score, index) order.
+                Some((best_values, best_indices)) => {
+                    let values = Tensor::f_cat(&[best_values, values], 1)?;
+                    let indices = Tensor::f_cat(&[best_indices, indices], 1)?;
+                    let (sorted, order) = values.f_sort_stable(true, 1, false)?;
+                    let keep = searched.min(sorted.size()[1]);
+                    (sorted.f_narrow(1, 0, keep)?, indices.f_gather(1, &order, false)?.f_narrow(1, 0, keep)?)
+                }
+            });
+            tile_start += len;
+        }
+        match best {
+            Some((_, indices)) => Ok(indices),
+            None => Err(Error::data("k-NN: the reference set is empty")),
+        }
     }
 }
 

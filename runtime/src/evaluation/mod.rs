@@ -8,6 +8,7 @@ mod knn;
 mod labels;
 mod metrics;
 mod scores;
+mod select;
 
 pub use accuracy_calculator::{Accuracies, AccuracyCalculator, KnnDistance, LabelComparison, Metric, Score, K};
 pub use knn::Blocks;
