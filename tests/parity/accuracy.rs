@@ -8,37 +8,30 @@ use metric_learning::evaluation::{Accuracies, AccuracyCalculator, KnnDistance, M
 use metric_learning::tch::{self, Device, Kind, Tensor};
 use serde_json::Value;
 use std::path::Path;
-use std::sync::Mutex;
 
 /// A set's embeddings as `generate_accuracy.py` makes them: randn from the seed, rows copied,
 /// optionally rounded to a grid.
 ///
-/// libtorch's generator is process-wide and the parity tests run in parallel (the losses'
-/// test seeds it too): a draw that another thread reseeded midway fails the checksum, and is
-/// drawn again (a few times) before the test gives up.
+/// The draw holds the binary's generator lock (`super::generator_lock`), so that no other test
+/// reseeds the generator midway; the checksum proves it.
 fn embeddings(spec: &Value, case: &str) -> Tensor {
-    static GENERATOR: Mutex<()> = Mutex::new(());
     let get = |key: &str| spec[key].as_i64().unwrap_or_else(|| panic!("{case}: field {key}"));
     let expected = spec["checksum"].as_f64().expect("checksum");
-    for _ in 0..5 {
-        let mut x = {
-            let _lock = GENERATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            tch::manual_seed(get("seed"));
-            Tensor::randn([get("n"), get("d")], (Kind::Float, Device::Cpu))
-        };
-        for copy in spec["copies"].as_array().into_iter().flatten() {
-            let (dst, src) = (copy[0].as_i64().expect("row"), copy[1].as_i64().expect("row"));
-            x.get(dst).copy_(&x.get(src));
-        }
-        if spec["grid"].as_bool() == Some(true) {
-            x = (x * 1.5).round();
-        }
-        let checksum = x.to_kind(Kind::Double).sum(Kind::Double).double_value(&[]);
-        if (checksum - expected).abs() <= 1e-6 * expected.abs().max(1.0) {
-            return x;
-        }
+    let mut x = {
+        let _lock = super::generator_lock();
+        tch::manual_seed(get("seed"));
+        Tensor::randn([get("n"), get("d")], (Kind::Float, Device::Cpu))
+    };
+    for copy in spec["copies"].as_array().into_iter().flatten() {
+        let (dst, src) = (copy[0].as_i64().expect("row"), copy[1].as_i64().expect("row"));
+        x.get(dst).copy_(&x.get(src));
     }
-    panic!("{case}: regenerated embeddings differ from PML's")
+    if spec["grid"].as_bool() == Some(true) {
+        x = (x * 1.5).round();
+    }
+    let checksum = x.to_kind(Kind::Double).sum(Kind::Double).double_value(&[]);
+    assert!((checksum - expected).abs() <= 1e-6 * expected.abs().max(1.0), "{case}: regenerated embeddings differ from PML's");
+    x
 }
 
 fn labels(value: &Value) -> Vec<i64> {

@@ -20,6 +20,14 @@ use ties::{Boundary, Rule};
 mod accuracy;
 mod ties;
 
+/// libtorch's generator is process-wide and the tests of this binary run in parallel: whoever
+/// seeds it and draws holds this, so that no other test reseeds it midway.
+static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn generator_lock() -> std::sync::MutexGuard<'static, ()> {
+    GENERATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A loss with learned weights for `max(label) + 1` classes, its weights drawn from the case's
 /// seed + 2 as `generate.py` draws them.
 fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
@@ -316,6 +324,8 @@ fn pairs_from_keys(parts: &[(&str, Vec<i64>)], columns: i64) -> Result<Tuples, S
 /// must not interleave.
 #[test]
 fn every_loss_and_miner_matches_pml_on_every_case() {
+    // Held throughout: the losses' cases, and the random miners, draw from the generator.
+    let _generator = generator_lock();
     tch::set_num_threads(1);
     let mut failures = Vec::new();
     let mut ties = Vec::new();
