@@ -120,7 +120,7 @@ fn a_query_that_is_not_the_reference_prefix() {
 
 #[test]
 fn a_label_comparison_of_the_wrong_shape_is_an_error() {
-    let calc = AccuracyCalculator::new().label_comparison(|q, _r| Ok(q.shallow_clone()));
+    let calc = AccuracyCalculator::new().exclude([Metric::Ami, Metric::Nmi]).label_comparison(|q, _r| Ok(q.shallow_clone()));
     let message = error(calc.get_accuracy(&randn(10, 4, 0), &cycling(10, 2)));
     assert!(message.contains("`label_comparison` expected a tensor of shape"), "{message}");
 }
@@ -131,6 +131,7 @@ fn a_custom_label_comparison_is_used() {
     let (x, y) = (randn(60, 5, 0), cycling(60, 6));
     let parity = AccuracyCalculator::new()
         .k(K::MaxBinCount)
+        .exclude([Metric::Ami, Metric::Nmi])
         .label_comparison(|q, r| Ok(q.f_remainder(2)?.f_eq_tensor(&r.f_remainder(2)?)?))
         .get_accuracy(&x, &y)
         .unwrap();
@@ -139,6 +140,42 @@ fn a_custom_label_comparison_is_used() {
         let (a, b) = (parity.get(metric).unwrap(), plain.get(metric).unwrap());
         assert!((a - b).abs() < 1e-12, "{metric}: {a} vs {b}");
     }
+}
+
+#[test]
+fn clustering_metrics_with_a_custom_label_comparison_are_an_error() {
+    // PML: NotImplementedError("Unsupported: clustering + custom label comparison").
+    let (x, y) = (randn(20, 4, 0), cycling(20, 4));
+    let compare = |q: &Tensor, r: &Tensor| Ok(q.f_eq_tensor(r)?);
+    let message = error(AccuracyCalculator::new().label_comparison(compare).get_accuracy(&x, &y));
+    assert!(message.contains("custom label_comparison cannot be used with the clustering metrics (AMI, NMI)"), "{message}");
+    let message = error(AccuracyCalculator::new().include([Metric::Nmi]).label_comparison(compare).get_accuracy(&x, &y));
+    assert!(message.contains("clustering metrics (NMI)"), "{message}");
+    // Without them the comparison is accepted.
+    let result = AccuracyCalculator::new().include([Metric::PrecisionAt1]).label_comparison(compare).get_accuracy(&x, &y);
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[test]
+fn clustering_metrics_on_tiny_query_sets() {
+    let calc = AccuracyCalculator::new().include([Metric::Nmi, Metric::Ami]);
+    // One query: one class, one cluster, scikit-learn's perfect match.
+    let result = calc.get_accuracy(&randn(1, 4, 0), &labels(&[3])).unwrap();
+    assert_eq!((result.get(Metric::Nmi), result.get(Metric::Ami)), (Some(1.0), Some(1.0)), "{result}");
+    assert_eq!(result.k, None);
+    // Fewer query samples than the reference's classes, each query its own class: as many
+    // clusters as samples, every sample its own cluster.
+    let reference = randn(30, 4, 1);
+    let result = calc.get_accuracy_against(&randn(3, 4, 2), &labels(&[0, 5, 9]), &reference, &cycling(30, 10), false).unwrap();
+    assert_eq!(result.get(Metric::Nmi), Some(1.0), "{result}");
+    assert!(result.get(Metric::Ami).unwrap().is_finite(), "{result}");
+    // Duplicate rows with different labels: clusters may end empty, never a panic.
+    let same = Tensor::ones([6, 3], (Kind::Float, Device::Cpu));
+    let result = calc.get_accuracy(&same, &cycling(6, 3)).unwrap();
+    assert_eq!(result.get(Metric::Nmi), Some(0.0), "one cluster holds everything: {result}");
+    // The k-NN metrics still see the lone queries as PML does; NMI is computed regardless.
+    let all = AccuracyCalculator::new().get_accuracy(&randn(3, 4, 2), &labels(&[0, 5, 9])).unwrap();
+    assert!(all.get(Metric::PrecisionAt1).unwrap().is_nan() && all.get(Metric::Nmi) == Some(1.0), "{all}");
 }
 
 #[test]

@@ -18,6 +18,7 @@ use std::path::Path;
 use ties::{Boundary, Rule};
 
 mod accuracy;
+mod clustering;
 mod ties;
 
 /// libtorch's generator is process-wide and the tests of this binary run in parallel: whoever

@@ -1,6 +1,8 @@
 //! PML's `AccuracyCalculator`: retrieval metrics of query embeddings against reference
 //! embeddings, by exact k-NN computed in blocks (see [`knn`](super::knn)), so that memory grows
 //! with the data set and not with its square.
+//! NMI and AMI, on by default as in PML, score a seeded k-means of the query embeddings
+//! against the query labels (see [`clustering`](super::clustering)).
 //!
 //! ```no_run
 //! use metric_learning::evaluation::{AccuracyCalculator, Metric, K};
@@ -15,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+use super::clustering::{adjusted_mutual_info, kmeans, normalized_mutual_info};
 use super::knn::{is_same_tensor, Blocks, Prepared};
 use super::labels::{compared, label_stats};
 use super::metrics::per_query;
@@ -28,6 +31,13 @@ use tch::{Kind, Tensor};
 /// order: `dir()` order of its `calculate_*` methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
+    /// `AMI`: scikit-learn's adjusted mutual information (arithmetic normalisation) of the
+    /// query labels and a k-means clustering of the query embeddings into as many clusters as
+    /// there are query labels. One number always (not per class, not averaged per class).
+    Ami,
+    /// `NMI`: scikit-learn's normalised mutual information (arithmetic normalisation) of the
+    /// query labels and the same k-means clustering as `AMI`. One number always.
+    Nmi,
     /// `mean_average_precision`: average precision over all k neighbours, divided by R.
     MeanAveragePrecision,
     /// `mean_average_precision_at_r`: average precision over the first R neighbours, divided by R.
@@ -42,7 +52,9 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in PML's order.
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 7] = [
+        Metric::Ami,
+        Metric::Nmi,
         Metric::MeanAveragePrecision,
         Metric::MeanAveragePrecisionAtR,
         Metric::MeanReciprocalRank,
@@ -53,12 +65,20 @@ impl Metric {
     /// PML's name of the metric (the key of its result dict).
     pub fn name(self) -> &'static str {
         match self {
+            Metric::Ami => "AMI",
+            Metric::Nmi => "NMI",
             Metric::MeanAveragePrecision => "mean_average_precision",
             Metric::MeanAveragePrecisionAtR => "mean_average_precision_at_r",
             Metric::MeanReciprocalRank => "mean_reciprocal_rank",
             Metric::PrecisionAt1 => "precision_at_1",
             Metric::RPrecision => "r_precision",
         }
+    }
+
+    /// Whether the metric is computed from a clustering of the query (NMI, AMI) rather than
+    /// from the k-NN.
+    pub fn requires_clustering(self) -> bool {
+        matches!(self, Metric::Ami | Metric::Nmi)
     }
 
     /// The metrics named, as PML's `include=` / `exclude=` take them.
@@ -121,7 +141,7 @@ pub enum KnnDistance {
 pub type LabelComparison = Arc<dyn Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync>;
 
 /// PML's `AccuracyCalculator(include, exclude, avg_of_avgs, return_per_class, k,
-/// label_comparison_fn)`, plus the k-NN's distance and block sizes. Built with chained setters;
+/// label_comparison_fn)`, plus the k-NN's distance and block sizes and the k-means seed. Built with chained setters;
 /// the combination is checked when [`get_accuracy`](Self::get_accuracy) runs.
 #[derive(Clone, Default)]
 pub struct AccuracyCalculator {
@@ -133,6 +153,7 @@ pub struct AccuracyCalculator {
     distance: KnnDistance,
     label_comparison: Option<LabelComparison>,
     blocks: Blocks,
+    seed: u64,
 }
 
 impl fmt::Debug for AccuracyCalculator {
@@ -145,6 +166,7 @@ impl fmt::Debug for AccuracyCalculator {
             .field("distance", &self.distance)
             .field("custom_label_comparison", &self.label_comparison.is_some())
             .field("blocks", &self.blocks)
+            .field("seed", &self.seed)
             .finish()
     }
 }
@@ -223,7 +245,8 @@ impl fmt::Display for Accuracies {
 }
 
 impl AccuracyCalculator {
-    /// PML's defaults: every metric, k = all references, Euclidean, `torch.eq` labels.
+    /// PML's defaults: every metric (NMI and AMI included), k = all references, Euclidean,
+    /// `torch.eq` labels; k-means seed 0.
     pub fn new() -> AccuracyCalculator {
         AccuracyCalculator::default()
     }
@@ -241,13 +264,15 @@ impl AccuracyCalculator {
         self
     }
 
-    /// Each metric is the mean of the classes' means instead of the queries' mean.
+    /// Each metric is the mean of the classes' means instead of the queries' mean (NMI and AMI,
+    /// one number over all queries, are unchanged, as in PML).
     pub fn avg_of_avgs(mut self, on: bool) -> Self {
         self.avg_of_avgs = on;
         self
     }
 
-    /// Each metric is the list of the classes' means (exclusive with `avg_of_avgs`).
+    /// Each metric is the list of the classes' means (exclusive with `avg_of_avgs`). NMI and
+    /// AMI stay one number ([`Score::Value`]), as in PML.
     pub fn return_per_class(mut self, on: bool) -> Self {
         self.return_per_class = on;
         self
@@ -265,9 +290,17 @@ impl AccuracyCalculator {
         self
     }
 
-    /// A custom label comparison (see [`LabelComparison`]).
+    /// A custom label comparison (see [`LabelComparison`]). As in PML, it cannot be used with
+    /// NMI or AMI (which compare labels with clusters, by equality): exclude them.
     pub fn label_comparison(mut self, compare: impl Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static) -> Self {
         self.label_comparison = Some(Arc::new(compare));
+        self
+    }
+
+    /// The seed of the k-means behind NMI and AMI (its k-means++ draws): the same seed on the
+    /// same embeddings gives the same clusters.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
         self
     }
 
@@ -300,12 +333,15 @@ impl AccuracyCalculator {
     /// (as PML requires), and each query's own row is left out of its neighbours. Everything
     /// runs on the query's device, in float64 if either set is float64, else float32.
     ///
-    /// Queries whose label has no match in the reference (but themselves) are left out, as PML
-    /// does; when all are, every metric is NaN and [`Accuracies::warnings`] says so.
+    /// Queries whose label has no match in the reference (but themselves) are left out of the
+    /// k-NN metrics, as PML does; when all are, every k-NN metric is NaN and
+    /// [`Accuracies::warnings`] says so. NMI and AMI cluster the query alone (the reference
+    /// plays no part), into as many clusters as it has labels; the k-NN is not run when only
+    /// they are asked for.
     ///
     /// # Errors
     /// [`Error::Config`] for a setting PML refuses (k = 0, `avg_of_avgs` with
-    /// `return_per_class`, a block size below 1); [`Error::Mismatch`] for shapes, kinds and
+    /// `return_per_class`, a block size below 1, NMI or AMI with a custom label comparison); [`Error::Mismatch`] for shapes, kinds and
     /// lengths that do not fit; [`Error::Data`] for an empty set, NaN or infinite rows, or a
     /// query that is not the reference's first rows.
     pub fn get_accuracy_against(
@@ -337,6 +373,14 @@ impl AccuracyCalculator {
                 self.blocks.query, self.blocks.reference
             )));
         }
+        let clustering: Vec<&str> = self.metrics().into_iter().filter(|m| m.requires_clustering()).map(|m| m.name()).collect();
+        if self.label_comparison.is_some() && !clustering.is_empty() {
+            // PML raises NotImplementedError("Unsupported: clustering + custom label comparison").
+            return Err(Error::config(format!(
+                "a custom label_comparison cannot be used with the clustering metrics ({}), as in PML; exclude them",
+                clustering.join(", ")
+            )));
+        }
         Ok(())
     }
 
@@ -360,8 +404,12 @@ impl AccuracyCalculator {
         if ref_includes_query {
             check_query_is_prefix(query, &query_labels, &reference, &reference_labels)?;
         }
-        let metrics = self.metrics();
+        let (clustering, metrics): (Vec<Metric>, Vec<Metric>) = self.metrics().into_iter().partition(|m| m.requires_clustering());
         let mut accuracies = Accuracies { scores: Vec::new(), k: None, warnings: Vec::new() };
+        // The clustering metrics come first in PML's order.
+        if !clustering.is_empty() {
+            accuracies.scores = self.clustering_scores(query, &query_labels, &clustering)?;
+        }
         if metrics.is_empty() {
             return Ok(accuracies);
         }
@@ -374,7 +422,7 @@ impl AccuracyCalculator {
         if not_lone.f_any()?.f_int64_value(&[])? == 0 {
             accuracies.warnings.push("None of the query labels are in the reference set.".into());
             let labels = Vec::<i64>::try_from(&stats.unique)?;
-            accuracies.scores = metrics.iter().map(|&m| (m, self.nan_score(&labels))).collect();
+            accuracies.scores.extend(metrics.iter().map(|&m| (m, self.nan_score(&labels))));
             return Ok(accuracies);
         }
 
@@ -408,6 +456,24 @@ impl AccuracyCalculator {
             accuracies.scores.push((*metric, self.reduce(&values, &groups, &stats.unique)?));
         }
         Ok(accuracies)
+    }
+
+    /// NMI and AMI of the query labels against a k-means of the query into as many clusters
+    /// as it has labels (PML's `get_cluster_labels`), in the order of `metrics`.
+    fn clustering_scores(&self, query: &Tensor, query_labels: &Tensor, metrics: &[Metric]) -> Result<Vec<(Metric, Score)>> {
+        let classes = query_labels.f_internal_unique2(false, false, false)?.0.size()[0];
+        let clusters = Vec::<i64>::try_from(&kmeans(query, classes, self.seed)?)?;
+        let labels = Vec::<i64>::try_from(&query_labels.f_to_device(tch::Device::Cpu)?)?;
+        metrics
+            .iter()
+            .map(|&metric| {
+                let value = match metric {
+                    Metric::Ami => adjusted_mutual_info(&labels, &clusters)?,
+                    _ => normalized_mutual_info(&labels, &clusters)?,
+                };
+                Ok((metric, Score::Value(value)))
+            })
+            .collect()
     }
 
     /// PML's `determine_k`, capped at the references there are: faiss pads a short list with

@@ -2,7 +2,7 @@
 //! computes them (`utils/accuracy_calculator.py`).
 
 use super::accuracy_calculator::Metric;
-use crate::Result;
+use crate::{Error, Result};
 use tch::{Kind, Tensor};
 
 /// The value of `metric` for each query of a block.
@@ -51,6 +51,10 @@ pub(crate) fn per_query(metric: Metric, hits: &Tensor, relevant: &Tensor) -> Res
             let first = hits.f_mul(&descending)?.f_argmax(1, false)?.f_to_kind(Kind::Double)?.f_add_scalar(1.0)?;
             let any = row_sum(&hits)?.f_gt(0.0)?;
             first.f_reciprocal()?.f_where_scalarother(&any, 0.0)?
+        }
+        // Not per-query metrics: the calculator computes them from a clustering instead.
+        Metric::Ami | Metric::Nmi => {
+            return Err(Error::config(format!("{metric} is a clustering metric, not computed from the k-NN")));
         }
     })
 }

@@ -1,9 +1,10 @@
-//! Scoring embeddings by retrieval: PML's [`AccuracyCalculator`] (precision@1, R-precision,
-//! MAP@R, MAP, MRR; separate query and reference sets; per-class and class-averaged results)
-//! on an exact k-NN computed in blocks, so that memory stays linear in the number of
-//! embeddings; and [`knn_scores`], the two numbers the examples print.
+//! Scoring embeddings by retrieval and clustering: PML's [`AccuracyCalculator`] (NMI and AMI
+//! of a seeded k-means of the query; precision@1, R-precision, MAP@R, MAP, MRR; separate query
+//! and reference sets; per-class and class-averaged results) on an exact k-NN computed in
+//! blocks, so that memory stays linear in the number of embeddings; and [`knn_scores`], the two numbers the examples print.
 
 mod accuracy_calculator;
+mod clustering;
 mod knn;
 mod labels;
 mod metrics;
@@ -11,5 +12,6 @@ mod scores;
 mod select;
 
 pub use accuracy_calculator::{Accuracies, AccuracyCalculator, KnnDistance, LabelComparison, Metric, Score, K};
+pub use clustering::{adjusted_mutual_info, normalized_mutual_info};
 pub use knn::Blocks;
 pub use scores::{knn_scores, KnnScores};
