@@ -341,9 +341,9 @@ impl AccuracyCalculator {
     ///
     /// # Errors
     /// [`Error::Config`] for a setting PML refuses (k = 0, `avg_of_avgs` with
-    /// `return_per_class`, a block size below 1, NMI or AMI with a custom label comparison); [`Error::Mismatch`] for shapes, kinds and
-    /// lengths that do not fit; [`Error::Data`] for an empty set, NaN or infinite rows, or a
-    /// query that is not the reference's first rows.
+    /// `return_per_class`, a block size below 1, NMI or AMI with a custom label comparison);
+    /// [`Error::Mismatch`] for shapes, kinds and lengths that do not fit; [`Error::Data`] for an
+    /// empty set, NaN or infinite rows, or a query that is not the reference's first rows.
     pub fn get_accuracy_against(
         &self,
         query: &Tensor,
