@@ -18,14 +18,14 @@
 //! ```
 
 use super::clustering::{adjusted_mutual_info, kmeans, normalized_mutual_info};
-use super::knn::{is_same_tensor, Blocks, Prepared};
+use super::knn::{is_same_tensor, Blocks, Neighbours, Prepared};
 use super::labels::{compared, label_stats};
 use super::metrics::per_query;
 use crate::{Error, Result};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// A metric of the calculator, named as PML names it. They are listed (and reported) in PML's
 /// order: `dir()` order of its `calculate_*` methods.
@@ -433,29 +433,65 @@ impl AccuracyCalculator {
         // Each query block is reduced to its per-query values before the next is searched.
         let kind = if query.kind() == Kind::Double || reference.kind() == Kind::Double { Kind::Double } else { Kind::Float };
         let prepared = Prepared::new(query, &reference, kind, self.distance)?;
-        let mut per_block: Vec<Vec<Tensor>> = metrics.iter().map(|_| Vec::new()).collect();
+        let on_cpu = |t: &Tensor| -> Result<Vec<i64>> { Ok(Vec::<i64>::try_from(&t.f_to_device(Device::Cpu)?.f_to_kind(Kind::Int64)?)?) };
+        let (query_labels_v, reference_labels_v) = (on_cpu(&query_labels)?, on_cpu(&reference_labels)?);
+        let relevant = on_cpu(&relevant)?;
+        let not_lone: Vec<bool> = on_cpu(&not_lone)?.into_iter().map(|x| x != 0).collect();
+        let mut values: Vec<Vec<f64>> = metrics.iter().map(|_| Vec::with_capacity(relevant.len())).collect();
+        let mut hits = Vec::new();
         prepared.for_each_block(k, ref_includes_query, self.blocks, |start, neighbours| {
-            let rows = neighbours.size()[0];
-            let found = neighbours.size()[1];
-            let neighbour_labels = reference_labels.f_index_select(0, &neighbours.f_reshape([-1])?)?.f_reshape([rows, found])?;
-            let labels = query_labels.f_narrow(0, start, rows)?.f_unsqueeze(1)?;
-            let hits = match &self.label_comparison {
-                None => neighbour_labels.f_eq_tensor(&labels)?,
-                Some(compare) => compared(compare, &labels, &neighbour_labels)?,
-            };
-            let r = relevant.f_narrow(0, start, rows)?;
-            for (values, &metric) in per_block.iter_mut().zip(&metrics) {
-                values.push(per_query(metric, &hits, &r)?);
+            let start = start as usize;
+            self.hits(neighbours, start, &query_labels, &query_labels_v, &reference_labels, &reference_labels_v, &mut hits)?;
+            for row in 0..neighbours.rows {
+                let row_hits = &hits[row * neighbours.found..(row + 1) * neighbours.found];
+                for (values, &metric) in values.iter_mut().zip(&metrics) {
+                    values.push(per_query(metric, row_hits, relevant[start + row])?);
+                }
             }
             Ok(())
         })?;
 
-        let groups = stats.inverse.f_masked_select(&not_lone)?;
-        for (metric, blocks) in metrics.iter().zip(per_block) {
-            let values = Tensor::f_cat(&blocks, 0)?.f_masked_select(&not_lone)?;
-            accuracies.scores.push((*metric, self.reduce(&values, &groups, &stats.unique)?));
+        let unique = on_cpu(&stats.unique)?;
+        let groups: Vec<usize> = on_cpu(&stats.inverse)?.into_iter().zip(&not_lone).filter(|(_, &keep)| keep).map(|(g, _)| g as usize).collect();
+        for (metric, values) in metrics.iter().zip(values) {
+            let values: Vec<f64> = values.into_iter().zip(&not_lone).filter(|(_, &keep)| keep).map(|(v, _)| v).collect();
+            accuracies.scores.push((*metric, self.reduce(&values, &groups, &unique)));
         }
         Ok(accuracies)
+    }
+
+    /// Whether each neighbour of a block of queries (from query `start`) matches its query,
+    /// row-major, into `hits`: label equality in Rust, or the custom comparison on tensors.
+    #[allow(clippy::too_many_arguments)]
+    fn hits(
+        &self,
+        neighbours: &Neighbours,
+        start: usize,
+        query_labels: &Tensor,
+        query_labels_v: &[i64],
+        reference_labels: &Tensor,
+        reference_labels_v: &[i64],
+        hits: &mut Vec<bool>,
+    ) -> Result<()> {
+        hits.clear();
+        let (rows, found) = (neighbours.rows, neighbours.found);
+        match &self.label_comparison {
+            None => {
+                for row in 0..rows {
+                    let label = query_labels_v[start + row];
+                    hits.extend(neighbours.row(row).iter().map(|&i| reference_labels_v[i as usize] == label));
+                }
+            }
+            Some(compare) => {
+                let device = reference_labels.device();
+                let indices = Tensor::from_slice(&neighbours.indices).f_to_device(device)?;
+                let neighbour_labels = reference_labels.f_index_select(0, &indices)?.f_reshape([rows as i64, found as i64])?;
+                let labels = query_labels.f_narrow(0, start as i64, rows as i64)?.f_unsqueeze(1)?;
+                let matched = compared(compare, &labels, &neighbour_labels)?;
+                hits.extend(Vec::<bool>::try_from(&matched.f_to_device(Device::Cpu)?.f_reshape([-1])?)?);
+            }
+        }
+        Ok(())
     }
 
     /// NMI and AMI of the query labels against a k-means of the query into as many clusters
@@ -504,24 +540,24 @@ impl AccuracyCalculator {
 
     /// The final value of one metric from its per-query values (non-lone queries only) and the
     /// position of each query's label among the sorted unique labels.
-    fn reduce(&self, values: &Tensor, groups: &Tensor, unique: &Tensor) -> Result<Score> {
+    fn reduce(&self, values: &[f64], groups: &[usize], unique: &[i64]) -> Score {
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         if !self.avg_of_avgs && !self.return_per_class {
-            return Ok(Score::Value(values.f_mean(Kind::Double)?.f_double_value(&[])?));
+            return Score::Value(mean(values));
         }
-        let classes = unique.size()[0];
-        let zeros = Tensor::f_zeros([classes], (Kind::Double, values.device()))?;
-        let sums = zeros.f_scatter_add(0, groups, values)?;
-        let counts = zeros.f_scatter_add(0, groups, &values.f_ones_like()?)?;
+        let mut sums = vec![0.0; unique.len()];
+        let mut counts = vec![0usize; unique.len()];
+        for (&value, &group) in values.iter().zip(groups) {
+            sums[group] += value;
+            counts[group] += 1;
+        }
         // Classes whose queries were all lone have no mean, and are not listed (as in PML).
-        let present = counts.f_gt(0.0)?;
-        let means = sums.f_masked_select(&present)?.f_div(&counts.f_masked_select(&present)?)?;
+        let (labels, means): (Vec<i64>, Vec<f64>) =
+            unique.iter().zip(sums.iter().zip(&counts)).filter(|(_, (_, &c))| c > 0).map(|(&l, (&s, &c))| (l, s / c as f64)).unzip();
         if self.avg_of_avgs {
-            return Ok(Score::Value(means.f_mean(Kind::Double)?.f_double_value(&[])?));
+            return Score::Value(mean(&means));
         }
-        Ok(Score::PerClass {
-            labels: Vec::<i64>::try_from(&unique.f_masked_select(&present)?)?,
-            values: Vec::<f64>::try_from(&means)?,
-        })
+        Score::PerClass { labels, values: means }
     }
 
     fn nan_score(&self, labels: &[i64]) -> Score {

@@ -6,9 +6,16 @@
 //! `query_block x reference_block` scores plus `query_block x k` neighbours, never n x n.
 
 use super::accuracy_calculator::KnnDistance;
-use super::select::RunningBest;
+use super::select::{self, Score, Search, Workspace, CANDIDATE_BYTES};
 use crate::{Error, Result};
 use tch::{Device, Kind, Tensor};
+
+/// Largest magnitudes whose squares and sums of squares over any width float32 holds, as normal
+/// numbers: embeddings in this range are not rescaled (no copy).
+const SAFE_MAGNITUDES: (f64, f64) = (1.0 / (1u64 << 40) as f64, (1u64 << 40) as f64);
+
+/// The memory the kept candidates of one query block may take.
+const CANDIDATE_BUDGET: i64 = 64 << 20;
 
 /// How many queries and references one tile of scores spans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,10 +27,11 @@ pub struct Blocks {
 }
 
 impl Default for Blocks {
-    /// 1024 x 8192 scores: 32 MB of float32 per tile, large enough for the matrix products to
-    /// run at full speed.
+    /// 1024 queries, in tiles of 512 references: each thread's share of a tile (1 MB of float32
+    /// on two threads) stays in its core's cache while it is selected from, and a block is
+    /// large enough for its fixed costs not to count. Measured with `bench/accuracy_vs_pml`.
     fn default() -> Blocks {
-        Blocks { query: 1024, reference: 8192 }
+        Blocks { query: 1024, reference: 512 }
     }
 }
 
@@ -34,6 +42,9 @@ pub(crate) struct Prepared {
     reference: Tensor,
     /// Squared norms of the references (Euclidean only).
     reference_norms: Option<Tensor>,
+    /// Squared norms of the queries (Euclidean only), computed once: a libtorch operation per
+    /// block would wake its thread pool, whose spinning then slows the search's threads.
+    query_norms: Option<Tensor>,
     distance: KnnDistance,
 }
 
@@ -42,12 +53,13 @@ impl Prepared {
     pub(crate) fn new(query: &Tensor, reference: &Tensor, kind: Kind, distance: KnnDistance) -> Result<Prepared> {
         // A set against itself (get_accuracy) is prepared once, not copied twice.
         let same = is_same_tensor(query, reference);
-        let (mut query, mut reference) = (query.f_to_kind(kind)?, reference.f_to_kind(kind)?);
+        // Contiguous, so that the CPU search reads them in place.
+        let (mut query, mut reference) = (query.f_to_kind(kind)?.f_contiguous()?, reference.f_to_kind(kind)?.f_contiguous()?);
         // Every ranking here is invariant under one positive scale for both sets, and a power
         // of two scales exactly: bring the largest magnitude to [0.5, 1) so that 1e18 or 1e-30
         // embeddings rank as faithfully as unit-sized ones (float32 squares of 1e18 overflow).
-        let largest = query.f_abs()?.f_max()?.f_double_value(&[])?.max(reference.f_abs()?.f_max()?.f_double_value(&[])?);
-        if largest > 0.0 {
+        let largest = largest_magnitude(&query)?.max(largest_magnitude(&reference)?);
+        if largest > 0.0 && !(SAFE_MAGNITUDES.0..=SAFE_MAGNITUDES.1).contains(&largest) {
             let scale = 2f64.powi(-(largest.log2().floor() as i32) - 1);
             query = query.f_mul_scalar(scale)?;
             if !same {
@@ -67,7 +79,12 @@ impl Prepared {
             KnnDistance::Euclidean => Some(squared_norms(&reference)?),
             _ => None,
         };
-        Ok(Prepared { query, reference, reference_norms, distance })
+        let query_norms = match &reference_norms {
+            Some(norms) if same => Some(norms.shallow_clone()),
+            Some(_) => Some(squared_norms(&query)?),
+            None => None,
+        };
+        Ok(Prepared { query, reference, reference_norms, query_norms, distance })
     }
 
     /// Number of references.
@@ -98,17 +115,17 @@ impl Prepared {
         }
     }
 
-    /// Calls `each(start, neighbours)` for each block of queries, in order, `neighbours` being
-    /// the reference indices of the `k` nearest of each query of the block (`rows x k`, int64),
-    /// ordered by (score, index) as faiss orders them. With `drop_self`, the query is the
-    /// reference's first rows: `k + 1` are searched and each row's own index removed (or, when
-    /// ties pushed it out of the list, the last column), as PML's FaissKNN does.
+    /// Calls `each(start, neighbours)` for each block of queries, in order, with the `k`
+    /// nearest references of each query of the block, ordered by (score, index) as faiss
+    /// orders them. With `drop_self`, the query is the reference's first rows: `k + 1` are
+    /// searched and each row's own index removed (or, when ties pushed it out of the list, the
+    /// last column), as PML's FaissKNN does.
     pub(crate) fn for_each_block(
         &self,
         k: i64,
         drop_self: bool,
         blocks: Blocks,
-        mut each: impl FnMut(i64, &Tensor) -> Result<()>,
+        mut each: impl FnMut(i64, &Neighbours) -> Result<()>,
     ) -> Result<()> {
         if blocks.query < 1 || blocks.reference < 1 {
             return Err(Error::config(format!(
@@ -119,33 +136,21 @@ impl Prepared {
         let n_query = self.query.size()[0];
         let n_reference = self.references();
         let searched = (k + i64::from(drop_self)).min(n_reference);
+        // The candidates kept per query grow with k: fewer queries per block when k is large,
+        // so that they stay within the budget too.
+        let candidate_bytes = 2 * searched.max(1) * CANDIDATE_BYTES as i64;
+        let query_block = blocks.query.min((CANDIDATE_BUDGET / candidate_bytes).max(1));
+        let mut workspaces = Workspaces::default();
         let mut start = 0;
         while start < n_query {
-            let rows = blocks.query.min(n_query - start);
-            if searched == 0 {
-                each(start, &Tensor::f_zeros([rows, 0], (Kind::Int64, self.query.device()))?)?;
-                start += rows;
-                continue;
-            }
-            let queries = self.query.f_narrow(0, start, rows)?;
-            let query_norms = match self.distance {
-                KnnDistance::Euclidean => Some(squared_norms(&queries)?),
-                _ => None,
-            };
-            let mut neighbours = if self.query.device() == Device::Cpu {
-                let mut best = RunningBest::new(rows as usize, searched as usize);
-                let mut tile_start = 0;
-                while tile_start < n_reference {
-                    let len = blocks.reference.min(n_reference - tile_start);
-                    best.offer(&self.scores(&queries, query_norms.as_ref(), tile_start, len)?, tile_start)?;
-                    tile_start += len;
-                }
-                best.into_indices(Device::Cpu)?
+            let rows = query_block.min(n_query - start);
+            let mut neighbours = if searched == 0 {
+                Neighbours { scores: Vec::new(), indices: Vec::new(), rows: rows as usize, found: 0 }
             } else {
-                self.nearest_by_topk(&queries, query_norms.as_ref(), searched, blocks.reference)?
+                self.nearest(start, rows, searched, blocks.reference, &mut workspaces)?
             };
             if drop_self {
-                neighbours = remove_self(&neighbours, start)?;
+                neighbours = neighbours.without_self(start);
             }
             each(start, &neighbours)?;
             start += rows;
@@ -153,9 +158,57 @@ impl Prepared {
         Ok(())
     }
 
+    /// The `searched` nearest references of queries `start..start + rows`.
+    fn nearest(&self, start: i64, rows: i64, searched: i64, tile: i64, workspaces: &mut Workspaces) -> Result<Neighbours> {
+        let queries = self.query.f_narrow(0, start, rows)?;
+        let query_norms = match &self.query_norms {
+            Some(norms) => Some(norms.f_narrow(0, start, rows)?),
+            None => None,
+        };
+        let device = self.query.device();
+        if device != Device::Cpu {
+            return self.nearest_by_topk(&queries, query_norms.as_ref(), searched, tile);
+        }
+        match queries.kind() {
+            Kind::Double => self.nearest_on_cpu(&queries, query_norms.as_ref(), searched, tile, &mut workspaces.double),
+            _ => self.nearest_on_cpu(&queries, query_norms.as_ref(), searched, tile, &mut workspaces.float),
+        }
+    }
+
+    /// [`select::nearest`] on the prepared CPU tensors, read in place.
+    fn nearest_on_cpu<T: Score>(
+        &self,
+        queries: &Tensor,
+        query_norms: Option<&Tensor>,
+        searched: i64,
+        tile: i64,
+        workspace: &mut Workspace<T>,
+    ) -> Result<Neighbours> {
+        let queries = queries.f_contiguous()?;
+        let width = queries.size()[1] as usize;
+        let rows = queries.size()[0];
+        let norms = match (query_norms, &self.reference_norms) {
+            (Some(q), Some(r)) => Some((q.shallow_clone(), r.shallow_clone())),
+            _ => None,
+        };
+        let search = Search {
+            queries: slice::<T>(&queries)?,
+            references: slice::<T>(&self.reference)?,
+            norms: match &norms {
+                Some((q, r)) => Some((slice::<T>(q)?, slice::<T>(r)?)),
+                None => None,
+            },
+            width,
+            k: searched as usize,
+            tile: tile as usize,
+        };
+        let (scores, indices, found) = select::nearest(&search, tch::get_num_threads().max(1) as usize, workspace)?;
+        Ok(Neighbours { scores, indices, rows: rows as usize, found })
+    }
+
     /// The `searched` nearest references of each of `queries`, ordered by (score, index), with
     /// libtorch's `topk` per tile and a merge: the path for tensors off the CPU.
-    fn nearest_by_topk(&self, queries: &Tensor, query_norms: Option<&Tensor>, searched: i64, tile: i64) -> Result<Tensor> {
+    fn nearest_by_topk(&self, queries: &Tensor, query_norms: Option<&Tensor>, searched: i64, tile: i64) -> Result<Neighbours> {
         let n_reference = self.references();
         // The running best of this query block: scores and global reference indices,
         // ordered by (score, index).
@@ -181,7 +234,13 @@ impl Prepared {
             tile_start += len;
         }
         match best {
-            Some((_, indices)) => Ok(indices),
+            Some((scores, indices)) => {
+                let (rows, found) = (indices.size()[0] as usize, indices.size()[1] as usize);
+                let cpu = |t: &Tensor, kind| t.f_to_device(Device::Cpu)?.f_to_kind(kind)?.f_reshape([-1]);
+                let scores = Vec::<f64>::try_from(cpu(&scores, Kind::Double)?)?;
+                let indices = Vec::<i64>::try_from(cpu(&indices, Kind::Int64)?)?;
+                Ok(Neighbours { scores, indices, rows, found })
+            }
             None => Err(Error::data("k-NN: the reference set is empty")),
         }
     }
@@ -213,22 +272,70 @@ fn smallest(scores: &Tensor, k: i64) -> Result<(Tensor, Tensor)> {
     Ok((values, columns.f_gather(1, &order, false)?))
 }
 
-/// Drops from each row of `neighbours` (queries `start..`) the column holding the row's own
-/// index, or its last column when the own index is not there (PML's `return_results`).
-fn remove_self(neighbours: &Tensor, start: i64) -> Result<Tensor> {
-    let (rows, width) = (neighbours.size()[0], neighbours.size()[1]);
-    let own = Tensor::f_arange_start(start, start + rows, (Kind::Int64, neighbours.device()))?.f_unsqueeze(1)?;
-    let is_self = neighbours.f_eq_tensor(&own)?;
-    let found = is_self.f_any_dim(1, true)?;
-    let last = Tensor::f_arange(width, (Kind::Int64, neighbours.device()))?.f_eq(width - 1)?.f_unsqueeze(0)?;
-    // Rows without their own index lose their last column instead.
-    let drop = is_self.f_logical_or(&last.f_logical_and(&found.f_logical_not()?)?)?;
-    Ok(neighbours.f_masked_select(&drop.f_logical_not()?)?.f_reshape([rows, width - 1])?)
+/// The CPU search's buffers, for either float kind, kept across query blocks.
+#[derive(Default)]
+struct Workspaces {
+    float: Workspace<f32>,
+    double: Workspace<f64>,
+}
+
+/// The nearest references of a block of queries, nearest first: `rows x found`, row-major.
+pub(crate) struct Neighbours {
+    /// Lower is nearer: squared L2 or the negated similarity, of the prepared (rescaled)
+    /// embeddings.
+    pub scores: Vec<f64>,
+    /// Reference indices.
+    pub indices: Vec<i64>,
+    pub rows: usize,
+    pub found: usize,
+}
+
+impl Neighbours {
+    /// Row `row`'s reference indices.
+    pub(crate) fn row(&self, row: usize) -> &[i64] {
+        &self.indices[row * self.found..(row + 1) * self.found]
+    }
+
+    /// Drops from each row (queries `start..`) the column holding the row's own index, or its
+    /// last column when the own index is not there (PML's `return_results`).
+    fn without_self(&self, start: i64) -> Neighbours {
+        let found = self.found.saturating_sub(1);
+        let (mut scores, mut indices) = (Vec::with_capacity(self.rows * found), Vec::with_capacity(self.rows * found));
+        for row in 0..self.rows {
+            let own = start + row as i64;
+            let columns = row * self.found..(row + 1) * self.found;
+            // Rows without their own index lose their last column instead.
+            let dropped = self.indices[columns.clone()].iter().position(|&i| i == own).unwrap_or(found);
+            for (column, position) in columns.enumerate() {
+                if column != dropped {
+                    scores.push(self.scores[position]);
+                    indices.push(self.indices[position]);
+                }
+            }
+        }
+        Neighbours { scores, indices, rows: self.rows, found }
+    }
+}
+
+/// The values of a contiguous CPU tensor of `T`'s kind, borrowed in place.
+fn slice<T: Score>(t: &Tensor) -> Result<&[T]> {
+    if t.kind() != T::KIND || t.device() != Device::Cpu || !t.is_contiguous() {
+        return Err(Error::data(format!("k-NN: expected a contiguous CPU tensor of {:?}, found {:?} on {:?}", T::KIND, t.kind(), t.device())));
+    }
+    // SAFETY: a contiguous CPU tensor of T's kind holds numel() values of T at its data
+    // pointer; the slice borrows `t`, which owns them and is not written while borrowed.
+    Ok(unsafe { std::slice::from_raw_parts(t.data_ptr() as *const T, t.numel()) })
 }
 
 /// Whether `a` and `b` view the same memory the same way (a set scored against itself).
 pub(crate) fn is_same_tensor(a: &Tensor, b: &Tensor) -> bool {
     a.data_ptr() == b.data_ptr() && a.size() == b.size() && a.stride() == b.stride() && a.kind() == b.kind() && a.device() == b.device()
+}
+
+/// max |x|, without a copy of `x`.
+fn largest_magnitude(x: &Tensor) -> Result<f64> {
+    let (min, max) = x.f_aminmax(None, false)?;
+    Ok(min.f_double_value(&[])?.abs().max(max.f_double_value(&[])?.abs()))
 }
 
 fn squared_norms(x: &Tensor) -> Result<Tensor> {
@@ -250,7 +357,7 @@ mod tests {
         let mut all = Vec::new();
         prepared
             .for_each_block(k, drop_self, blocks, |_, n| {
-                all.extend(Vec::<Vec<i64>>::try_from(n).unwrap());
+                all.extend((0..n.rows).map(|row| n.row(row).to_vec()));
                 Ok(())
             })
             .unwrap();
@@ -272,8 +379,9 @@ mod tests {
 
     #[test]
     fn a_row_pushed_out_by_ties_loses_its_last_column() {
-        let n = Tensor::from_slice(&[4i64, 7, 9, 0, 1, 2]).reshape([2, 3]);
-        let kept = Vec::<Vec<i64>>::try_from(remove_self(&n, 0).unwrap()).unwrap();
-        assert_eq!(kept, vec![vec![4, 7], vec![0, 2]]);
+        let neighbours = Neighbours { scores: vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], indices: vec![4, 7, 9, 0, 1, 2], rows: 2, found: 3 };
+        let kept = neighbours.without_self(0);
+        assert_eq!(kept.indices, [4, 7, 0, 2]);
+        assert_eq!(kept.scores, [0.0, 1.0, 3.0, 5.0]);
     }
 }
