@@ -27,6 +27,11 @@ pub trait Component {
     /// Tells the value which key holds it, so that its errors can name the key (`build()` calls
     /// it for every model).
     fn bind_key(&mut self, _key: &str) {}
+    /// The value itself, for callers that need its concrete type (a tester running the trunk
+    /// alone looks for a `Model`); `None` where it does not offer that.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 impl<T: Component + ?Sized> Component for Box<T> {
@@ -41,6 +46,9 @@ impl<T: Component + ?Sized> Component for Box<T> {
     }
     fn bind_key(&mut self, key: &str) {
         (**self).bind_key(key)
+    }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        (**self).as_any()
     }
 }
 
@@ -61,5 +69,8 @@ impl<T: Component> Component for Option<T> {
         if let Some(inner) = self {
             inner.bind_key(key)
         }
+    }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        self.as_ref().and_then(Component::as_any)
     }
 }

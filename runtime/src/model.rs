@@ -98,6 +98,9 @@ impl Component for Model {
     fn bind_key(&mut self, key: &str) {
         self.key = Some(key.to_string());
     }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 impl std::fmt::Debug for Model {

@@ -303,6 +303,11 @@ impl<T: Step> Trainer<T> {
         result
     }
 
+    /// The float kind batches are cast to (`dtype`), when one was set.
+    pub fn dtype(&self) -> Option<Kind> {
+        self.settings.dtype
+    }
+
     /// Steps every `_scheduler_by_plateau` with a validation metric.
     pub fn step_plateau_schedulers(&mut self, metric: f64) {
         self.step_schedulers(StepType::Plateau, Some(metric));

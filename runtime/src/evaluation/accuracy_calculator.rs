@@ -18,7 +18,7 @@
 //! ```
 
 use super::clustering::{adjusted_mutual_info, kmeans, normalized_mutual_info};
-use super::knn::{is_same_tensor, Blocks, Neighbours, Prepared};
+use super::knn::{by_row_chunks, is_same_tensor, Blocks, Neighbours, Prepared};
 use super::labels::{compared, label_stats};
 use super::metrics::per_query;
 use crate::{Error, Result};
@@ -199,6 +199,10 @@ pub struct Accuracies {
 }
 
 impl Accuracies {
+    pub(crate) fn from_scores(scores: Vec<(Metric, Score)>, k: Option<i64>, warnings: Vec<String>) -> Accuracies {
+        Accuracies { scores, k, warnings }
+    }
+
     /// The metric's value, when it was computed and is one number (not per class).
     pub fn get(&self, metric: Metric) -> Option<f64> {
         match self.score(metric)? {
@@ -595,7 +599,7 @@ fn check_set(name: &str, embeddings: &Tensor, labels_name: &str, labels: &Tensor
     if rows == 0 {
         return Err(Error::data(format!("{name} is empty: expected at least one row, found shape {size:?}")));
     }
-    let bad_rows = embeddings.f_isfinite()?.f_all_dim(1, false)?.f_logical_not()?;
+    let bad_rows = by_row_chunks(embeddings, |chunk| Ok(chunk.f_isfinite()?.f_all_dim(1, false)?.f_logical_not()?))?;
     let bad = bad_rows.f_sum(Kind::Int64)?.f_int64_value(&[])?;
     if bad > 0 {
         let first = bad_rows.f_nonzero()?.f_int64_value(&[0, 0])?;

@@ -338,8 +338,29 @@ fn largest_magnitude(x: &Tensor) -> Result<f64> {
     Ok(min.f_double_value(&[])?.abs().max(max.f_double_value(&[])?.abs()))
 }
 
+/// Rows at a time for whole-set passes (norms, checks): their temporaries stay small.
+pub(crate) const ROW_CHUNK: i64 = 16384;
+
+/// `f(chunk)` for consecutive chunks of `ROW_CHUNK` rows of `x`, concatenated.
+pub(crate) fn by_row_chunks(x: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+    let rows = x.size()[0];
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < rows {
+        let len = ROW_CHUNK.min(rows - start);
+        parts.push(f(&x.f_narrow(0, start, len)?)?);
+        start += len;
+    }
+    if parts.is_empty() {
+        return Ok(f(x)?);
+    }
+    Ok(Tensor::f_cat(&parts, 0)?)
+}
+
+/// Each row's sum of squares, a chunk of rows at a time (a whole-set square would be a copy of
+/// the set).
 fn squared_norms(x: &Tensor) -> Result<Tensor> {
-    Ok(x.f_square()?.f_sum_dim_intlist([1i64].as_slice(), false, x.kind())?)
+    by_row_chunks(x, |chunk| Ok(chunk.f_square()?.f_sum_dim_intlist([1i64].as_slice(), false, chunk.kind())?))
 }
 
 /// Rows divided by their L2 norm (zero rows stay zero), as `F.normalize`.

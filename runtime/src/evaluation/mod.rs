@@ -10,8 +10,14 @@ mod labels;
 mod metrics;
 mod scores;
 mod select;
+mod testers;
 
 pub use accuracy_calculator::{Accuracies, AccuracyCalculator, KnnDistance, LabelComparison, Metric, Score, K};
 pub use clustering::{adjusted_mutual_info, normalized_mutual_info};
 pub use knn::Blocks;
 pub use scores::{knn_scores, KnnScores};
+pub use testers::{
+    EmbeddingModel, GlobalEmbeddingSpace, GlobalEmbeddingSpaceTester, GlobalTwoStreamEmbeddingSpace, GlobalTwoStreamEmbeddingSpaceTester,
+    LabelLevels, LevelAccuracies, ReferenceSet, SplitAccuracies, SplitEmbeddings, Streams, TestResults, Tester, TesterKind,
+    WithSameParentLabel, WithSameParentLabelTester,
+};
