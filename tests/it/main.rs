@@ -13,3 +13,4 @@ mod precision;
 mod roles;
 mod schedules;
 mod stock_trainers;
+mod testers;
