@@ -33,9 +33,9 @@ def scores(trunk, embedder, images, labels):
     with torch.no_grad():
         embeddings = embedder(trunk(images))
     trunk.train(), embedder.train()
-    calculator = AccuracyCalculator(include=("precision_at_1", "mean_average_precision_at_r"), k="max_bin_count")
+    calculator = AccuracyCalculator(include=("precision_at_1", "mean_average_precision_at_r", "r_precision"), k="max_bin_count")
     result = calculator.get_accuracy(embeddings, labels)
-    return result["precision_at_1"], result["mean_average_precision_at_r"]
+    return result["precision_at_1"], result["mean_average_precision_at_r"], result["r_precision"]
 
 
 def main():
@@ -67,6 +67,7 @@ def main():
     after = scores(trunk, embedder, test_x, test_y)
     print(f"pml_train_seconds {seconds:.2f}")
     print(f"pml_precision_at_1 {before[0]:.3f} {after[0]:.3f}")
+    print(f"pml_r_precision {before[2]:.3f} {after[2]:.3f}")
     print(f"pml_map_at_r {before[1]:.3f} {after[1]:.3f}")
 
 

@@ -20,7 +20,7 @@ pub fn mlp(width: i64) -> Model {
     })
 }
 
-/// Precision@1 and MAP@R of the test images' embeddings.
+/// Precision@1, R-precision and MAP@R of the test images' embeddings.
 fn scores<T: Step>(trainer: &mut Trainer<T>, test: &InMemoryDataset) -> metric_learning::Result<KnnScores> {
     knn_scores(&trainer.embed(test.data(), 1000)?, &labels(test))
 }
@@ -34,11 +34,11 @@ pub fn train_and_report<T: Step>(name: &str, trainer: &mut Trainer<T>, test: &In
     Ok(())
 }
 
-/// `fashion-mnist <name>: precision_at_1 a -> b, map_at_r c -> d`.
+/// `fashion-mnist <name>: precision_at_1 a -> b, r_precision c -> d, map_at_r e -> f`.
 fn report(name: &str, before: KnnScores, after: KnnScores) {
     println!(
-        "fashion-mnist {name}: precision_at_1 {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
-        before.precision_at_1, after.precision_at_1, before.map_at_r, after.map_at_r
+        "fashion-mnist {name}: precision_at_1 {:.3} -> {:.3}, r_precision {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
+        before.precision_at_1, after.precision_at_1, before.r_precision, after.r_precision, before.map_at_r, after.map_at_r
     );
 }
 

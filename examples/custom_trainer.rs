@@ -71,8 +71,8 @@ fn run() -> metric_learning::Result<()> {
     trainer.train(2)?;
     let after = knn_scores(&trainer.embed(test.data(), 1000)?, &test_labels)?;
     println!(
-        "fashion-mnist TwoLosses: precision_at_1 {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
-        before.precision_at_1, after.precision_at_1, before.map_at_r, after.map_at_r
+        "fashion-mnist TwoLosses: precision_at_1 {:.3} -> {:.3}, r_precision {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
+        before.precision_at_1, after.precision_at_1, before.r_precision, after.r_precision, before.map_at_r, after.map_at_r
     );
     Ok(())
 }

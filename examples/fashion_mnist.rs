@@ -61,8 +61,8 @@ fn run() -> metric_learning::Result<()> {
 
     println!("trained {EPOCHS} epochs ({} iterations) in {seconds:.1} s", EPOCHS * trainer.iterations_per_epoch());
     println!(
-        "fashion-mnist MetricLossOnly: precision_at_1 {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
-        before.precision_at_1, after.precision_at_1, before.map_at_r, after.map_at_r
+        "fashion-mnist MetricLossOnly: precision_at_1 {:.3} -> {:.3}, r_precision {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
+        before.precision_at_1, after.precision_at_1, before.r_precision, after.r_precision, before.map_at_r, after.map_at_r
     );
     Ok(())
 }

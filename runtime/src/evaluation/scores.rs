@@ -1,5 +1,5 @@
-//! The two numbers the examples and tests print: precision@1 and MAP@R of a set against
-//! itself, computed by the [`AccuracyCalculator`].
+//! The three numbers the examples and tests print: precision@1, R-precision and MAP@R of a set
+//! against itself, computed by the [`AccuracyCalculator`].
 
 use super::accuracy_calculator::{AccuracyCalculator, Metric, K};
 use crate::{Error, Result};
@@ -10,6 +10,9 @@ use tch::{Kind, Tensor};
 pub struct KnnScores {
     /// The fraction of queries whose nearest neighbour has their label.
     pub precision_at_1: f64,
+    /// The fraction of matches among the first R neighbours, R being the number of other
+    /// samples with the query's label.
+    pub r_precision: f64,
     /// Mean average precision at R, R being the number of other samples with the query's label
     /// (Musgrave et al., "A Metric Learning Reality Check").
     pub map_at_r: f64,
@@ -34,11 +37,15 @@ pub fn knn_scores(embeddings: &Tensor, labels: &[i64]) -> Result<KnnScores> {
     let labels = Tensor::from_slice(labels).to_device(embeddings.device());
     let embeddings = if embeddings.kind() == Kind::Double { embeddings.shallow_clone() } else { embeddings.f_to_kind(Kind::Float)? };
     let accuracies = AccuracyCalculator::new()
-        .include([Metric::PrecisionAt1, Metric::MeanAveragePrecisionAtR])
+        .include([Metric::PrecisionAt1, Metric::RPrecision, Metric::MeanAveragePrecisionAtR])
         .k(K::MaxBinCount)
         .get_accuracy(&embeddings, &labels)?;
     let get = |m| accuracies.get(m).unwrap_or(f64::NAN);
-    Ok(KnnScores { precision_at_1: get(Metric::PrecisionAt1), map_at_r: get(Metric::MeanAveragePrecisionAtR) })
+    Ok(KnnScores {
+        precision_at_1: get(Metric::PrecisionAt1),
+        r_precision: get(Metric::RPrecision),
+        map_at_r: get(Metric::MeanAveragePrecisionAtR),
+    })
 }
 
 #[cfg(test)]
@@ -56,6 +63,8 @@ mod tests {
         // q10 R=2 [11(m), 2(m)] = 0; q11 R=1 [10(m)] = 0.
         assert!((scores.map_at_r - 0.2).abs() < 1e-9, "{scores:?}");
         assert!((scores.precision_at_1 - 0.4).abs() < 1e-9, "{scores:?}");
+        // R-precision: q0 1/2, q1 1/2, q2 0, q10 0, q11 0.
+        assert!((scores.r_precision - 0.2).abs() < 1e-9, "{scores:?}");
     }
 
     #[test]
