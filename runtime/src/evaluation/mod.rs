@@ -18,6 +18,6 @@ pub use knn::Blocks;
 pub use scores::{knn_scores, KnnScores};
 pub use testers::{
     EmbeddingModel, GlobalEmbeddingSpace, GlobalEmbeddingSpaceTester, GlobalTwoStreamEmbeddingSpace, GlobalTwoStreamEmbeddingSpaceTester,
-    LabelLevels, LevelAccuracies, ReferenceSet, SplitAccuracies, SplitEmbeddings, Streams, TestResults, Tester, TesterKind,
+    LabelLevels, LevelAccuracies, ReferenceSet, Scoring, SplitAccuracies, SplitEmbeddings, Streams, TestResults, Tester, TesterKind,
     WithSameParentLabel, WithSameParentLabelTester,
 };

@@ -38,14 +38,21 @@ pub trait TesterKind: Clone + Debug + Default {
     ///
     /// # Errors
     /// The calculator's.
-    fn accuracies(
-        &self,
-        calculator: &AccuracyCalculator,
-        query: &SplitEmbeddings,
-        references: &[&SplitEmbeddings],
-        query_in_references: bool,
-        level: usize,
-    ) -> Result<Accuracies>;
+    fn accuracies(&self, scoring: &Scoring<'_>) -> Result<Accuracies>;
+}
+
+/// One query split and label level to score.
+pub struct Scoring<'a> {
+    /// The tester's calculator.
+    pub calculator: &'a AccuracyCalculator,
+    /// The query split.
+    pub query: &'a SplitEmbeddings,
+    /// Its reference splits, the query first when it is among them.
+    pub references: &'a [&'a SplitEmbeddings],
+    /// Whether the query is the first reference.
+    pub query_in_references: bool,
+    /// The label column.
+    pub level: usize,
 }
 
 /// PML's `GlobalEmbeddingSpaceTester`: the query against its reference splits combined.
@@ -66,16 +73,9 @@ fn combined(references: &[&SplitEmbeddings], level: usize) -> Result<(Tensor, Te
 impl TesterKind for GlobalEmbeddingSpace {
     const NAME: &'static str = "GlobalEmbeddingSpaceTester";
 
-    fn accuracies(
-        &self,
-        calculator: &AccuracyCalculator,
-        query: &SplitEmbeddings,
-        references: &[&SplitEmbeddings],
-        query_in_references: bool,
-        level: usize,
-    ) -> Result<Accuracies> {
-        let (reference, reference_labels) = combined(references, level)?;
-        calculator.get_accuracy_against(&query.embeddings, &query.level(level)?, &reference, &reference_labels, query_in_references)
+    fn accuracies(&self, s: &Scoring<'_>) -> Result<Accuracies> {
+        let (reference, reference_labels) = combined(s.references, s.level)?;
+        s.calculator.get_accuracy_against(&s.query.embeddings, &s.query.level(s.level)?, &reference, &reference_labels, s.query_in_references)
     }
 }
 
@@ -99,28 +99,21 @@ impl TesterKind for WithSameParentLabel {
         Ok(kept)
     }
 
-    fn accuracies(
-        &self,
-        calculator: &AccuracyCalculator,
-        query: &SplitEmbeddings,
-        references: &[&SplitEmbeddings],
-        query_in_references: bool,
-        level: usize,
-    ) -> Result<Accuracies> {
-        let (reference, reference_labels) = combined(references, level)?;
-        let reference_parents = combined(references, level + 1)?.1;
-        let (query_labels, query_parents) = (query.level(level)?, query.level(level + 1)?);
+    fn accuracies(&self, s: &Scoring<'_>) -> Result<Accuracies> {
+        let (reference, reference_labels) = combined(s.references, s.level)?;
+        let reference_parents = combined(s.references, s.level + 1)?.1;
+        let (query_labels, query_parents) = (s.query.level(s.level)?, s.query.level(s.level + 1)?);
         let parents = Vec::<i64>::try_from(&query_parents.f_internal_unique2(true, false, false)?.0.f_to_device(tch::Device::Cpu)?)?;
         let mut per_parent = Vec::new();
         for parent in parents {
             let rows = |labels: &Tensor| -> Result<Tensor> { Ok(labels.f_eq(parent)?.f_nonzero()?.f_squeeze_dim(1)?) };
             let (q, r) = (rows(&query_parents)?, rows(&reference_parents)?);
-            per_parent.push(calculator.get_accuracy_against(
-                &query.embeddings.f_index_select(0, &q)?,
+            per_parent.push(s.calculator.get_accuracy_against(
+                &s.query.embeddings.f_index_select(0, &q)?,
                 &query_labels.f_index_select(0, &q)?,
                 &reference.f_index_select(0, &r)?,
                 &reference_labels.f_index_select(0, &r)?,
-                query_in_references,
+                s.query_in_references,
             )?);
         }
         mean_over_parents(&per_parent)
@@ -173,16 +166,9 @@ impl TesterKind for GlobalTwoStreamEmbeddingSpace {
         Ok(())
     }
 
-    fn accuracies(
-        &self,
-        calculator: &AccuracyCalculator,
-        query: &SplitEmbeddings,
-        _references: &[&SplitEmbeddings],
-        _query_in_references: bool,
-        level: usize,
-    ) -> Result<Accuracies> {
-        let second = query.second_stream.as_ref().ok_or_else(|| Error::data("two-stream split without a second stream"))?;
-        let labels = query.level(level)?;
-        calculator.get_accuracy_against(&query.embeddings, &labels, second, &labels, false)
+    fn accuracies(&self, s: &Scoring<'_>) -> Result<Accuracies> {
+        let second = s.query.second_stream.as_ref().ok_or_else(|| Error::data("two-stream split without a second stream"))?;
+        let labels = s.query.level(s.level)?;
+        s.calculator.get_accuracy_against(&s.query.embeddings, &labels, second, &labels, false)
     }
 }

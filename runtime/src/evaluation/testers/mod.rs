@@ -25,7 +25,7 @@ mod settings;
 mod splits;
 
 pub use embedding::EmbeddingModel;
-pub use kinds::{GlobalEmbeddingSpace, GlobalTwoStreamEmbeddingSpace, TesterKind, WithSameParentLabel};
+pub use kinds::{GlobalEmbeddingSpace, GlobalTwoStreamEmbeddingSpace, Scoring, TesterKind, WithSameParentLabel};
 pub use results::{LevelAccuracies, SplitAccuracies, TestResults};
 pub use settings::{LabelLevels, ReferenceSet, Tester};
 pub use splits::{SplitEmbeddings, Streams};

@@ -1,7 +1,7 @@
 //! A tester's settings (PML's `BaseTester` parameters) and its `test` call.
 
 use super::embedding::EmbeddingModel;
-use super::kinds::TesterKind;
+use super::kinds::{Scoring, TesterKind};
 use super::results::{SplitAccuracies, TestResults};
 use super::splits::{embed_split, SplitEmbeddings};
 use crate::data::Dataset;
@@ -167,7 +167,14 @@ impl<K: TesterKind> Tester<K> {
             let query_in_references = references.first() == Some(query);
             let mut accuracies = Vec::new();
             for &level in &levels {
-                let scored = self.kind.accuracies(&self.accuracy_calculator, &embedded[query], &reference_sets, query_in_references, level);
+                let scoring = Scoring {
+                    calculator: &self.accuracy_calculator,
+                    query: &embedded[query],
+                    references: &reference_sets,
+                    query_in_references,
+                    level,
+                };
+                let scored = self.kind.accuracies(&scoring);
                 accuracies.push((level, scored.map_err(|e| in_split(e, query))?));
             }
             results.splits.push(SplitAccuracies::new(query.clone(), references.clone(), accuracies));
