@@ -213,9 +213,28 @@ fn results_do_not_depend_on_the_block_sizes() {
     }
 }
 
+/// Small integer coordinates are exact in every float kind: float64 (its own search path) and
+/// half precision give float32's results, with ties broken alike.
+#[test]
+fn every_float_kind_ranks_alike() {
+    tch::manual_seed(8);
+    let x = Tensor::randint(5, [200, 4], (Kind::Float, Device::Cpu));
+    let y = cycling(200, 6);
+    for distance in [KnnDistance::Euclidean, KnnDistance::DotProduct] {
+        for k in [K::All, K::Count(5)] {
+            let calc = AccuracyCalculator::new().k(k).distance(distance).exclude([Metric::Ami, Metric::Nmi]);
+            let single = calc.get_accuracy(&x, &y).unwrap();
+            for kind in [Kind::Double, Kind::Half, Kind::BFloat16] {
+                let other = calc.get_accuracy(&x.to_kind(kind), &y).unwrap();
+                assert_eq!(single, other, "{kind:?} {distance:?} {k:?}");
+            }
+        }
+    }
+}
+
 /// 20k x 16 embeddings: an n x n matrix of float32 scores would be 1.6 GB; the blocked k-NN
-/// holds one 1024 x 8192 tile (32 MB) at a time. Different tiles give the same scores, and
-/// knn_scores (which the examples use) agrees with the calculator.
+/// holds one tile at a time. Different tiles give the same scores, and knn_scores (which the
+/// examples use) agrees with the calculator.
 #[test]
 fn twenty_thousand_embeddings_in_blocks() {
     metric_learning_tests::one_thread();
