@@ -8,10 +8,12 @@ mod clustering;
 mod knn;
 mod labels;
 mod metrics;
+mod pca;
 mod scores;
 mod select;
 
 pub use accuracy_calculator::{Accuracies, AccuracyCalculator, KnnDistance, LabelComparison, Metric, Score, K};
 pub use clustering::{adjusted_mutual_info, normalized_mutual_info};
 pub use knn::Blocks;
+pub use pca::Pca;
 pub use scores::{knn_scores, KnnScores};
