@@ -9,6 +9,7 @@ mod knn;
 mod labels;
 mod metrics;
 mod pca;
+mod plot;
 mod scores;
 mod select;
 
@@ -16,4 +17,5 @@ pub use accuracy_calculator::{Accuracies, AccuracyCalculator, KnnDistance, Label
 pub use clustering::{adjusted_mutual_info, normalized_mutual_info};
 pub use knn::Blocks;
 pub use pca::Pca;
+pub use plot::save_embedding_plot;
 pub use scores::{knn_scores, KnnScores};
