@@ -8,6 +8,8 @@ mod clustering;
 mod knn;
 mod labels;
 mod metrics;
+mod pca;
+mod plot;
 mod scores;
 mod select;
 mod testers;
@@ -15,6 +17,8 @@ mod testers;
 pub use accuracy_calculator::{Accuracies, AccuracyCalculator, KnnDistance, LabelComparison, Metric, Score, K};
 pub use clustering::{adjusted_mutual_info, normalized_mutual_info};
 pub use knn::Blocks;
+pub use pca::Pca;
+pub use plot::save_embedding_plot;
 pub use scores::{knn_scores, KnnScores};
 pub use testers::{
     EmbeddingModel, GlobalEmbeddingSpace, GlobalEmbeddingSpaceTester, GlobalTwoStreamEmbeddingSpace, GlobalTwoStreamEmbeddingSpaceTester,
