@@ -225,3 +225,24 @@ fn bad_splits_are_clear_errors() {
     let error = tester.test(&mut model, &[("empty", &empty)], 0).unwrap_err().to_string();
     assert!(error.contains("split `empty`: the split is empty"), "{error}");
 }
+
+/// PML's test_pca (1024 x 512 embeddings reduced to 16 components), and the plots: one PNG per
+/// split, named by split and epoch.
+#[test]
+fn pca_and_plots() {
+    one_thread();
+    tch::manual_seed(0);
+    let train = InMemoryDataset::new(Tensor::randn([1024, 512], (Kind::Float, Device::Cpu)), Labels::int((0..1024).map(|i| i % 10).collect::<Vec<i64>>())).unwrap();
+    let folder = std::env::temp_dir().join(format!("metric-learning-plots-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let tester = GlobalEmbeddingSpaceTester::new().accuracy_calculator(precision_at_1()).pca(16).save_plots_to(&folder);
+    let results = tester.test(&mut Model::identity(), &[("train", &train)], 4).unwrap();
+    let p1 = results.get("train", "precision_at_1_level0").unwrap();
+    assert!((0.0..=1.0).contains(&p1), "{results}");
+    let png = std::fs::read(folder.join("train_epoch4.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    std::fs::remove_dir_all(&folder).unwrap();
+    // More components than the embeddings have is an error.
+    let error = GlobalEmbeddingSpaceTester::new().pca(600).test(&mut Model::identity(), &[("train", &train)], 0).unwrap_err().to_string();
+    assert!(error.contains("600"), "{error}");
+}

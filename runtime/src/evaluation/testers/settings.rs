@@ -8,6 +8,7 @@ use crate::data::Dataset;
 use crate::evaluation::AccuracyCalculator;
 use crate::{Error, Result};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use tch::{Device, Kind};
 
 /// Which label columns to score (PML's `label_hierarchy_level`).
@@ -49,6 +50,8 @@ pub struct Tester<K: TesterKind> {
     pub(crate) label_levels: LabelLevels,
     pub(crate) reference_set: ReferenceSet,
     pub(crate) accuracy_calculator: AccuracyCalculator,
+    pub(crate) pca: Option<i64>,
+    pub(crate) plot_folder: Option<PathBuf>,
 }
 
 impl<K: TesterKind> Default for Tester<K> {
@@ -63,6 +66,8 @@ impl<K: TesterKind> Default for Tester<K> {
             label_levels: LabelLevels::Level(0),
             reference_set: ReferenceSet::CompareToSelf,
             accuracy_calculator: AccuracyCalculator::new(),
+            pca: None,
+            plot_folder: None,
         }
     }
 }
@@ -122,6 +127,21 @@ impl<K: TesterKind> Tester<K> {
         self
     }
 
+    /// Reduce the embeddings to this many principal components first (after standard
+    /// scaling, as PML does); the components are fitted on all embedded splits together, so
+    /// that a query split and its references share one projection.
+    pub fn pca(mut self, dims: i64) -> Self {
+        self.pca = Some(dims);
+        self
+    }
+
+    /// Save a 2-D PCA plot of each split's embeddings, coloured by label, as
+    /// `<folder>/<split>_epoch<epoch>.png` (PML's visualizer hook).
+    pub fn save_plots_to(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.plot_folder = Some(folder.into());
+        self
+    }
+
     /// Scores every split against its references as the [`ReferenceSet`] says (PML's
     /// `test(dataset_dict, epoch, trunk, embedder)` with its default `splits_to_eval`).
     ///
@@ -159,7 +179,7 @@ impl<K: TesterKind> Tester<K> {
         let embedded = tch::no_grad(|| self.embed_splits(model, datasets, &plan));
         model.end_testing();
         let mut embedded = embedded?;
-        self.post_process(&mut embedded)?;
+        self.post_process(&mut embedded, epoch)?;
         let mut results = TestResults { epoch, tester: K::NAME, splits: Vec::new() };
         for (query, references) in &plan {
             let levels = self.levels(&embedded[query])?;
@@ -238,12 +258,18 @@ impl<K: TesterKind> Tester<K> {
         Ok(embedded)
     }
 
-    /// Normalisation, as PML's `maybe_normalize`.
-    fn post_process(&self, embedded: &mut HashMap<String, SplitEmbeddings>) -> Result<()> {
+    /// PCA and normalisation (PML's `maybe_normalize`), then the plots.
+    fn post_process(&self, embedded: &mut HashMap<String, SplitEmbeddings>, epoch: usize) -> Result<()> {
+        if let Some(dims) = self.pca {
+            super::splits::apply_pca(embedded, dims)?;
+        }
         if self.normalize_embeddings {
             for split in embedded.values_mut() {
                 split.normalize()?;
             }
+        }
+        if let Some(folder) = &self.plot_folder {
+            super::splits::save_plots(embedded, folder, epoch, K::NAME)?;
         }
         Ok(())
     }

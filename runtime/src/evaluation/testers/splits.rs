@@ -2,6 +2,9 @@
 
 use super::embedding::EmbeddingModel;
 use crate::data::{Dataset, Labels};
+use crate::evaluation::{save_embedding_plot, Pca};
+use std::collections::HashMap;
+use std::path::Path;
 use crate::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
@@ -51,6 +54,39 @@ impl SplitEmbeddings {
 fn normalize_rows(x: &Tensor) -> Result<Tensor> {
     let norms = x.f_square()?.f_sum_dim_intlist([1i64].as_slice(), true, x.kind())?.f_sqrt()?.f_clamp_min(1e-12)?;
     Ok(x.f_div(&norms)?)
+}
+
+/// Standard-scales and projects every split onto `dims` principal components fitted on all the
+/// splits together (PML fits each split on its own, which puts a query and its references in
+/// different bases).
+pub(crate) fn apply_pca(embedded: &mut HashMap<String, SplitEmbeddings>, dims: i64) -> Result<()> {
+    let mut names: Vec<String> = embedded.keys().cloned().collect();
+    names.sort();
+    let mut all: Vec<&Tensor> = Vec::new();
+    for name in &names {
+        let split = &embedded[name];
+        all.push(&split.embeddings);
+        all.extend(split.second_stream.as_ref());
+    }
+    let pca = Pca::fit(&Tensor::f_cat(&all, 0)?, dims, true)?;
+    for split in embedded.values_mut() {
+        split.embeddings = pca.transform(&split.embeddings)?;
+        if let Some(second) = &split.second_stream {
+            split.second_stream = Some(pca.transform(second)?);
+        }
+    }
+    Ok(())
+}
+
+/// A 2-D PCA plot of each split's embeddings, coloured by their first label level, as
+/// `<folder>/<split>_epoch<epoch>.png`.
+pub(crate) fn save_plots(embedded: &HashMap<String, SplitEmbeddings>, folder: &Path, epoch: usize, tester: &str) -> Result<()> {
+    for (name, split) in embedded {
+        let labels = Vec::<i64>::try_from(&split.level(0)?.f_to_device(Device::Cpu)?)?;
+        let path = folder.join(format!("{name}_epoch{epoch}.png"));
+        save_embedding_plot(&split.embeddings, &labels, &path, &format!("{name}, epoch {epoch} ({tester})"))?;
+    }
+    Ok(())
 }
 
 /// Embeds every sample of `dataset`, `batch_size` at a time, in order.
