@@ -33,9 +33,11 @@ pub struct NearestNeighbourIndex {
 pub struct Matches {
     /// Per query, the indices of its nearest references (rows of the index).
     pub indices: Vec<Vec<i64>>,
-    /// Per query, how far each of those references is, in the index's distance: the L2
-    /// distance (not squared) for [`KnnDistance::Euclidean`], increasing; the cosine
-    /// similarity or the dot product, decreasing, for the other two.
+    /// Per query, how far each of those references is, in the index's distance, computed in
+    /// float64 from the embeddings: the L2 distance (not squared) for
+    /// [`KnnDistance::Euclidean`], increasing; the cosine similarity or the dot product,
+    /// decreasing, for the other two. The order is the search's, which ranks in float32 unless
+    /// either set is float64: values within that rounding of each other may be out of order.
     pub distances: Vec<Vec<f64>>,
     /// Per query, the labels of those references, when the index has labels.
     pub labels: Option<Vec<Vec<i64>>>,
