@@ -5,6 +5,7 @@
 
 mod accuracy_calculator;
 mod clustering;
+mod index;
 mod knn;
 mod labels;
 mod metrics;
@@ -16,6 +17,7 @@ mod testers;
 
 pub use accuracy_calculator::{Accuracies, AccuracyCalculator, KnnDistance, LabelComparison, Metric, Score, K};
 pub use clustering::{adjusted_mutual_info, normalized_mutual_info};
+pub use index::{Matches, NearestNeighbourIndex};
 pub use knn::Blocks;
 pub use pca::Pca;
 pub use plot::save_embedding_plot;
