@@ -28,13 +28,16 @@
 extern crate self as metric_learning;
 
 pub mod builder;
+pub mod checkpoint;
 pub mod component;
 pub mod data;
 pub mod distances;
 pub mod engine;
 mod error;
+pub(crate) mod files;
 pub mod evaluation;
 mod guard;
+pub mod hooks;
 pub mod indices;
 pub mod losses;
 pub mod miners;
@@ -42,6 +45,7 @@ mod model;
 pub mod optim;
 pub mod reducers;
 pub mod samplers;
+mod seeds;
 pub mod trainer;
 pub mod trainers;
 pub mod transforms;

@@ -106,7 +106,7 @@ fn learns_on_fashion_mnist_without_labels() {
         .unwrap();
     let labels = int_labels(&test);
     let before = knn_scores(&trainer.embed(test.data(), 500).unwrap(), &labels).unwrap().map_at_r;
-    trainer.train(1).unwrap();
+    trainer.train(3).unwrap();
     let after = knn_scores(&trainer.embed(test.data(), 500).unwrap(), &labels).unwrap().map_at_r;
     assert!(after > before + 0.02, "MAP@R {before:.3} -> {after:.3} without labels");
 }

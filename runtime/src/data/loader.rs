@@ -2,12 +2,17 @@
 //! another without a seam, so epochs (counted in iterations) and passes are independent, as
 //! with PML's persistent iterator. With workers, batches are fetched on threads ahead of use
 //! and delivered in order.
+//!
+//! Pass `p` is drawn from a generator seeded with the run's seed and `p`, so the loader's whole
+//! state is the number of batches it has delivered: a resumed run redraws the pass it stopped
+//! in and skips what was delivered, whatever was prefetched when it stopped.
 
 use super::{Batch, Dataset};
 use crate::samplers::Sampler;
 use crate::Result;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use std::collections::VecDeque;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -23,9 +28,14 @@ pub(crate) struct Loader {
     fetch: Fetch,
     sampler: Option<Box<dyn Sampler>>,
     batch_size: usize,
-    rng: StdRng,
+    seed: u64,
+    /// Passes drawn so far (the next one drawn is number `passes`).
+    passes: u64,
+    /// Batches handed to the trainer so far.
+    delivered: u64,
     /// What is left of the current pass.
     pending: VecDeque<usize>,
+    worker_count: usize,
     workers: Option<WorkerPool>,
 }
 
@@ -55,11 +65,32 @@ impl Loader {
         batch_size: usize,
         workers: usize,
         collate: Option<Arc<CollateFn>>,
-        rng: StdRng,
+        seed: u64,
     ) -> Loader {
         let fetch = Fetch { dataset, collate };
-        let workers = (workers > 0).then(|| WorkerPool::new(workers, &fetch));
-        Loader { fetch, sampler, batch_size, rng, pending: VecDeque::new(), workers }
+        let pool = (workers > 0).then(|| WorkerPool::new(workers, &fetch));
+        Loader { fetch, sampler, batch_size, seed, passes: 0, delivered: 0, pending: VecDeque::new(), worker_count: workers, workers: pool }
+    }
+
+    /// Batches delivered so far: the loader's state.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Continues as a loader of run `seed` that had delivered `delivered` batches: the pass it
+    /// was in is drawn again and its delivered batches skipped; prefetched batches are dropped.
+    pub fn restore_seeded(&mut self, seed: u64, delivered: u64) {
+        self.seed = seed;
+        let per_pass = self.batches_per_pass().max(1) as u64;
+        let (pass, offset) = (delivered / per_pass, delivered % per_pass);
+        self.passes = pass;
+        self.pending = self.new_pass().into();
+        let skipped = (offset as usize * self.batch_size).min(self.pending.len());
+        self.pending.drain(..skipped);
+        self.delivered = delivered;
+        if self.workers.is_some() {
+            self.workers = Some(WorkerPool::new(self.worker_count, &self.fetch));
+        }
     }
 
     /// Indices in one pass: the sampler's length, or the dataset's.
@@ -73,6 +104,7 @@ impl Loader {
     }
 
     pub fn next_batch(&mut self) -> Result<Batch> {
+        self.delivered += 1;
         match self.workers.take() {
             None => {
                 let indices = self.next_indices();
@@ -98,11 +130,13 @@ impl Loader {
     }
 
     fn new_pass(&mut self) -> Vec<usize> {
+        let mut rng = StdRng::seed_from_u64(crate::seeds::mix(self.seed, crate::seeds::Stream::Pass, self.passes));
+        self.passes += 1;
         match &mut self.sampler {
-            Some(sampler) => sampler.indices(&mut self.rng),
+            Some(sampler) => sampler.indices(&mut rng),
             None => {
                 let mut order: Vec<usize> = (0..self.fetch.dataset.len()).collect();
-                order.shuffle(&mut self.rng);
+                order.shuffle(&mut rng);
                 order
             }
         }

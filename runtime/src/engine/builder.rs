@@ -4,13 +4,15 @@
 use super::labels::LabelProcessor;
 use super::slot::KeySlot;
 use super::trainer::{BatchGetter as Getter, EpochHook, Hooks, IterationHook, Settings, Trainer};
+use crate::checkpoint::{Checkpointer, Checkpoints};
+use crate::hooks::{EpochClosure, Hook, IterationClosure, ProgressBar};
+use std::path::PathBuf;
 use crate::data::{Dataset, Labels, Loader};
 use crate::error::When;
 use crate::optim::{GradClipper, LrScheduler, Optimizer, StepType};
 use crate::samplers::Sampler;
 use crate::trainer::{KeyName, Step, TrainerKeys};
 use crate::{Error, Result};
-use rand::SeedableRng;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
@@ -34,10 +36,12 @@ pub struct EngineBuilder<T: TrainerKeys> {
     set_min_label_to_zero: bool,
     num_workers: usize,
     freeze_trunk_batchnorm: bool,
-    end_of_iteration_hook: Option<IterationHook<T>>,
-    end_of_epoch_hook: Option<EpochHook<T>>,
+    hooks: Vec<Box<dyn Hook<T>>>,
     seed: Option<u64>,
     progress_bar: bool,
+    run_folder: Option<PathBuf>,
+    checkpoints: Option<Checkpoints>,
+    resume_from: Option<PathBuf>,
 }
 
 impl<T: TrainerKeys> Default for EngineBuilder<T> {
@@ -65,10 +69,12 @@ impl<T: TrainerKeys> EngineBuilder<T> {
             set_min_label_to_zero: false,
             num_workers: 0,
             freeze_trunk_batchnorm: false,
-            end_of_iteration_hook: None,
-            end_of_epoch_hook: None,
+            hooks: Vec::new(),
             seed: None,
             progress_bar: true,
+            run_folder: None,
+            checkpoints: None,
+            resume_from: None,
         }
     }
 
@@ -137,11 +143,27 @@ impl<T: TrainerKeys> EngineBuilder<T> {
         self
     }
     pub fn end_of_iteration_hook(mut self, hook: IterationHook<T>) -> Self {
-        self.end_of_iteration_hook = Some(hook);
+        self.hooks.push(Box::new(IterationClosure(hook)));
         self
     }
     pub fn end_of_epoch_hook(mut self, hook: EpochHook<T>) -> Self {
-        self.end_of_epoch_hook = Some(hook);
+        self.hooks.push(Box::new(EpochClosure(hook)));
+        self
+    }
+    pub fn hook(mut self, hook: Box<dyn Hook<T>>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+    pub fn run_folder(mut self, folder: PathBuf) -> Self {
+        self.run_folder = Some(folder);
+        self
+    }
+    pub fn checkpoints(mut self, checkpoints: Checkpoints) -> Self {
+        self.checkpoints = Some(checkpoints);
+        self
+    }
+    pub fn resume_from(mut self, checkpoint: PathBuf) -> Self {
+        self.resume_from = Some(checkpoint);
         self
     }
     pub fn seed(mut self, seed: u64) -> Self {
@@ -186,35 +208,50 @@ impl<T: Step> EngineBuilder<T> {
         checked?;
         let labels = self.label_processor(dataset.as_ref())?;
         let slots = self.slots(&keys)?;
+        // Every random stream of the run derives from this seed; an unseeded run draws one, and
+        // its checkpoints record it, so that even it resumes exactly.
+        let seed = self.seed.unwrap_or_else(rand::random);
         let loader = Loader::new(
             dataset,
             self.sampler.take(),
             batch_size,
             self.num_workers,
             self.collate.take(),
-            match self.seed {
-                Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
-                None => rand::rngs::StdRng::from_entropy(),
-            },
+            seed,
         );
         let iterations_per_epoch = match self.iterations_per_epoch {
             Some(0) => return Err(Error::mismatch("iterations_per_epoch", "at least 1", "0")),
             Some(n) => n,
             None => loader.batches_per_pass(),
         };
+        let run_folder = match self.run_folder.take() {
+            Some(folder) => Some(writable_folder(folder)?),
+            None => None,
+        };
+        let checkpoints = match self.checkpoints.take() {
+            Some(policy) => Some(Checkpointer::new(policy, run_folder.as_deref())?),
+            None => None,
+        };
         let settings = Settings {
             device,
             dtype: self.dtype,
             iterations_per_epoch,
             freeze_trunk_batchnorm: self.freeze_trunk_batchnorm,
-            progress_bar: self.progress_bar,
+            seed,
+            run_folder,
         };
-        let hooks = Hooks {
-            end_of_iteration: self.end_of_iteration_hook.take(),
-            end_of_epoch: self.end_of_epoch_hook.take(),
-            data_and_label_getter: self.data_and_label_getter.take(),
-        };
-        Ok(Trainer::assemble(keys, slots, self.loss_weights, loader, labels, settings, hooks))
+        let mut list: Vec<Box<dyn Hook<T>>> = Vec::new();
+        if self.progress_bar {
+            list.push(Box::new(ProgressBar::new()));
+        }
+        list.append(&mut self.hooks);
+        let hooks = Hooks { list, data_and_label_getter: self.data_and_label_getter.take() };
+        let mut trainer = Trainer::assemble(keys, slots, self.loss_weights, loader, labels, settings, hooks);
+        trainer.checkpoints = checkpoints;
+        if let Some(path) = self.resume_from.take() {
+            trainer.resume(&path)?;
+        }
+        Ok(trainer)
     }
 
     /// The dataset's first sample as a batch of one, where and as the trainer will see data.
@@ -475,7 +512,30 @@ macro_rules! __engine_setters {
             self.__engine = self.__engine.end_of_epoch_hook(::std::boxed::Box::new(hook));
             self
         }
-        /// Seeds the sampler's and the loader's shuffling.
+        /// Adds a hook (see [`hooks`]($crate::hooks)): called at the training's events, after
+        /// the hooks added before it.
+        pub fn hook(mut self, hook: impl $crate::hooks::Hook<$trainer> + 'static) -> Self {
+            self.__engine = self.__engine.hook(::std::boxed::Box::new(hook));
+            self
+        }
+        /// The run's folder (created if missing): where hooks write logs and plots, and
+        /// checkpoints go (`<folder>/checkpoints`).
+        pub fn run_folder(mut self, folder: impl ::core::convert::Into<::std::path::PathBuf>) -> Self {
+            self.__engine = self.__engine.run_folder(folder.into());
+            self
+        }
+        /// When to write checkpoints and how many to keep.
+        pub fn checkpoints(mut self, checkpoints: $crate::checkpoint::Checkpoints) -> Self {
+            self.__engine = self.__engine.checkpoints(checkpoints);
+            self
+        }
+        /// Continues the run a checkpoint saved (see `Trainer::resume`), once built.
+        pub fn resume_from(mut self, checkpoint: impl ::core::convert::Into<::std::path::PathBuf>) -> Self {
+            self.__engine = self.__engine.resume_from(checkpoint.into());
+            self
+        }
+        /// Seeds every random stream of the run: the sampler's and the loader's shuffling, and
+        /// libtorch's generator at each iteration.
         pub fn seed(mut self, seed: u64) -> Self {
             self.__engine = self.__engine.seed(seed);
             self
@@ -486,4 +546,14 @@ macro_rules! __engine_setters {
             self
         }
     };
+}
+
+/// `folder`, created if missing, after checking that a file can be written in it.
+fn writable_folder(folder: PathBuf) -> Result<PathBuf> {
+    let unwritable = |reason: String| Error::File { path: folder.clone(), reason };
+    std::fs::create_dir_all(&folder).map_err(|e| unwritable(format!("cannot create the run folder: {e}")))?;
+    let probe = folder.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| unwritable(format!("the run folder is not writable: {e}")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(folder)
 }

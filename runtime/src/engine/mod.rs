@@ -2,11 +2,13 @@
 //!
 //! - `builder.rs`   the engine's options, set through the generated builder, checked in `build()`
 //! - `trainer.rs`   `Trainer<T>`: the loop, one iteration, the hooks and what they can read
+//! - `checkpointing.rs` saving a whole run and resuming it
 //! - `slot.rs`      per key: parameters, optimizer, schedulers, clipper, frozen
 //! - `labels.rs`    label processing: hierarchy level, `set_min_label_to_zero`
 //! - `iteration.rs` what a step and a phase see
 
 mod builder;
+mod checkpointing;
 mod iteration;
 mod labels;
 mod slot;

@@ -8,8 +8,10 @@ use crate::optim::StepType;
 use crate::component::Record;
 use crate::trainer::{KeyName, LossRecord, Step, TrainerKeys};
 use crate::error::When;
+use crate::hooks::Hook;
+use crate::checkpoint::Checkpointer;
+use std::path::{Path, PathBuf};
 use crate::{Error, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use tch::{Device, Kind, Tensor};
@@ -22,10 +24,9 @@ pub type EpochHook<T> = Box<dyn FnMut(&mut Trainer<T>) -> Result<ControlFlow<()>
 /// Rewrites each batch before label processing (PML's `data_and_label_getter`).
 pub type BatchGetter = Box<dyn FnMut(Batch) -> Result<Batch>>;
 
-/// The hooks a trainer was built with.
+/// The hooks a trainer was built with, in order, and the batch rewriter.
 pub(crate) struct Hooks<T: TrainerKeys> {
-    pub end_of_iteration: Option<IterationHook<T>>,
-    pub end_of_epoch: Option<EpochHook<T>>,
+    pub list: Vec<Box<dyn Hook<T>>>,
     pub data_and_label_getter: Option<BatchGetter>,
 }
 
@@ -34,22 +35,34 @@ pub(crate) struct Settings {
     pub dtype: Option<Kind>,
     pub iterations_per_epoch: usize,
     pub freeze_trunk_batchnorm: bool,
-    pub progress_bar: bool,
+    /// The run's seed (the builder's, or drawn at build time): every random stream of the run
+    /// derives from it.
+    pub seed: u64,
+    /// Where the run's logs, plots and checkpoints go, when it has a folder.
+    pub run_folder: Option<PathBuf>,
 }
 
 /// A built trainer: the keys of `T`, their optimizers and schedulers, the data, and the
 /// training state. Made by the builder `#[trainer]` generates; run with [`Trainer::train`].
 pub struct Trainer<T: TrainerKeys> {
-    keys: T,
-    slots: Vec<KeySlot<T::Key>>,
-    loss_weights: HashMap<T::Loss, f64>,
+    pub(crate) keys: T,
+    pub(crate) slots: Vec<KeySlot<T::Key>>,
+    pub(crate) loss_weights: HashMap<T::Loss, f64>,
     configured_weights: HashMap<T::Loss, f64>,
-    loader: Loader,
+    pub(crate) loader: Loader,
     labels: LabelProcessor,
-    settings: Settings,
-    hooks: Hooks<T>,
-    epoch: usize,
-    iteration: usize,
+    pub(crate) settings: Settings,
+    pub(crate) hooks: Hooks<T>,
+    /// The current (or last) 1-based epoch.
+    pub(crate) epoch: usize,
+    /// The current 0-based iteration within the epoch.
+    pub(crate) iteration: usize,
+    /// Iterations of the current epoch done; the epoch's end has run when `epoch_done`.
+    pub(crate) iterations_done: usize,
+    pub(crate) epoch_done: bool,
+    pub(crate) checkpoints: Option<Checkpointer>,
+    /// Set by a hook (validation) when this epoch's model is the best so far.
+    pub(crate) best_requested: bool,
     /// The last iteration's weighted losses, detached; read into numbers only when asked.
     losses: Vec<(T::Loss, Tensor)>,
     total_loss: f64,
@@ -81,61 +94,92 @@ impl<T: Step> Trainer<T> {
             hooks,
             epoch: 0,
             iteration: 0,
+            iterations_done: 0,
+            epoch_done: true,
+            checkpoints: None,
+            best_requested: false,
             losses: Vec::new(),
             total_loss: 0.0,
         }
     }
 
     /// Trains `num_epochs` more epochs (PML's `train(start_epoch, num_epochs)` counts the last
-    /// epoch instead; here a second call continues where the first stopped). Stops early when
-    /// the epoch hook breaks.
+    /// epoch instead; here a second call continues where the first stopped). After a resume in
+    /// the middle of an epoch, that epoch is the first of the `num_epochs`. Stops early when a
+    /// hook breaks at an epoch's end.
     ///
     /// # Errors
-    /// On bad data, a failing model, loss or miner, or a non-finite loss: an
+    /// On bad data, a failing model, loss, miner or hook, or a non-finite loss: an
     /// [`Error::Trainer`] with the epoch and iteration, around an error naming the key. The
     /// trainer's parameters are those after the last completed iteration.
     pub fn train(&mut self, num_epochs: usize) -> Result<()> {
-        let last = self.epoch + num_epochs;
-        while self.epoch < last {
-            self.epoch += 1;
-            let progress = self.progress_bar();
-            for iteration in 0..self.settings.iterations_per_epoch {
-                self.iteration = iteration;
-                let when = When::Iteration { epoch: self.epoch, iteration };
-                self.forward_and_backward().map_err(|e| e.in_trainer(T::NAME, when))?;
-                if let Some(mut hook) = self.hooks.end_of_iteration.take() {
-                    let result = hook(self);
-                    self.hooks.end_of_iteration = Some(hook);
-                    result.map_err(|e| e.in_trainer(T::NAME, when))?;
-                }
-                progress.set_message(format!("total_loss={:.5}", self.total_loss));
-                progress.inc(1);
-                self.step_schedulers(StepType::Iteration, None);
-            }
-            progress.finish();
-            self.step_schedulers(StepType::Epoch, None);
-            if let Some(mut hook) = self.hooks.end_of_epoch.take() {
-                let flow = hook(self);
-                self.hooks.end_of_epoch = Some(hook);
-                let when = When::Iteration { epoch: self.epoch, iteration: self.iteration };
-                if flow.map_err(|e| e.in_trainer(T::NAME, when))?.is_break() {
-                    break;
-                }
-            }
-        }
-        Ok(())
+        let completed = if self.epoch_done { self.epoch } else { self.epoch - 1 };
+        self.train_to(completed + num_epochs)
     }
 
-    fn progress_bar(&self) -> ProgressBar {
-        if !self.settings.progress_bar {
-            return ProgressBar::hidden();
+    /// Trains until epoch `last_epoch` is complete: what a resumed program calls to end where
+    /// the uninterrupted run would have (`train_to(EPOCHS)` after `resume`).
+    ///
+    /// # Errors
+    /// As [`train`](Self::train).
+    pub fn train_to(&mut self, last_epoch: usize) -> Result<()> {
+        let when = |t: &Self| When::Iteration { epoch: t.epoch, iteration: t.iteration };
+        self.each_hook(|hook, trainer| hook.on_start(trainer)).map_err(|e| e.in_trainer(T::NAME, when(self)))?;
+        while !(self.epoch_done && self.epoch >= last_epoch) {
+            if self.epoch_done {
+                self.epoch += 1;
+                self.iterations_done = 0;
+                self.epoch_done = false;
+            }
+            while self.iterations_done < self.settings.iterations_per_epoch {
+                self.iteration = self.iterations_done;
+                self.run_iteration().map_err(|e| e.in_trainer(T::NAME, when(self)))?;
+            }
+            let flow = self.end_epoch().map_err(|e| e.in_trainer(T::NAME, when(self)))?;
+            if flow.is_break() {
+                break;
+            }
         }
-        let bar = ProgressBar::new(self.settings.iterations_per_epoch as u64);
-        let template = format!("{} epoch {} {{bar:30}} {{pos}}/{{len}} {{elapsed}} {{msg}}", T::NAME, self.epoch);
-        if let Ok(style) = ProgressStyle::with_template(&template) {
-            bar.set_style(style);
-        }
-        bar
+        self.each_hook(|hook, trainer| hook.on_end(trainer)).map_err(|e| e.in_trainer(T::NAME, when(self)))
+    }
+
+    /// One iteration and what follows it: hooks, schedulers by iteration, a checkpoint if due.
+    fn run_iteration(&mut self) -> Result<()> {
+        // libtorch's generator is seeded per iteration, so a resumed run draws what the
+        // uninterrupted one drew (dropout, random miners) without saving the generator.
+        let position = self.global_iteration() as u64;
+        tch::manual_seed(crate::seeds::mix(self.settings.seed, crate::seeds::Stream::Iteration, position) as i64);
+        self.forward_and_backward()?;
+        self.each_hook(|hook, trainer| hook.on_iteration_end(trainer))?;
+        self.step_schedulers(StepType::Iteration, None);
+        self.iterations_done += 1;
+        self.checkpoint_if_due(false)
+    }
+
+    /// The end of an epoch: schedulers by epoch, every hook's epoch end, a checkpoint if due.
+    fn end_epoch(&mut self) -> Result<ControlFlow<()>> {
+        self.step_schedulers(StepType::Epoch, None);
+        self.epoch_done = true;
+        let mut flow = ControlFlow::Continue(());
+        self.each_hook(|hook, trainer| {
+            if hook.on_epoch_end(trainer)?.is_break() {
+                flow = ControlFlow::Break(());
+            }
+            Ok(())
+        })?;
+        self.checkpoint_if_due(true)?;
+        Ok(flow)
+    }
+
+    /// Calls `f` on every hook in order, each with the trainer; the hooks are put back even
+    /// when one fails.
+    fn each_hook(&mut self, mut f: impl FnMut(&mut dyn Hook<T>, &mut Self) -> Result<()>) -> Result<()> {
+        let mut hooks = std::mem::take(&mut self.hooks.list);
+        let result = hooks.iter_mut().try_for_each(|hook| f(hook.as_mut(), self));
+        // Hooks added while the list was out (none are today) go after the built ones.
+        hooks.append(&mut self.hooks.list);
+        self.hooks.list = hooks;
+        result
     }
 
     /// One iteration, in PML's order: zero gradients, phase (and the train/eval modes that
@@ -303,14 +347,44 @@ impl<T: Step> Trainer<T> {
         result
     }
 
-    /// The float kind batches are cast to (`dtype`), when one was set.
-    pub fn dtype(&self) -> Option<Kind> {
-        self.settings.dtype
-    }
-
     /// Steps every `_scheduler_by_plateau` with a validation metric.
     pub fn step_plateau_schedulers(&mut self, metric: f64) {
         self.step_schedulers(StepType::Plateau, Some(metric));
+    }
+
+}
+
+/// What hooks and programs read and adjust, for any declaration.
+impl<T: TrainerKeys> Trainer<T> {
+    /// Asks for this epoch's checkpoint to be kept as the best (a validation hook calls it when
+    /// its metric improves); honoured when checkpoints are on.
+    pub fn request_best_checkpoint(&mut self) {
+        self.best_requested = true;
+    }
+
+    /// The run's folder, when the builder was given one.
+    pub fn run_folder(&self) -> Option<&Path> {
+        self.settings.run_folder.as_deref()
+    }
+
+    /// The run's seed: the builder's, or the one drawn at build time.
+    pub fn seed(&self) -> u64 {
+        self.settings.seed
+    }
+
+    /// Each key with an optimizer and its current learning rate, by PML key name.
+    pub fn learning_rates(&self) -> Vec<(String, f64)> {
+        self.slots.iter().filter_map(|slot| slot.optimizer.as_ref().map(|o| (slot.key.name(), o.learning_rate()))).collect()
+    }
+
+    /// Whether the current epoch's end has run (false in the middle of an epoch).
+    pub fn epoch_done(&self) -> bool {
+        self.epoch_done
+    }
+
+    /// The float kind batches are cast to (`dtype`), when one was set.
+    pub fn dtype(&self) -> Option<Kind> {
+        self.settings.dtype
     }
 
     /// The keys: models, losses, miners and parameters, as declared.
@@ -336,6 +410,11 @@ impl<T: Step> Trainer<T> {
     /// Iterations per epoch.
     pub fn iterations_per_epoch(&self) -> usize {
         self.settings.iterations_per_epoch
+    }
+
+    /// Iterations completed in the whole run (across epochs).
+    pub(crate) fn global_iterations_done(&self) -> usize {
+        self.iterations_done + self.settings.iterations_per_epoch * self.epoch.saturating_sub(1)
     }
 
     /// `iteration + iterations_per_epoch * (epoch - 1)`, as PML counts it.

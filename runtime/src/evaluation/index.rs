@@ -8,8 +8,7 @@ use super::knn::{Blocks, Prepared};
 use crate::{Error, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 /// The `format` metadata of an index file, versioned so that a later layout can be told apart.
@@ -189,7 +188,7 @@ impl NearestNeighbourIndex {
         }
         let metadata = HashMap::from([("format".to_string(), FORMAT.to_string()), ("distance".to_string(), distance_name(self.distance).to_string())]);
         let file = safetensors::tensor::serialize(views, &Some(metadata)).map_err(|e| unwritable(format!("cannot serialize the index: {e:?}")))?;
-        write_atomically(path, &file)
+        crate::files::write_atomically(path, &file)
     }
 
     /// Loads an index that [`save`](Self::save) wrote, its references on `device`.
@@ -336,28 +335,11 @@ fn decode<T, const N: usize>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
     bytes.chunks_exact(N).map(|c| from(c.try_into().unwrap_or([0; N]))).collect()
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let unwritable = |reason: String| Error::File { path: path.to_path_buf(), reason };
-    let name = path.file_name().ok_or_else(|| unwritable("expected a file path, found no file name".into()))?;
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temporary = folder.join(format!(".{}.{}.{}.tmp", name.to_string_lossy(), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let written = std::fs::write(&temporary, bytes)
-        .map_err(|e| unwritable(format!("cannot write {}: {e}", temporary.display())))
-        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| unwritable(format!("cannot rename the written index into place: {e}"))));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     fn random(rows: i64, width: i64, seed: i64) -> Tensor {
         tch::manual_seed(seed);

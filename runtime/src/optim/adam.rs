@@ -1,4 +1,4 @@
-use super::{with_gradients, Optimizer};
+use super::{with_gradients, Optimizer, OptimizerState};
 use tch::Tensor;
 
 /// Adam (Kingma and Ba) as PyTorch computes it, with L2 weight decay added to the gradient.
@@ -50,6 +50,38 @@ impl AdamState {
                 self.moments[i] = Some((m, v, t));
             }
         });
+    }
+}
+
+impl AdamState {
+    fn state(&self) -> OptimizerState {
+        let mut state = OptimizerState { tensors: Vec::new(), numbers: vec![("lr".into(), self.learning_rate)] };
+        for (i, moments) in self.moments.iter().enumerate() {
+            if let Some((m, v, t)) = moments {
+                state.tensors.push((format!("exp_avg.{i}"), m.shallow_clone()));
+                state.tensors.push((format!("exp_avg_sq.{i}"), v.shallow_clone()));
+                state.numbers.push((format!("step.{i}"), f64::from(*t)));
+            }
+        }
+        state
+    }
+
+    fn load_state(&mut self, state: OptimizerState) -> crate::Result<()> {
+        let lr = state.number("lr").ok_or_else(|| crate::Error::data("Adam state without `lr`"))?;
+        let steps: Vec<Option<f64>> = (0..self.parameters.len()).map(|i| state.number(&format!("step.{i}"))).collect();
+        let per = state.per_parameter(&self.parameters, &["exp_avg", "exp_avg_sq"])?;
+        let mut moments = Vec::new();
+        for (i, (tensors, step)) in per.into_iter().zip(steps).enumerate() {
+            let find = |name: &str| tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t.shallow_clone());
+            moments.push(match (find("exp_avg"), find("exp_avg_sq"), step) {
+                (Some(m), Some(v), Some(t)) => Some((m, v, t as i32)),
+                (None, None, None) => None,
+                _ => return Err(crate::Error::data(format!("Adam state of parameter {i}: expected exp_avg, exp_avg_sq and step together"))),
+            });
+        }
+        self.moments = moments;
+        self.learning_rate = lr;
+        Ok(())
     }
 }
 
@@ -112,6 +144,12 @@ macro_rules! adam_optimizer {
             }
             fn set_learning_rate(&mut self, learning_rate: f64) {
                 self.inner.learning_rate = learning_rate;
+            }
+            fn state(&self) -> OptimizerState {
+                self.inner.state()
+            }
+            fn load_state(&mut self, state: OptimizerState) -> crate::Result<()> {
+                self.inner.load_state(state)
             }
         }
     };

@@ -24,6 +24,55 @@ pub trait Optimizer: Send {
     fn learning_rate(&self) -> f64;
     /// Changes the learning rate (schedulers do this).
     fn set_learning_rate(&mut self, learning_rate: f64);
+    /// Everything a resumed run needs to step as this one would: the learning rate, moments,
+    /// step counts (PyTorch's state names: `momentum_buffer`, `exp_avg`, `exp_avg_sq`, `step`,
+    /// suffixed with the parameter's position).
+    fn state(&self) -> OptimizerState;
+    /// Restores what [`state`](Optimizer::state) returned.
+    ///
+    /// # Errors
+    /// When a tensor's name, position or shape does not fit the attached parameters.
+    fn load_state(&mut self, state: OptimizerState) -> crate::Result<()>;
+}
+
+/// An optimizer's state: tensors (moments) and numbers (learning rate, step counts), by name.
+#[derive(Debug, Default)]
+pub struct OptimizerState {
+    /// `exp_avg.0`, `momentum_buffer.3`, ...
+    pub tensors: Vec<(String, Tensor)>,
+    /// `lr`, `step.0`, ...
+    pub numbers: Vec<(String, f64)>,
+}
+
+impl OptimizerState {
+    /// A number by name.
+    pub fn number(&self, name: &str) -> Option<f64> {
+        self.numbers.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// Splits `<state>.<position>` names, checking each position and shape against the
+    /// parameters: per parameter position, its tensors by state name.
+    pub(crate) fn per_parameter(self, parameters: &[Tensor], names: &[&str]) -> crate::Result<Vec<Vec<(String, Tensor)>>> {
+        let mut per: Vec<Vec<(String, Tensor)>> = parameters.iter().map(|_| Vec::new()).collect();
+        for (name, tensor) in self.tensors {
+            let parsed = name.split_once('.').and_then(|(state, i)| Some((state, i.parse::<usize>().ok()?)));
+            let Some((state, i)) = parsed.filter(|(state, i)| names.contains(state) && *i < parameters.len()) else {
+                return Err(crate::Error::data(format!(
+                    "optimizer state `{name}`: expected one of {names:?} followed by a parameter position below {}",
+                    parameters.len()
+                )));
+            };
+            if tensor.size() != parameters[i].size() {
+                return Err(crate::Error::mismatch(
+                    format!("optimizer state `{name}`"),
+                    format!("the shape of parameter {i}, {:?}", parameters[i].size()),
+                    format!("{:?}", tensor.size()),
+                ));
+            }
+            per[i].push((state.to_string(), tensor));
+        }
+        Ok(per)
+    }
 }
 
 /// Every parameter with a gradient, paired with the gradient; under `no_grad` the update

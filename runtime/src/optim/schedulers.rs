@@ -22,6 +22,32 @@ pub trait LrScheduler: Send {
     /// One step: the new rate from the current one, the initial one and, for plateau
     /// schedules, the metric.
     fn step(&mut self, current: f64, initial: f64, metric: Option<f64>) -> f64;
+    /// The counters a resumed run needs (steps taken, best metric, ...), as numbers.
+    fn state(&self) -> Vec<f64>;
+    /// Restores what [`state`](LrScheduler::state) returned.
+    ///
+    /// # Errors
+    /// When it has another length.
+    fn load_state(&mut self, state: &[f64]) -> crate::Result<()>;
+}
+
+/// `state` as `N` numbers, or an error naming the scheduler.
+fn numbers<const N: usize>(scheduler: &str, state: &[f64]) -> crate::Result<[f64; N]> {
+    state.try_into().map_err(|_| crate::Error::data(format!("{scheduler} state: expected {N} numbers, found {}", state.len())))
+}
+
+/// A scheduler whose only state is its step count.
+macro_rules! counted {
+    ($ty:ty) => {
+        fn state(&self) -> Vec<f64> {
+            vec![self.steps as f64]
+        }
+        fn load_state(&mut self, state: &[f64]) -> crate::Result<()> {
+            let [steps] = numbers::<1>(stringify!($ty), state)?;
+            self.steps = steps as usize;
+            Ok(())
+        }
+    };
 }
 
 /// Multiplies the rate by `gamma` every `step_size` steps (PyTorch's `StepLR`).
@@ -40,6 +66,8 @@ impl StepLr {
 }
 
 impl LrScheduler for StepLr {
+    counted!(StepLr);
+
     fn step(&mut self, current: f64, _initial: f64, _metric: Option<f64>) -> f64 {
         self.steps += 1;
         if self.steps.is_multiple_of(self.step_size) { current * self.gamma } else { current }
@@ -62,6 +90,8 @@ impl MultiStepLr {
 }
 
 impl LrScheduler for MultiStepLr {
+    counted!(MultiStepLr);
+
     fn step(&mut self, current: f64, _initial: f64, _metric: Option<f64>) -> f64 {
         self.steps += 1;
         let hits = self.milestones.iter().filter(|&&m| m == self.steps).count();
@@ -83,6 +113,13 @@ impl ExponentialLr {
 }
 
 impl LrScheduler for ExponentialLr {
+    fn state(&self) -> Vec<f64> {
+        Vec::new()
+    }
+    fn load_state(&mut self, state: &[f64]) -> crate::Result<()> {
+        numbers::<0>("ExponentialLr", state).map(|_| ())
+    }
+
     fn step(&mut self, current: f64, _initial: f64, _metric: Option<f64>) -> f64 {
         current * self.gamma
     }
@@ -105,6 +142,8 @@ impl CosineAnnealingLr {
 }
 
 impl LrScheduler for CosineAnnealingLr {
+    counted!(CosineAnnealingLr);
+
     fn step(&mut self, _current: f64, initial: f64, _metric: Option<f64>) -> f64 {
         self.steps += 1;
         let phase = std::f64::consts::PI * self.steps as f64 / self.t_max as f64;
@@ -130,6 +169,8 @@ impl LinearLr {
 }
 
 impl LrScheduler for LinearLr {
+    counted!(LinearLr);
+
     fn start(&mut self, initial: f64) -> f64 {
         initial * self.start_factor
     }
@@ -210,6 +251,15 @@ impl ReduceLrOnPlateau {
 }
 
 impl LrScheduler for ReduceLrOnPlateau {
+    fn state(&self) -> Vec<f64> {
+        vec![self.best, self.bad_steps as f64, self.cooldown_left as f64]
+    }
+    fn load_state(&mut self, state: &[f64]) -> crate::Result<()> {
+        let [best, bad_steps, cooldown_left] = numbers::<3>("ReduceLrOnPlateau", state)?;
+        (self.best, self.bad_steps, self.cooldown_left) = (best, bad_steps as usize, cooldown_left as usize);
+        Ok(())
+    }
+
     fn step(&mut self, current: f64, _initial: f64, metric: Option<f64>) -> f64 {
         let Some(metric) = metric else { return current };
         if self.is_better(metric) {

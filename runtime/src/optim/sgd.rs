@@ -1,4 +1,4 @@
-use super::{with_gradients, Optimizer};
+use super::{with_gradients, Optimizer, OptimizerState};
 use tch::Tensor;
 
 /// Stochastic gradient descent with PyTorch's momentum, Nesterov and (coupled) weight decay.
@@ -67,5 +67,18 @@ impl Optimizer for Sgd {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+
+    fn state(&self) -> OptimizerState {
+        let tensors = self.velocity.iter().enumerate().filter_map(|(i, v)| Some((format!("momentum_buffer.{i}"), v.as_ref()?.shallow_clone()))).collect();
+        OptimizerState { tensors, numbers: vec![("lr".into(), self.learning_rate)] }
+    }
+
+    fn load_state(&mut self, state: OptimizerState) -> crate::Result<()> {
+        let lr = state.number("lr").ok_or_else(|| crate::Error::data("SGD state without `lr`"))?;
+        let per = state.per_parameter(&self.parameters, &["momentum_buffer"])?;
+        self.velocity = per.into_iter().map(|mut tensors| tensors.pop().map(|(_, t)| t)).collect();
+        self.learning_rate = lr;
+        Ok(())
     }
 }
