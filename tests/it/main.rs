@@ -3,6 +3,7 @@
 mod adversarial;
 mod augmentations;
 mod bad_input;
+mod checkpoints;
 mod declarations;
 mod engine;
 mod errors;
@@ -10,6 +11,7 @@ mod evaluation;
 mod learning;
 mod pml_cases;
 mod precision;
+mod resume;
 mod roles;
 mod schedules;
 mod stock_trainers;
