@@ -7,10 +7,14 @@
 //! the builder's `end_of_iteration_hook` and `end_of_epoch_hook` closures are hooks too.
 
 mod closures;
+mod csv_log;
+mod epoch_means;
 mod progress;
+mod records;
 
 pub use closures::{EpochClosure, IterationClosure};
 pub use progress::ProgressBar;
+pub use records::Records;
 
 use crate::engine::Trainer;
 use crate::trainer::TrainerKeys;
