@@ -9,10 +9,12 @@
 mod closures;
 mod csv_log;
 mod epoch_means;
+mod plots;
 mod progress;
 mod records;
 
 pub use closures::{EpochClosure, IterationClosure};
+pub use plots::Plots;
 pub use progress::ProgressBar;
 pub use records::Records;
 
