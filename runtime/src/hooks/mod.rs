@@ -12,11 +12,13 @@ mod epoch_means;
 mod plots;
 mod progress;
 mod records;
+mod validation;
 
 pub use closures::{EpochClosure, IterationClosure};
 pub use plots::Plots;
 pub use progress::ProgressBar;
 pub use records::Records;
+pub use validation::{Better, Validation};
 
 use crate::engine::Trainer;
 use crate::trainer::TrainerKeys;

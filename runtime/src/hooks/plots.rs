@@ -256,7 +256,10 @@ fn draw(
     for (i, (name, points)) in curves.iter().enumerate() {
         let (r, g, b) = PALETTE[i % PALETTE.len()];
         let colour = RGBColor(r, g, b);
-        let drawn = chart.draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)).point_size(3))?;
+        // The first curve (the total loss) is drawn wider, so that it shows under a single loss
+        // equal to it.
+        let width = if i == 0 { 4 } else { 2 };
+        let drawn = chart.draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(width)).point_size(3))?;
         if font.is_some() {
             drawn.label(name.as_str()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
         }

@@ -84,7 +84,8 @@ impl Records {
 
     /// Cuts the checkpoint's files back to its row counts and reopens them.
     fn apply_pending(&mut self) -> Result<()> {
-        let (Some(folder), Some(pending)) = (self.current_folder(), self.pending.take()) else { return Ok(()) };
+        let Some(folder) = self.current_folder() else { return Ok(()) };
+        let Some(pending) = self.pending.take() else { return Ok(()) };
         for (file, rows) in pending {
             let log = CsvLog::resume(folder.join(&file), rows)?;
             self.logs.insert(file, log);
