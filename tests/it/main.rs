@@ -8,6 +8,7 @@ mod declarations;
 mod engine;
 mod errors;
 mod evaluation;
+mod hooks;
 mod learning;
 mod pml_cases;
 mod precision;

@@ -10,7 +10,7 @@ mod knn;
 mod labels;
 mod metrics;
 mod pca;
-mod plot;
+pub(crate) mod plot;
 mod scores;
 mod select;
 mod testers;

@@ -219,7 +219,7 @@ fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
 }
 
 /// The font's name with plotters, once registered; `None` when no font file was found.
-fn font() -> Option<&'static str> {
+pub(crate) fn font() -> Option<&'static str> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let registered = *REGISTERED.get_or_init(|| {
         FONT_PATHS.iter().any(|path| match std::fs::read(path) {

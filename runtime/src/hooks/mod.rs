@@ -7,10 +7,18 @@
 //! the builder's `end_of_iteration_hook` and `end_of_epoch_hook` closures are hooks too.
 
 mod closures;
+mod csv_log;
+mod epoch_means;
+mod plots;
 mod progress;
+mod records;
+mod validation;
 
 pub use closures::{EpochClosure, IterationClosure};
+pub use plots::Plots;
 pub use progress::ProgressBar;
+pub use records::Records;
+pub use validation::{Better, Validation};
 
 use crate::engine::Trainer;
 use crate::trainer::TrainerKeys;
