@@ -3,6 +3,7 @@
 //! multi-similarity, HDC filtering stage 1's pairs); precision@1 and MAP@R before and after on
 //! 2,000 test images, scored on the whole embedding.
 
+#[macro_use]
 mod common;
 
 use metric_learning::miners::HdcMiner;
@@ -15,7 +16,7 @@ fn main() {
         let (train, test) = common::fashion_mnist(20_000, 2000)?;
         let sampler = MPerClassSampler::new(&common::labels(&train), 8).length_before_new_iter(train.len());
         // One call per stage: stage 0 has no miner, stage 2's HDC miner filters stage 1's tuples.
-        let mut trainer = CascadedEmbeddings::builder()
+        let mut trainer = with_run!(CascadedEmbeddings::builder()
             .trunk(common::mlp(192))
             .embedding_sizes(vec![64, 64, 64])
             .metric_loss(ContrastiveLoss::new().pos_margin(0.0).neg_margin(0.5))
@@ -28,8 +29,8 @@ fn main() {
             .sampler(sampler)
             .seed(0)
             .dataset(train)
-            .batch_size(128)
+            .batch_size(128), "cascaded_embeddings")
             .build()?;
-        common::train_and_report("CascadedEmbeddings", &mut trainer, &test, 2)
+        common::train_and_report("CascadedEmbeddings", "cascaded_embeddings", &mut trainer, &test, 2)
     })
 }

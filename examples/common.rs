@@ -25,11 +25,48 @@ fn scores<T: Step>(trainer: &mut Trainer<T>, test: &InMemoryDataset) -> metric_l
     knn_scores(&trainer.embed(test.data(), 1000)?, &labels(test))
 }
 
-/// Scores the test images, trains `epochs`, scores again and prints the example's last line.
-pub fn train_and_report<T: Step>(name: &str, trainer: &mut Trainer<T>, test: &InMemoryDataset, epochs: usize) -> metric_learning::Result<()> {
+/// `runs/<example>`: where an example's logs, plots and checkpoints go.
+pub fn run_folder(example: &str) -> std::path::PathBuf {
+    std::path::Path::new("runs").join(example)
+}
+
+/// The run folder, checkpoints at every epoch's end (and every 200 iterations), CSV logs and
+/// loss curves, for any stock trainer's builder.
+macro_rules! with_run {
+    ($builder:expr, $example:expr) => {
+        $builder
+            .run_folder(common::run_folder($example))
+            .checkpoints(metric_learning::checkpoint::Checkpoints::new().every_iterations(200))
+            .hook(metric_learning::hooks::Records::new())
+            .hook(metric_learning::hooks::Plots::new())
+    };
+}
+
+/// With `--resume` on the command line, continues the example's run from its latest checkpoint.
+///
+/// # Errors
+/// When there is no checkpoint to resume from, or it does not fit the trainer.
+pub fn maybe_resume<T: Step>(example: &str, trainer: &mut Trainer<T>) -> metric_learning::Result<()> {
+    if !std::env::args().any(|a| a == "--resume") {
+        return Ok(());
+    }
+    let folder = run_folder(example).join("checkpoints");
+    let Some(latest) = metric_learning::checkpoint::latest(&folder)? else {
+        return Err(metric_learning::Error::File { path: folder, reason: "--resume: no checkpoint to resume from".into() });
+    };
+    trainer.resume(&latest)?;
+    println!("resumed from {} (epoch {}, {} iterations done)", latest.display(), trainer.epoch(), trainer.global_iteration() + 1);
+    Ok(())
+}
+
+/// Scores the test images, trains to epoch `epochs` (resuming with `--resume`), scores again
+/// and prints the example's last line.
+pub fn train_and_report<T: Step>(name: &str, example: &str, trainer: &mut Trainer<T>, test: &InMemoryDataset, epochs: usize) -> metric_learning::Result<()> {
+    maybe_resume(example, trainer)?;
     let before = scores(trainer, test)?;
-    trainer.train(epochs)?;
+    trainer.train_to(epochs)?;
     let after = scores(trainer, test)?;
+    println!("run folder: {}", run_folder(example).display());
     report(name, before, after);
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! 0.5 by default, a wider-margin triplet loss on all triplets), with a scale parameter.
 //! Trains on 10,000 Fashion-MNIST images and prints precision@1 and MAP@R before and after.
 
+use metric_learning::checkpoint::{self, Checkpoints};
+use metric_learning::hooks::{Plots, Records};
 use metric_learning::prelude::*;
 use metric_learning::Iteration;
 
@@ -36,6 +38,8 @@ impl Step for TwoLosses {
     }
 }
 
+const RUN: &str = "runs/custom_trainer";
+
 fn main() {
     if let Err(error) = run() {
         eprintln!("error: {error}");
@@ -66,10 +70,22 @@ fn run() -> metric_learning::Result<()> {
         .seed(0)
         .dataset(train)
         .batch_size(128)
+        // Its run: CSV logs, curves and a checkpoint per epoch; `--resume` continues it.
+        .run_folder(RUN)
+        .checkpoints(Checkpoints::new())
+        .hook(Records::new())
+        .hook(Plots::new())
         .build()?;
+    if std::env::args().any(|a| a == "--resume") {
+        if let Some(latest) = checkpoint::latest(format!("{RUN}/checkpoints"))? {
+            trainer.resume(&latest)?;
+            println!("resumed from {}", latest.display());
+        }
+    }
     let before = knn_scores(&trainer.embed(test.data(), 1000)?, &test_labels)?;
-    trainer.train(2)?;
+    trainer.train_to(2)?;
     let after = knn_scores(&trainer.embed(test.data(), 1000)?, &test_labels)?;
+    println!("run folder: {RUN}");
     println!(
         "fashion-mnist TwoLosses: precision_at_1 {:.3} -> {:.3}, r_precision {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
         before.precision_at_1, after.precision_at_1, before.r_precision, after.r_precision, before.map_at_r, after.map_at_r

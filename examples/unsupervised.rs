@@ -3,6 +3,7 @@
 //! jitter) are positives of each other, NT-Xent over the views. Precision@1 and MAP@R (with the
 //! real labels) before and after on 2,000 test images.
 
+#[macro_use]
 mod common;
 
 use metric_learning::losses::NTXentLoss;
@@ -24,15 +25,15 @@ fn main() {
         ])
         .image_shape([1, 28, 28])
         .seed(0);
-        let mut trainer = UnsupervisedEmbeddingsUsingAugmentations::builder()
+        let mut trainer = with_run!(UnsupervisedEmbeddingsUsingAugmentations::builder()
             .trunk(common::mlp(64))
             .metric_loss(NTXentLoss::new(0.1))
             .transforms(views)
             .trunk_optimizer(Adam::new(1e-3))
             .seed(0)
             .dataset(train)
-            .batch_size(128)
+            .batch_size(128), "unsupervised")
             .build()?;
-        common::train_and_report("UnsupervisedEmbeddingsUsingAugmentations", &mut trainer, &test, 2)
+        common::train_and_report("UnsupervisedEmbeddingsUsingAugmentations", "unsupervised", &mut trainer, &test, 2)
     })
 }

@@ -26,6 +26,25 @@ pub fn linear(input: i64, output: i64) -> Model {
     Model::build(Device::Cpu, |p| nn::seq_t().add(nn::linear(p / "fc", input, output, Default::default())))
 }
 
+/// A linear model `in -> out` whose initial weights come from Rust's generator seeded with
+/// `seed` (uniform in ±1/sqrt(in), as PyTorch's default), not libtorch's: libtorch's generator
+/// is one per process, and tests on other threads draw from it (and reseed it) meanwhile.
+pub fn seeded_linear(input: i64, output: i64, seed: u64) -> Model {
+    use rand::{Rng, SeedableRng};
+    let model = linear(input, output);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let bound = 1.0 / (input as f64).sqrt();
+    if let Some(vs) = model.var_store() {
+        tch::no_grad(|| {
+            for (_, mut var) in vs.variables() {
+                let values: Vec<f32> = (0..var.numel()).map(|_| rng.gen_range(-bound..bound) as f32).collect();
+                var.copy_(&Tensor::from_slice(&values).reshape(var.size()));
+            }
+        });
+    }
+    model
+}
+
 /// `per_class` points around each of `classes` random centres in `width` dimensions.
 pub fn clusters(classes: i64, per_class: i64, width: i64) -> InMemoryDataset {
     let centres = Tensor::randn([classes, width], (Kind::Float, Device::Cpu)) * 3.0;

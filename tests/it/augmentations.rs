@@ -94,7 +94,7 @@ fn learns_on_fashion_mnist_without_labels() {
     .image_shape([1, 28, 28])
     .seed(6);
     let mut trainer = UnsupervisedEmbeddingsUsingAugmentations::builder()
-        .trunk(linear(784, 64))
+        .trunk(metric_learning_tests::seeded_linear(784, 64, 6))
         .metric_loss(NTXentLoss::new(0.1))
         .transforms(views)
         .trunk_optimizer(Adam::new(1e-3))

@@ -6,6 +6,7 @@
 //! process, and the other tests of this binary, running on other threads, draw from it too.
 
 use metric_learning::checkpoint::{self, Checkpoints};
+use metric_learning::hooks::Records;
 use metric_learning::prelude::*;
 use metric_learning::trainer::{KeyName, TrainerKeys};
 use metric_learning::trainers::{DeepAdversarialMetricLearning, DeepAdversarialMetricLearningLoss, TrainWithClassifier};
@@ -32,7 +33,10 @@ macro_rules! with_run {
         match $run {
             None => builder,
             Some(Run { folder, child }) => {
-                let builder = builder.run_folder(folder).checkpoints(Checkpoints::new().every_epochs(1).every_iterations(2).keep_last(2));
+                let builder = builder
+                    .run_folder(folder)
+                    .checkpoints(Checkpoints::new().every_epochs(1).every_iterations(2).keep_last(2))
+                    .hook(Records::new());
                 if child {
                     builder.end_of_iteration_hook(|t: &mut Trainer<$trainer>| {
                         println!("iteration {}", t.global_iteration());
@@ -157,7 +161,7 @@ fn child_process() {
     macro_rules! run {
         ($build:ident) => {{
             let mut trainer = match mode {
-                "whole" => $build(None),
+                "whole" => $build(Some(Run { folder: &folder, child: false })),
                 "killed" => $build(Some(Run { folder: &folder, child: true })),
                 _ => {
                     let mut trainer = $build(Some(Run { folder: &folder, child: false }));
@@ -234,15 +238,25 @@ macro_rules! kill_and_resume {
             let resumed = run_child("resumed", $scenario, &broken);
             let from = resumed.lines().find_map(|l| l.find("resumed from").map(|i| &l[i..])).unwrap_or("?");
             println!("{}: {from}", $scenario);
-            // Both final states, loaded into fresh trainers, compared bit for bit.
-            let mut a = $build(None);
+            // Both final states, loaded into fresh trainers (with the same hooks), compared bit
+            // for bit.
+            let scratch = temp_folder(concat!($scenario, "-scratch"));
+            let mut a = $build(Some(Run { folder: &scratch, child: false }));
             a.resume(whole.join("final.safetensors")).unwrap();
-            let mut b = $build(None);
+            let mut b = $build(Some(Run { folder: &scratch, child: false }));
             b.resume(broken.join("final.safetensors")).unwrap();
             assert_bitwise(&parameters(&a), &parameters(&b), $scenario);
+            // The logs continue where the checkpoint left them: no row duplicated or missing,
+            // every value the uninterrupted run's.
+            for log in ["losses.csv", "learning_rates.csv"] {
+                let (x, y) = (std::fs::read_to_string(whole.join("logs").join(log)).unwrap(), std::fs::read_to_string(broken.join("logs").join(log)).unwrap());
+                assert_eq!(x.lines().count(), EPOCHS * ITERATIONS_PER_EPOCH + 1, "{log}");
+                assert!(x == y, "{}: {log} differs after the resume", $scenario);
+            }
             println!("{}: {} tensors bitwise equal to the uninterrupted run's", $scenario, parameters(&a).len());
-            std::fs::remove_dir_all(&whole).unwrap();
-            std::fs::remove_dir_all(&broken).unwrap();
+            for folder in [&whole, &broken, &scratch] {
+                std::fs::remove_dir_all(folder).unwrap();
+            }
         }
     };
 }

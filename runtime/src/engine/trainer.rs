@@ -425,7 +425,8 @@ impl<T: TrainerKeys> Trainer<T> {
     /// The last iteration's losses, weighted, as numbers. Unlike PML, the epoch hook sees the
     /// epoch's last iteration here, not zeros.
     pub fn losses(&self) -> Vec<(T::Loss, f64)> {
-        self.losses.iter().map(|(loss, value)| (*loss, value.double_value(&[]))).collect()
+        // Each is a scalar (the engine checked the total); NaN rather than a panic otherwise.
+        self.losses.iter().map(|(loss, value)| (*loss, value.f_double_value(&[]).unwrap_or(f64::NAN))).collect()
     }
 
     /// The last iteration's total loss.

@@ -32,6 +32,11 @@ impl CsvLog {
     /// [`Error::File`] naming the file when it is missing, not CSV, or holds fewer rows than
     /// `rows`.
     pub(crate) fn resume(path: PathBuf, rows: usize) -> Result<CsvLog> {
+        // A log the checkpoint saw empty may never have been created (validation before its
+        // first epoch's end): it starts afresh.
+        if rows == 0 && !path.exists() {
+            return Ok(CsvLog::new(path));
+        }
         let invalid = |reason: String| Error::File { path: path.clone(), reason };
         let file = File::open(&path).map_err(|e| invalid(format!("the checkpoint says this log has {rows} rows, but it cannot be opened: {e}")))?;
         let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(std::io::BufReader::new(file));

@@ -25,8 +25,10 @@ const RESERVED: [&str; 3] = ["losses", "learning_rates", "validation"];
 /// - `losses.csv`: `epoch,iteration,global_iteration,total_loss,<each loss>` (weighted, as
 ///   trained on; empty where the step computed no such loss)
 /// - `learning_rates.csv`: `epoch,iteration,global_iteration,<each key with an optimizer>`
-/// - `<key>.csv` for each loss and miner that records statistics (`tuple_miner.csv`:
-///   `epoch,iteration,global_iteration,epsilon,num_pos_pairs,...`)
+/// - `<key>.csv` for each loss and miner that records statistics, one row per statistic
+///   (`tuple_miner.csv`: `epoch,iteration,global_iteration,statistic,value`; pandas'
+///   `pivot_table` makes it wide), because which statistics a module records can change
+///   during a run
 ///
 /// A file's columns are those of its first row. Files are flushed at every epoch's end and
 /// synced when a checkpoint is written; at every epoch's end one line goes to stdout:
@@ -192,8 +194,13 @@ impl<T: TrainerKeys> Hook<T> for Records {
                     "the records hook writes key `{recorder}`'s statistics to {recorder}.csv, a file it writes itself: rename the key"
                 )));
             }
-            let cells = records.into_iter().map(|r| (r.name.to_string(), cell(r.value))).collect();
-            self.append(&format!("{recorder}.csv"), &position, cells)?;
+            // One row per statistic (`statistic,value`): which statistics a module records can
+            // change during a run (a loss a DAML phase starts computing adds its counts), and
+            // the columns must not.
+            for record in records {
+                let cells = vec![("statistic".to_string(), record.name.to_string()), ("value".to_string(), cell(record.value))];
+                self.append(&format!("{recorder}.csv"), &position, cells)?;
+            }
         }
         Ok(())
     }
