@@ -159,6 +159,9 @@ fn validation_stops_after_its_patience_and_keeps_the_best_checkpoint() {
     assert_eq!(trainer.epoch(), 2, "epoch 1 is the best, epoch 2 does not improve: patience 1 stops there");
     drop(trainer);
 
+    // The metrics' curves, redrawn at each validation.
+    let curve = std::fs::read(run.join("plots").join("validation.png")).unwrap();
+    assert_eq!(&curve[..8], b"\x89PNG\r\n\x1a\n");
     let log = run.join("logs").join("validation.csv");
     let rows = lines(&log);
     assert_eq!(rows[0], "epoch,split,precision_at_1_level0,r_precision_level0");

@@ -191,7 +191,7 @@ impl<T: TrainerKeys> Hook<T> for Plots {
 }
 
 /// Draws `curves` (x the epoch) into `path`, through a temporary file renamed over it.
-fn draw_curves(path: &Path, title: &str, y_desc: &str, curves: &[(String, Vec<(f64, f64)>)], font: Option<&str>) -> Result<()> {
+pub(crate) fn draw_curves(path: &Path, title: &str, y_desc: &str, curves: &[(String, Vec<(f64, f64)>)], font: Option<&str>) -> Result<()> {
     let file_error = |reason: String| Error::File { path: path.to_path_buf(), reason };
     let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(file_error("expected a file path in a folder".into()));

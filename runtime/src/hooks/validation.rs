@@ -12,7 +12,7 @@ use crate::trainer::Step;
 use crate::{Error, Result};
 use serde_json::{json, Value};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The log's file name, in the records' folder.
@@ -211,6 +211,37 @@ impl<K: TesterKind> Validation<K> {
     }
 }
 
+impl<K: TesterKind> Validation<K> {
+    /// `validation.png`: every metric of every split per validation, read back from the log
+    /// (which a resumed run has cut back to its checkpoint, so the curves are the run's).
+    fn draw_history(&self, plots: &Path) -> Result<()> {
+        let Some(folder) = &self.resolved else { return Ok(()) };
+        let path = folder.join(FILE);
+        let invalid = |reason: String| Error::File { path: path.clone(), reason };
+        let mut reader = csv::Reader::from_path(&path).map_err(|e| invalid(e.to_string()))?;
+        let columns: Vec<String> = reader.headers().map_err(|e| invalid(e.to_string()))?.iter().map(String::from).collect();
+        let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| invalid(e.to_string()))?;
+            let (Some(epoch), Some(split)) = (record.get(0).and_then(|e| e.parse::<f64>().ok()), record.get(1)) else { continue };
+            for (column, value) in columns.iter().zip(record.iter()).skip(2) {
+                let Ok(value) = value.parse::<f64>() else { continue };
+                let name = format!("{split} {column}");
+                match curves.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, points)) => points.push((epoch, value)),
+                    None => curves.push((name, vec![(epoch, value)])),
+                }
+            }
+        }
+        if curves.is_empty() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(plots).map_err(|e| Error::File { path: plots.to_path_buf(), reason: format!("cannot create the plots folder: {e}") })?;
+        let font = crate::evaluation::plot::font();
+        super::plots::draw_curves(&plots.join("validation.png"), "Validation", "metric", &curves, font)
+    }
+}
+
 /// The primary value in `results`, or an error listing what there is.
 fn primary_value(results: &TestResults, split: &str, key: &str) -> Result<f64> {
     let Some(accuracies) = results.split(split) else {
@@ -268,6 +299,9 @@ impl<T: Step, K: TesterKind> Hook<T> for Validation<K> {
         let Some((split, key, better)) = self.primary_metric() else { return Ok(ControlFlow::Continue(())) };
         let results = self.test(trainer, epoch)?;
         self.log_results(&results)?;
+        if let Some(run) = trainer.run_folder() {
+            self.draw_history(&run.join("plots"))?;
+        }
         let value = primary_value(&results, &split, &key)?;
 
         if better.improves(value, self.best.map(|(best, _)| best)) {
