@@ -4,7 +4,7 @@
 //! and the previous checkpoint stays loadable. A property test feeds the reader random
 //! truncations, bit flips and random bytes of a real checkpoint.
 
-use metric_learning::checkpoint::Checkpoints;
+use metric_learning::checkpoint::{self, Checkpoints};
 use metric_learning::prelude::*;
 use metric_learning::data::Labels;
 use metric_learning::trainers::TrainWithClassifier;
@@ -221,4 +221,31 @@ fn random_truncations_bit_flips_and_bytes_are_errors_never_panics() {
         }
     }
     std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[test]
+fn checkpoints_every_n_iterations_and_epochs_keep_the_last_k() {
+    one_thread();
+    let run = folder("retention");
+    let mut trainer = MetricLossOnly::builder()
+        .trunk(linear(6, 4))
+        .metric_loss(TripletMarginLoss::new())
+        .trunk_optimizer(Sgd::new(0.01))
+        .progress_bar(false)
+        .seed(2)
+        .dataset(data())
+        .batch_size(8)
+        .run_folder(&run)
+        .checkpoints(Checkpoints::new().every_epochs(2).every_iterations(2).keep_last(3))
+        .build()
+        .unwrap();
+    trainer.train(3).unwrap();
+    let mut names: Vec<String> =
+        std::fs::read_dir(run.join("checkpoints")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    // 3 epochs of 3 iterations: after global iterations 2, 4, 6 and 8, and at the end of epoch
+    // 2 (a later state than after its last iteration); the last 3 are kept.
+    assert_eq!(names, ["ckpt-000002-epoch2-iteration3.safetensors", "ckpt-000003-epoch2-end.safetensors", "ckpt-000004-epoch3-iteration2.safetensors"]);
+    assert_eq!(checkpoint::latest(run.join("checkpoints")).unwrap().unwrap().file_name().unwrap(), "ckpt-000004-epoch3-iteration2.safetensors");
+    std::fs::remove_dir_all(&run).unwrap();
 }

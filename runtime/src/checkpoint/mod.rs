@@ -98,9 +98,11 @@ impl Checkpointer {
         }
     }
 
-    /// The path of the next checkpoint.
-    pub(crate) fn next_path(&self, epoch: usize, iterations_done: usize) -> PathBuf {
-        self.folder.join(format!("ckpt-{:06}-epoch{epoch}-iteration{iterations_done}.safetensors", self.next_sequence))
+    /// The path of the next checkpoint: after an iteration, or at the epoch's end (after its
+    /// schedulers and hooks, a later state than after its last iteration).
+    pub(crate) fn next_path(&self, epoch: usize, iterations_done: usize, at_epoch_end: bool) -> PathBuf {
+        let position = if at_epoch_end { "end".to_string() } else { format!("iteration{iterations_done}") };
+        self.folder.join(format!("ckpt-{:06}-epoch{epoch}-{position}.safetensors", self.next_sequence))
     }
 
     /// The best checkpoint's path.

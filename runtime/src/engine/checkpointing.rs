@@ -231,7 +231,7 @@ impl<T: Step> Trainer<T> {
         };
         let global = self.global_iterations_done();
         let due = checkpoints.due(at_epoch_end, self.epoch, global);
-        let path = checkpoints.next_path(self.epoch, self.iterations_done);
+        let path = checkpoints.next_path(self.epoch, self.iterations_done, at_epoch_end);
         let best = (at_epoch_end && self.best_requested).then(|| checkpoints.best_path());
         if due {
             self.save_checkpoint(&path)?;
