@@ -9,6 +9,8 @@ pub(crate) enum Stream {
     Pass = 1,
     /// libtorch's generator for one iteration (dropout, random miners, DAML's triplet draws).
     Iteration = 2,
+    /// A step's own draws in one iteration (`Iteration::seed`: augmentations).
+    Step = 3,
 }
 
 /// A seed for position `index` of `stream` in the run seeded with `seed` (SplitMix64's

@@ -9,7 +9,8 @@ use metric_learning::checkpoint::{self, Checkpoints};
 use metric_learning::hooks::Records;
 use metric_learning::prelude::*;
 use metric_learning::trainer::{KeyName, TrainerKeys};
-use metric_learning::trainers::{DeepAdversarialMetricLearning, DeepAdversarialMetricLearningLoss, TrainWithClassifier};
+use metric_learning::trainers::{DeepAdversarialMetricLearning, DeepAdversarialMetricLearningLoss, TrainWithClassifier, UnsupervisedEmbeddingsUsingAugmentations};
+use metric_learning::transforms::{Augmentations, GaussianNoise};
 use metric_learning_tests::{clusters, int_labels, linear, one_thread};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -121,6 +122,23 @@ fn daml(run: Option<Run<'_>>) -> Trainer<DeepAdversarialMetricLearning> {
     with_run!(builder, run, DeepAdversarialMetricLearning).build().unwrap()
 }
 
+fn unsupervised(run: Option<Run<'_>>) -> Trainer<UnsupervisedEmbeddingsUsingAugmentations> {
+    tch::manual_seed(5);
+    let views = Augmentations::new(vec![Box::new(GaussianNoise::new(0.1)), Box::new(GaussianNoise::new(0.3))]).seed(2);
+    let builder = UnsupervisedEmbeddingsUsingAugmentations::builder()
+        .trunk(linear(6, 8))
+        .embedder(linear(8, 4))
+        .metric_loss(NTXentLoss::new(0.1))
+        .transforms(views)
+        .trunk_optimizer(Adam::new(0.01))
+        .iterations_per_epoch(ITERATIONS_PER_EPOCH)
+        .progress_bar(false)
+        .seed(8)
+        .dataset(data())
+        .batch_size(8);
+    with_run!(builder, run, UnsupervisedEmbeddingsUsingAugmentations).build().unwrap()
+}
+
 /// Every key's variables, by name.
 fn parameters<T: TrainerKeys>(trainer: &Trainer<T>) -> Vec<(String, Tensor)> {
     let mut all = Vec::new();
@@ -182,6 +200,7 @@ fn child_process() {
         "metric_loss_only" => run!(metric_loss_only),
         "train_with_classifier" => run!(train_with_classifier),
         "daml" => run!(daml),
+        "unsupervised" => run!(unsupervised),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -264,3 +283,4 @@ macro_rules! kill_and_resume {
 kill_and_resume!(metric_loss_only_resumes_bitwise_after_a_kill, "metric_loss_only", metric_loss_only);
 kill_and_resume!(train_with_classifier_resumes_bitwise_after_a_kill, "train_with_classifier", train_with_classifier);
 kill_and_resume!(daml_resumes_bitwise_after_a_kill_across_its_phases, "daml", daml);
+kill_and_resume!(unsupervised_augmentations_resume_bitwise_after_a_kill, "unsupervised", unsupervised);

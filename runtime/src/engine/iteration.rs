@@ -13,9 +13,16 @@ pub struct Iteration<'a, T: TrainerKeys> {
     pub(crate) epoch: usize,
     pub(crate) iteration: usize,
     pub(crate) device: Device,
+    pub(crate) seed: u64,
 }
 
 impl<T: TrainerKeys> Iteration<'_, T> {
+    /// A seed for this iteration's own random draws (a step's augmentations), derived from the
+    /// run's seed and the iteration: a resumed run draws what the uninterrupted one drew.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// Computes `loss` with `f` and records its value, when the loss is active (PML skips a
     /// loss whose weight is not positive, and so `f` does not run then). An error from `f` is
     /// attributed to the loss unless it already names a key (a model that failed inside `f`).

@@ -205,6 +205,7 @@ impl<T: Step> Trainer<T> {
             epoch: self.epoch,
             iteration: self.iteration,
             device: self.settings.device,
+            seed: crate::seeds::mix(self.settings.seed, crate::seeds::Stream::Step, self.global_iteration() as u64),
         };
         let keys = &mut self.keys;
         crate::guard::run(|| keys.calculate_loss(&mut it, &data, &labels))?;

@@ -39,6 +39,8 @@ impl Step for UnsupervisedEmbeddingsUsingAugmentations {
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, _labels: &Tensor) -> Result<()> {
+        // Each iteration's views from its own seed: a resumed run sees the same views.
+        self.transforms.reseed(it.seed());
         let (views, pseudo_labels) = self.transforms.views(data, it.device())?;
         let embeddings = self.embed(&views)?;
         it.compute(UnsupervisedEmbeddingsUsingAugmentationsLoss::MetricLoss, || {

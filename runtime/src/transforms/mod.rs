@@ -33,13 +33,14 @@ impl Transform for Compose {
 pub struct Augmentations {
     transforms: Vec<Box<dyn Transform>>,
     image_shape: Option<Vec<i64>>,
+    seed: u64,
     rng: StdRng,
 }
 
 impl Augmentations {
     /// Views through these transforms, seeded with 0.
     pub fn new(transforms: Vec<Box<dyn Transform>>) -> Augmentations {
-        Augmentations { transforms, image_shape: None, rng: StdRng::seed_from_u64(0) }
+        Augmentations { transforms, image_shape: None, seed: 0, rng: StdRng::seed_from_u64(0) }
     }
 
     /// Samples are flat rows to be seen as images of this shape (Fashion-MNIST's 784 as
@@ -51,8 +52,15 @@ impl Augmentations {
 
     /// Seeds the random draws.
     pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
         self.rng = StdRng::seed_from_u64(seed);
         self
+    }
+
+    /// Restarts the draws from this seed combined with [`seed`](Self::seed)'s: a trainer calls
+    /// it with each iteration's seed, so that a resumed run augments as the uninterrupted one.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = StdRng::seed_from_u64(self.seed ^ seed.rotate_left(29));
     }
 
     /// How many views each sample gives.
