@@ -93,7 +93,10 @@ fn two_stream_tester_matches_pml() {
     one_thread();
     let anchors = angles(&[0., 10., 20., 30., 50., 60., 70., 80.]);
     let others = angles(&[81., 71., 61., 31., 51., 21., 11., 1.]);
-    let pairs = InMemoryDataset::new(Tensor::stack(&[anchors, others], 1), Labels::int([1, 2, 3, 4, 5, 6, 7, 8])).unwrap();
+    // PML's (anchor, positive, label) items, stacked as the two-stream trainer and tester take them.
+    let pairs = InMemoryDataset::two_stream(&anchors, &others, Labels::int([1, 2, 3, 4, 5, 6, 7, 8])).unwrap();
+    let error = InMemoryDataset::two_stream(&anchors, &others.narrow(0, 0, 7), Labels::int([1, 2, 3, 4, 5, 6, 7, 8])).err().unwrap().to_string();
+    assert!(error.contains("positives") && error.contains("[8, 2]") && error.contains("[7, 2]"), "{error}");
     let tester = GlobalTwoStreamEmbeddingSpaceTester::new().accuracy_calculator(precision_at_1());
     let mut model = Model::identity();
     let results = tester.test(&mut model, &[("train", &pairs)], 0).unwrap();

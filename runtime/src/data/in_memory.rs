@@ -39,6 +39,19 @@ impl InMemoryDataset {
         InMemoryDataset { data: SharedTensor(self.data.0.narrow(0, 0, n as i64)), labels: self.labels.select(&indices) }
     }
 
+    /// A two-stream dataset from PML's `(anchor, positive, label)` items: `anchors[i]` and
+    /// `positives[i]` stacked on dimension 1 (shape `(n, 2, ...)`, what TwoStreamMetricLoss and
+    /// GlobalTwoStreamEmbeddingSpaceTester take), labelled `labels[i]`.
+    ///
+    /// # Errors
+    /// When the anchors and positives differ in shape, or the labels in number.
+    pub fn two_stream(anchors: &Tensor, positives: &Tensor, labels: Labels) -> Result<InMemoryDataset> {
+        if anchors.size() != positives.size() {
+            return Err(Error::mismatch("positives", format!("the anchors' shape {:?}", anchors.size()), format!("{:?}", positives.size())));
+        }
+        InMemoryDataset::new(Tensor::f_stack(&[anchors, positives], 1)?, labels)
+    }
+
     /// A two-stream dataset (TwoStreamMetricLoss's input): each sample stacked on dimension 1
     /// with a random sample of its class, drawn with this seed; shape `(n, 2, ...)`, labels kept.
     ///

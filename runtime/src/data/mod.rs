@@ -5,12 +5,14 @@ mod idx;
 mod in_memory;
 mod labels;
 mod loader;
+mod split;
 
 pub use fashion_mnist::{FashionMnist, Split};
 pub use idx::{read_idx_images, read_idx_labels};
 pub use in_memory::InMemoryDataset;
 pub use labels::Labels;
 pub use loader::CollateFn;
+pub use split::{split, SplitBy, Subset};
 pub(crate) use loader::Loader;
 
 use crate::{Error, Result};
