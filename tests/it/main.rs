@@ -9,6 +9,7 @@ mod engine;
 mod errors;
 mod evaluation;
 mod hooks;
+mod image_folder;
 mod learning;
 mod pml_cases;
 mod precision;

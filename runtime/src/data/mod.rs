@@ -2,6 +2,7 @@
 
 mod fashion_mnist;
 mod idx;
+mod image_folder;
 mod in_memory;
 mod labels;
 mod loader;
@@ -9,6 +10,7 @@ mod split;
 
 pub use fashion_mnist::{FashionMnist, Split};
 pub use idx::{read_idx_images, read_idx_labels};
+pub use image_folder::{Channels, Fit, ImageFolder, ImageOptions};
 pub use in_memory::InMemoryDataset;
 pub use labels::Labels;
 pub use loader::CollateFn;
