@@ -9,6 +9,7 @@ mod engine;
 mod errors;
 mod evaluation;
 mod hooks;
+mod idx;
 mod image_folder;
 mod learning;
 mod pml_cases;

@@ -37,7 +37,11 @@ fn parse_header(path: &Path, bytes: &[u8], expected_dims: usize) -> Result<Vec<u
     let shape: Vec<usize> = (0..dims)
         .map(|d| u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().unwrap_or_default()) as usize)
         .collect();
-    let expected = header + shape.iter().product::<usize>();
+    // Checked: a damaged header can claim dimensions whose product overflows.
+    let expected = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_add(header));
+    let Some(expected) = expected else {
+        return Err(file_error(format!("a header claiming shape {shape:?}, more bytes than can exist")));
+    };
     if bytes.len() != expected {
         return Err(file_error(format!("expected {expected} bytes for shape {shape:?}, found {}", bytes.len())));
     }
@@ -53,7 +57,7 @@ pub fn read_idx_images(path: impl AsRef<Path>) -> Result<Tensor> {
     let bytes = read_file(path)?;
     let shape = parse_header(path, &bytes, 3)?;
     let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-    Ok(Tensor::from_slice(&bytes[16..]).to_kind(Kind::Uint8).reshape(dims))
+    Ok(Tensor::from_slice(&bytes[16..]).f_to_kind(Kind::Uint8)?.f_reshape(dims)?)
 }
 
 /// Labels of an IDX1 file.
