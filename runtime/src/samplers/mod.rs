@@ -1,8 +1,12 @@
 //! Samplers: the order in which the loader visits a dataset.
 
 mod m_per_class;
+mod random;
+mod sequential;
 
 pub use m_per_class::MPerClassSampler;
+pub use random::RandomSampler;
+pub use sequential::SequentialSampler;
 
 use crate::Result;
 use rand::rngs::StdRng;
