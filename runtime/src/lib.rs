@@ -82,7 +82,7 @@ pub mod prelude {
         MultiStepLr, Optimizer, PlateauMode, ReduceLrOnPlateau, Sgd, StepLr,
     };
     pub use crate::reducers::{AvgNonZeroReducer, DoNothingReducer, MeanReducer, Reducer, SumReducer, ThresholdReducer};
-    pub use crate::samplers::{MPerClassSampler, Sampler};
+    pub use crate::samplers::{FixedSetOfTriplets, HierarchicalSampler, MPerClassSampler, RandomSampler, Sampler, SequentialSampler, TuplesToWeightsSampler};
     pub use crate::trainer::{InlineLoss, Step};
     pub use crate::trainers::{
         CascadedEmbeddings, DeepAdversarialMetricLearning, MetricLossOnly, TrainWithClassifier, TwoStreamMetricLoss,

@@ -16,6 +16,7 @@ mod pml_cases;
 mod precision;
 mod resume;
 mod roles;
+mod samplers;
 mod schedules;
 mod stock_trainers;
 mod testers;

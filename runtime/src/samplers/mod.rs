@@ -1,8 +1,18 @@
 //! Samplers: the order in which the loader visits a dataset.
 
+mod fixed_set_of_triplets;
+mod hierarchical;
 mod m_per_class;
+mod random;
+mod sequential;
+mod tuples_to_weights;
 
+pub use fixed_set_of_triplets::FixedSetOfTriplets;
+pub use hierarchical::HierarchicalSampler;
 pub use m_per_class::MPerClassSampler;
+pub use random::RandomSampler;
+pub use sequential::SequentialSampler;
+pub use tuples_to_weights::TuplesToWeightsSampler;
 
 use crate::Result;
 use rand::rngs::StdRng;
