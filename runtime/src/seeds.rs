@@ -11,6 +11,8 @@ pub(crate) enum Stream {
     Iteration = 2,
     /// A step's own draws in one iteration (`Iteration::seed`: augmentations).
     Step = 3,
+    /// The loader's augmentation of one batch (the same whichever worker fetches it).
+    Augment = 4,
 }
 
 /// A seed for position `index` of `stream` in the run seeded with `seed` (SplitMix64's

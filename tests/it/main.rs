@@ -12,6 +12,7 @@ mod hooks;
 mod idx;
 mod image_folder;
 mod learning;
+mod loader;
 mod pml_cases;
 mod precision;
 mod resume;

@@ -9,6 +9,8 @@
 
 use super::{Batch, Dataset};
 use crate::samplers::Sampler;
+use crate::transforms::Transform;
+use tch::Tensor;
 use crate::Result;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -33,6 +35,9 @@ pub(crate) struct Loader {
     passes: u64,
     /// Batches handed to the trainer so far.
     delivered: u64,
+    /// Index lists drawn so far (ahead of `delivered` when workers prefetch): the next batch's
+    /// number.
+    requested: u64,
     /// What is left of the current pass.
     pending: VecDeque<usize>,
     worker_count: usize,
@@ -44,17 +49,34 @@ pub(crate) struct Loader {
 struct Fetch {
     dataset: Arc<dyn Dataset>,
     collate: Option<Arc<CollateFn>>,
+    augmentation: Option<Arc<dyn Transform>>,
+    seed: u64,
 }
 
 impl Fetch {
-    fn batch(&self, indices: &[usize]) -> Result<Batch> {
-        match &self.collate {
-            None => self.dataset.get_batch(indices),
+    /// Batch number `number` of the run, from `indices`: read, collated, and augmented with a
+    /// generator seeded by the run's seed and the batch's number, so that the same batch comes
+    /// out whichever worker (or none) makes it, and in a resumed run.
+    fn batch(&self, number: u64, indices: &[usize]) -> Result<Batch> {
+        let mut batch = match &self.collate {
+            None => self.dataset.get_batch(indices)?,
             Some(collate_fn) => {
                 let samples = indices.iter().map(|&i| self.dataset.get(i)).collect::<Result<Vec<_>>>()?;
-                collate_fn(samples)
+                collate_fn(samples)?
             }
+        };
+        if let Some(augmentation) = &self.augmentation {
+            let mut rng = StdRng::seed_from_u64(crate::seeds::mix(self.seed, crate::seeds::Stream::Augment, number));
+            let data = &batch.data;
+            let rows = data.size().first().copied().unwrap_or(0);
+            let augmented = crate::guard::run(|| {
+                let images: Vec<Tensor> = (0..rows).map(|i| augmentation.apply(&data.get(i), &mut rng)).collect();
+                Ok(Tensor::f_stack(&images, 0)?)
+            })
+            .map_err(|e| crate::Error::data(format!("the loader's augmentation failed on a batch of shape {:?}: {e}", data.size())))?;
+            batch.data = augmented;
         }
+        Ok(batch)
     }
 }
 
@@ -65,11 +87,12 @@ impl Loader {
         batch_size: usize,
         workers: usize,
         collate: Option<Arc<CollateFn>>,
+        augmentation: Option<Arc<dyn Transform>>,
         seed: u64,
     ) -> Loader {
-        let fetch = Fetch { dataset, collate };
+        let fetch = Fetch { dataset, collate, augmentation, seed };
         let pool = (workers > 0).then(|| WorkerPool::new(workers, &fetch));
-        Loader { fetch, sampler, batch_size, seed, passes: 0, delivered: 0, pending: VecDeque::new(), worker_count: workers, workers: pool }
+        Loader { fetch, sampler, batch_size, seed, passes: 0, delivered: 0, requested: 0, pending: VecDeque::new(), worker_count: workers, workers: pool }
     }
 
     /// Batches delivered so far: the loader's state.
@@ -81,6 +104,7 @@ impl Loader {
     /// was in is drawn again and its delivered batches skipped; prefetched batches are dropped.
     pub fn restore_seeded(&mut self, seed: u64, delivered: u64) {
         self.seed = seed;
+        self.fetch.seed = seed;
         let per_pass = self.batches_per_pass().max(1) as u64;
         let (pass, offset) = (delivered / per_pass, delivered % per_pass);
         self.passes = pass;
@@ -88,6 +112,7 @@ impl Loader {
         let skipped = (offset as usize * self.batch_size).min(self.pending.len());
         self.pending.drain(..skipped);
         self.delivered = delivered;
+        self.requested = delivered;
         if self.workers.is_some() {
             self.workers = Some(WorkerPool::new(self.worker_count, &self.fetch));
         }
@@ -107,13 +132,13 @@ impl Loader {
         self.delivered += 1;
         match self.workers.take() {
             None => {
-                let indices = self.next_indices();
-                self.fetch.batch(&indices)
+                let (number, indices) = self.next_indices();
+                self.fetch.batch(number, &indices)
             }
             Some(mut pool) => {
                 while pool.in_flight() < pool.capacity() {
-                    let indices = self.next_indices();
-                    pool.send(indices);
+                    let request = self.next_indices();
+                    pool.send(request);
                 }
                 let batch = pool.receive();
                 self.workers = Some(pool);
@@ -122,11 +147,14 @@ impl Loader {
         }
     }
 
-    fn next_indices(&mut self) -> Vec<usize> {
+    /// The next batch's number and indices.
+    fn next_indices(&mut self) -> (u64, Vec<usize>) {
         if self.pending.len() < self.batch_size {
             self.pending = self.new_pass().into();
         }
-        self.pending.drain(..self.batch_size).collect()
+        let number = self.requested;
+        self.requested += 1;
+        (number, self.pending.drain(..self.batch_size).collect())
     }
 
     fn new_pass(&mut self) -> Vec<usize> {
@@ -146,7 +174,7 @@ impl Loader {
 /// Threads that each fetch the batches sent to them; batch `i` goes to worker `i % n`, and
 /// batches are received in the same rotation, so they arrive in sampling order.
 struct WorkerPool {
-    senders: Vec<Sender<Vec<usize>>>,
+    senders: Vec<Sender<(u64, Vec<usize>)>>,
     receivers: Vec<Receiver<Result<Batch>>>,
     threads: Vec<JoinHandle<()>>,
     sent: usize,
@@ -157,12 +185,12 @@ impl WorkerPool {
     fn new(workers: usize, fetch: &Fetch) -> WorkerPool {
         let mut pool = WorkerPool { senders: Vec::new(), receivers: Vec::new(), threads: Vec::new(), sent: 0, received: 0 };
         for _ in 0..workers {
-            let (index_tx, index_rx) = channel::<Vec<usize>>();
+            let (index_tx, index_rx) = channel::<(u64, Vec<usize>)>();
             let (batch_tx, batch_rx) = channel::<Result<Batch>>();
             let fetch = fetch.clone();
             pool.threads.push(std::thread::spawn(move || {
-                for indices in index_rx {
-                    if batch_tx.send(fetch.batch(&indices)).is_err() {
+                for (number, indices) in index_rx {
+                    if batch_tx.send(fetch.batch(number, &indices)).is_err() {
                         break;
                     }
                 }
@@ -181,7 +209,7 @@ impl WorkerPool {
         self.sent - self.received
     }
 
-    fn send(&mut self, indices: Vec<usize>) {
+    fn send(&mut self, indices: (u64, Vec<usize>)) {
         let worker = self.sent % self.senders.len();
         // A worker only stops when its channel closes, which happens in `drop`.
         let _ = self.senders[worker].send(indices);

@@ -35,6 +35,7 @@ pub struct EngineBuilder<T: TrainerKeys> {
     dataset_labels: Option<Labels>,
     set_min_label_to_zero: bool,
     num_workers: usize,
+    augmentation: Option<Arc<dyn crate::transforms::Transform>>,
     freeze_trunk_batchnorm: bool,
     hooks: Vec<Box<dyn Hook<T>>>,
     seed: Option<u64>,
@@ -68,6 +69,7 @@ impl<T: TrainerKeys> EngineBuilder<T> {
             dataset_labels: None,
             set_min_label_to_zero: false,
             num_workers: 0,
+            augmentation: None,
             freeze_trunk_batchnorm: false,
             hooks: Vec::new(),
             seed: None,
@@ -136,6 +138,10 @@ impl<T: TrainerKeys> EngineBuilder<T> {
     }
     pub fn dataloader_num_workers(mut self, workers: usize) -> Self {
         self.num_workers = workers;
+        self
+    }
+    pub fn augmentation(mut self, augmentation: Arc<dyn crate::transforms::Transform>) -> Self {
+        self.augmentation = Some(augmentation);
         self
     }
     pub fn freeze_trunk_batchnorm(mut self, on: bool) -> Self {
@@ -217,6 +223,7 @@ impl<T: Step> EngineBuilder<T> {
             batch_size,
             self.num_workers,
             self.collate.take(),
+            self.augmentation.take(),
             seed,
         );
         let iterations_per_epoch = match self.iterations_per_epoch {
@@ -479,6 +486,13 @@ macro_rules! __engine_setters {
         /// Threads that fetch batches ahead of use; 0 fetches on the training thread.
         pub fn dataloader_num_workers(mut self, workers: usize) -> Self {
             self.__engine = self.__engine.dataloader_num_workers(workers);
+            self
+        }
+        /// Augments every sample of every batch in the loader (on its workers when there are
+        /// some), each batch from a generator seeded by the run's seed and the batch's number:
+        /// the same batches with any number of workers, and in a resumed run.
+        pub fn augmentation(mut self, augmentation: impl $crate::transforms::Transform + 'static) -> Self {
+            self.__engine = self.__engine.augmentation(::std::sync::Arc::new(augmentation));
             self
         }
         /// Keys whose parameters stay unchanged: no gradient, eval mode, no optimizer step.

@@ -13,8 +13,8 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tch::{Device, Kind, Tensor};
 
-/// One augmentation of one image.
-pub trait Transform: Send {
+/// One augmentation of one image. `Sync` because the loader's workers share one.
+pub trait Transform: Send + Sync {
     /// The transformed image, of the same shape.
     fn apply(&self, image: &Tensor, rng: &mut StdRng) -> Tensor;
 }
