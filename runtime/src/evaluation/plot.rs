@@ -31,7 +31,7 @@ const FONT_PATHS: [&str; 6] = [
 ];
 
 /// Tableau's 20 colours (matplotlib's `tab20`), dark shades first: labels beyond 20 reuse them.
-const PALETTE: [(u8, u8, u8); 20] = [
+pub(crate) const PALETTE: [(u8, u8, u8); 20] = [
     (31, 119, 180),
     (255, 127, 14),
     (44, 160, 44),

@@ -15,19 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The plots' size in pixels.
 const SIZE: (u32, u32) = (800, 600);
 
-/// matplotlib's `tab10`: curves beyond 10 reuse the colours.
-const PALETTE: [(u8, u8, u8); 10] = [
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-];
+/// Curves take the embedding plot's colours; its first 10 are matplotlib's `tab10`, beyond
+/// which curves reuse them (the lighter shades are hard to tell apart on a line).
+const CURVE_COLOURS: usize = 10;
 
 /// One epoch's means.
 #[derive(Clone, Debug, PartialEq)]
@@ -254,7 +244,7 @@ fn draw(
     mesh.draw()?;
 
     for (i, (name, points)) in curves.iter().enumerate() {
-        let (r, g, b) = PALETTE[i % PALETTE.len()];
+        let (r, g, b) = crate::evaluation::plot::PALETTE[i % CURVE_COLOURS];
         let colour = RGBColor(r, g, b);
         // The first curve (the total loss) is drawn wider, so that it shows under a single loss
         // equal to it.
