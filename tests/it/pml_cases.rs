@@ -84,3 +84,12 @@ fn triplet_margin_loss_on_angles_as_pml_tests_it() {
     let distinct = Tensor::from_slice(&[0i64, 1, 2, 3, 4]);
     assert_eq!(metric_learning::losses::TripletMarginLoss::new().margin(0.2).compute(&embeddings, &distinct, None).unwrap().double_value(&[]), 0.0);
 }
+
+/// PML's names of the modules ours spell otherwise are the same types.
+#[test]
+fn pml_names_find_the_same_modules() {
+    use std::any::type_name;
+    assert_eq!(type_name::<metric_learning::distances::SNRDistance>(), type_name::<metric_learning::distances::SnrDistance>());
+    assert_eq!(type_name::<metric_learning::miners::HDCMiner>(), type_name::<metric_learning::miners::HdcMiner>());
+    assert!(type_name::<metric_learning::reducers::AvgNonZeroReducer>().ends_with("ThresholdReducer"));
+}

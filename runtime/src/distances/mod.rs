@@ -9,7 +9,7 @@ mod snr;
 
 pub use dot_product::{CosineSimilarity, DotProductSimilarity};
 pub use lp::{LpDistance, NegativeLpDistance};
-pub use snr::SnrDistance;
+pub use snr::{SNRDistance, SnrDistance};
 
 use crate::component::Record;
 use tch::Tensor;

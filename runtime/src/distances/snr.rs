@@ -4,6 +4,7 @@ use tch::Tensor;
 
 /// Signal-to-noise ratio distance: the variance of the difference over the variance of the
 /// query (PML's `SNRDistance`; Yuan et al., 2019).
+#[doc(alias = "SNRDistance")]
 #[derive(Clone, Debug)]
 pub struct SnrDistance {
     common: Common,
@@ -53,3 +54,7 @@ impl Distance for SnrDistance {
         self.common.records()
     }
 }
+
+/// PML's name for [`SnrDistance`], for code ported from Python.
+#[allow(clippy::upper_case_acronyms)]
+pub type SNRDistance = SnrDistance;

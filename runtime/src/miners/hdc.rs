@@ -10,6 +10,7 @@ use tch::Tensor;
 /// `filter_percentage` of the positive pairs (furthest) and of the negative pairs (closest),
 /// from all pairs or from pairs an earlier stage chose ([`TupleMiner::mine_among`]). PML's
 /// `HDCMiner`; `LpDistance()`.
+#[doc(alias = "HDCMiner")]
 #[derive(Debug)]
 pub struct HdcMiner {
     filter_percentage: f64,
@@ -85,3 +86,7 @@ impl TupleMiner for HdcMiner {
         Some(Ok(self.filter(candidates, embeddings, embeddings)))
     }
 }
+
+/// PML's name for [`HdcMiner`], for code ported from Python.
+#[allow(clippy::upper_case_acronyms)]
+pub type HDCMiner = HdcMiner;

@@ -17,7 +17,7 @@ pub use angular::AngularMiner;
 pub use batch_easy_hard::{BatchEasyHardMiner, Strategy};
 pub use batch_hard::BatchHardMiner;
 pub use distance_weighted::DistanceWeightedMiner;
-pub use hdc::HdcMiner;
+pub use hdc::{HDCMiner, HdcMiner};
 pub use maximum_loss::MaximumLossMiner;
 pub use multi_similarity::MultiSimilarityMiner;
 pub use pair_margin::PairMarginMiner;
