@@ -45,6 +45,30 @@ pub(crate) fn write_atomically_with(path: &Path, write: impl FnOnce(&mut std::fs
     Ok(())
 }
 
+/// Has `write(temporary)` create a file beside `path` (named with `path`'s extension, for
+/// writers that choose the format by it, as the image crate does), then renames it over `path`;
+/// on failure the temporary file is removed and `path` is as it was.
+///
+/// # Errors
+/// [`Error::File`] naming `path`: the writer's reason, or the rename's.
+pub(crate) fn replace_with(path: &Path, write: impl FnOnce(&Path) -> std::result::Result<(), String>) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let unwritable = |reason: String| Error::File { path: path.to_path_buf(), reason };
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(unwritable("expected a file path in a folder".into()));
+    };
+    let extension = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let temporary = folder.join(format!(".{}.{}.{}.tmp{extension}", name.to_string_lossy(), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let written = write(&temporary)
+        .map_err(unwritable)
+        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| unwritable(format!("cannot rename {} into place: {e}", temporary.display()))));
+    if written.is_err() {
+        // The writer has returned, so nothing writes the file after it is removed.
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@ use crate::{Error, Result};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use tch::{Device, Kind, Tensor};
 
@@ -96,9 +95,9 @@ fn save(embeddings: &Tensor, labels: &[i64], path: &Path, title: &str, font: Opt
         Some(parent) => parent.to_path_buf(),
         None => return Err(file_error(path, "expected a file path, found a root or an empty path")),
     };
-    let Some(name) = path.file_name() else {
+    if path.file_name().is_none() {
         return Err(file_error(path, "expected a file path, found no file name"));
-    };
+    }
     if !folder.is_dir() {
         return Err(file_error(path, format!("the folder {} does not exist", folder.display())));
     }
@@ -108,22 +107,10 @@ fn save(embeddings: &Tensor, labels: &[i64], path: &Path, title: &str, font: Opt
     let points = Vec::<f64>::try_from(points.f_reshape([-1])?)?;
     let points: Vec<(f64, f64)> = points.chunks_exact(2).map(|p| (p[0], p[1])).collect();
 
-    // The image crate picks the encoder by the extension: the temporary name ends in .png.
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let temporary = folder.join(format!(
-        ".{}.{}.{}.tmp.png",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let drawn = draw(&temporary, &points, labels, title, &pca.explained_variance_ratio(), font)
-        .map_err(|reason| file_error(path, format!("drawing the plot failed: {reason}")))
-        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| file_error(path, format!("renaming the drawn plot into place failed: {e}"))));
-    if drawn.is_err() {
-        // The backend is dropped by now, so nothing writes the file after it is removed.
-        let _ = std::fs::remove_file(&temporary);
-    }
-    drawn
+    let ratios = pca.explained_variance_ratio();
+    crate::files::replace_with(path, |temporary| {
+        draw(temporary, &points, labels, title, &ratios, font).map_err(|reason| format!("drawing the plot failed: {reason}"))
+    })
 }
 
 fn file_error(path: &Path, reason: impl Into<String>) -> Error {
@@ -234,6 +221,7 @@ pub(crate) fn font() -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     fn temp_dir() -> PathBuf {
         static N: AtomicU64 = AtomicU64::new(0);

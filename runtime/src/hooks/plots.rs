@@ -10,7 +10,6 @@ use plotters::prelude::*;
 use serde_json::{json, Value};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The plots' size in pixels.
 const SIZE: (u32, u32) = (800, 600);
@@ -182,21 +181,7 @@ impl<T: TrainerKeys> Hook<T> for Plots {
 
 /// Draws `curves` (x the epoch) into `path`, through a temporary file renamed over it.
 pub(crate) fn draw_curves(path: &Path, title: &str, y_desc: &str, curves: &[(String, Vec<(f64, f64)>)], font: Option<&str>) -> Result<()> {
-    let file_error = |reason: String| Error::File { path: path.to_path_buf(), reason };
-    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(file_error("expected a file path in a folder".into()));
-    };
-    // The image crate picks the encoder by the extension: the temporary name ends in .png.
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let temporary = folder.join(format!(".{}.{}.{}.tmp.png", name.to_string_lossy(), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let drawn = draw(&temporary, title, y_desc, curves, font)
-        .map_err(|reason| file_error(format!("drawing the plot failed: {reason}")))
-        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| file_error(format!("renaming the drawn plot into place failed: {e}"))));
-    if drawn.is_err() {
-        // The backend is dropped by now, so nothing writes the file after it is removed.
-        let _ = std::fs::remove_file(&temporary);
-    }
-    drawn
+    crate::files::replace_with(path, |temporary| draw(temporary, title, y_desc, curves, font).map_err(|reason| format!("drawing the plot failed: {reason}")))
 }
 
 /// The chart, drawn into `target`; the backend is dropped (and the file written) on return.
