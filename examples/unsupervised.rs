@@ -23,8 +23,7 @@ fn main() {
                 Box::new(GaussianNoise::new(0.05)),
             ])),
         ])
-        .image_shape([1, 28, 28])
-        .seed(0);
+        .image_shape([1, 28, 28]);
         let mut trainer = with_run!(UnsupervisedEmbeddingsUsingAugmentations::builder()
             .trunk(common::mlp(64))
             .metric_loss(NTXentLoss::new(0.1))

@@ -5,9 +5,11 @@
 use crate::component::Component;
 use crate::engine::{Iteration, Phase};
 use crate::miners::SubsetBatchMiner;
+use crate::transforms::Transform;
 use crate::Result;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 use tch::Tensor;
 
 /// A generated key enum (`MetricLossOnlyKey`, `MetricLossOnlyLoss`).
@@ -97,6 +99,14 @@ pub trait Step: TrainerKeys {
     /// With what was expected and what was found.
     fn setup(&mut self, sample: &Tensor) -> Result<()> {
         self.embed(sample).map(|_| ())
+    }
+
+    /// A transform the step needs on every sample, which the loader runs (on its workers, after
+    /// the builder's `augmentation`), so that it does not compete with the models on the
+    /// training thread: UnsupervisedEmbeddingsUsingAugmentations makes its views here, as PML's
+    /// makes them in its collate function. Asked once, in `build()`; none by default.
+    fn loader_transform(&self) -> Option<Arc<dyn Transform>> {
+        None
     }
 }
 

@@ -59,3 +59,64 @@ fn the_same_augmented_batches_with_any_number_of_workers() {
     assert!(inline.iter().zip(&plain).all(|(a, b)| !a.equal(b)));
     assert_eq!(inline[0].size(), [6, 1, 4, 4]);
 }
+
+/// The loader on its own: a pass of batches, cropped on the workers, the same with 0 or 2
+/// workers and in sampling order; every sample seen once per pass.
+#[test]
+fn a_standalone_loader_delivers_passes_in_order_with_any_number_of_workers() {
+    use metric_learning::data::Loader;
+    use metric_learning::transforms::RandomCrop;
+    let pass = |workers: usize| -> Vec<Batch> {
+        let mut loader = Loader::builder(images()).batch_size(5).workers(workers).augmentation(RandomCrop::new(3, 2)).seed(9).build().unwrap();
+        assert_eq!(loader.batches_per_pass(), 4, "24 samples in batches of 5, the last incomplete one dropped");
+        loader.by_ref().take(4).map(Result::unwrap).collect()
+    };
+    let (inline, threaded) = (pass(0), pass(2));
+    for (a, b) in inline.iter().zip(&threaded) {
+        assert_eq!(a.data.size(), [5, 1, 3, 2]);
+        assert!(a.data.equal(&b.data));
+        assert_eq!(a.labels.int_column(0), b.labels.int_column(0));
+    }
+    // A shuffled pass visits 20 distinct samples of the 24 (the class of sample i is i % 3).
+    let labels: Vec<i64> = inline.iter().flat_map(|b| b.labels.int_column(0).unwrap()).collect();
+    assert_eq!(labels.len(), 20);
+    let counts = (0..3).map(|c| labels.iter().filter(|&&l| l == c).count()).collect::<Vec<_>>();
+    assert!(counts.iter().all(|&n| (4..=8).contains(&n)), "{counts:?}: at most 8 of each class");
+}
+
+#[test]
+fn a_loader_that_cannot_fill_a_batch_or_a_crop_larger_than_the_image_is_an_error() {
+    use metric_learning::data::Loader;
+    use metric_learning::transforms::RandomCrop;
+    let error = Loader::builder(images()).batch_size(25).build().err().expect("24 samples cannot fill a batch of 25").to_string();
+    assert!(error.contains("fewer than one batch of 25"), "{error}");
+    let mut loader = Loader::builder(images()).batch_size(4).workers(1).augmentation(RandomCrop::new(5, 5)).build().unwrap();
+    let error = loader.next_batch().err().expect("a 5x5 crop of a 4x4 image").to_string();
+    assert!(error.contains("5x5 crop of an image of 4x4"), "{error}");
+}
+
+#[test]
+fn a_trainer_reports_how_much_of_its_time_went_to_waiting_for_data() {
+    one_thread();
+    let trunk = Model::build(Device::Cpu, |p| nn::seq_t().add_fn(|x| x.flatten(1, -1)).add(nn::linear(p / "fc", 16, 4, Default::default())));
+    let mut trainer = MetricLossOnly::builder()
+        .trunk(trunk)
+        .metric_loss(TripletMarginLoss::new())
+        .trunk_optimizer(Sgd::new(0.01))
+        // A slow batch: the wait must show.
+        .data_and_label_getter(|batch: Batch| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            Ok(batch)
+        })
+        .progress_bar(false)
+        .dataset(images())
+        .batch_size(6)
+        .build()
+        .unwrap();
+    assert_eq!(trainer.iteration_times().fraction_waiting(), 0.0);
+    trainer.train(1).unwrap();
+    let times = trainer.iteration_times();
+    assert!(times.waiting_for_data >= std::time::Duration::from_millis(80), "{times:?}");
+    assert!(times.total >= times.waiting_for_data);
+    assert!(times.fraction_waiting() > 0.5 && times.fraction_waiting() <= 1.0, "{times:?}");
+}

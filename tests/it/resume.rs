@@ -124,13 +124,15 @@ fn daml(run: Option<Run<'_>>) -> Trainer<DeepAdversarialMetricLearning> {
 
 fn unsupervised(run: Option<Run<'_>>) -> Trainer<UnsupervisedEmbeddingsUsingAugmentations> {
     tch::manual_seed(5);
-    let views = Augmentations::new(vec![Box::new(GaussianNoise::new(0.1)), Box::new(GaussianNoise::new(0.3))]).seed(2);
+    let views = Augmentations::new(vec![Box::new(GaussianNoise::new(0.1)), Box::new(GaussianNoise::new(0.3))]);
     let builder = UnsupervisedEmbeddingsUsingAugmentations::builder()
         .trunk(linear(6, 8))
         .embedder(linear(8, 4))
         .metric_loss(NTXentLoss::new(0.1))
         .transforms(views)
         .trunk_optimizer(Adam::new(0.01))
+        // The views are made on the workers: a resumed run must see the same ones.
+        .dataloader_num_workers(2)
         .iterations_per_epoch(ITERATIONS_PER_EPOCH)
         .progress_bar(false)
         .seed(8)

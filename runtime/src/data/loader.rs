@@ -1,17 +1,18 @@
 //! Turns a dataset and a sampling order into batches, forever: passes over the data follow one
 //! another without a seam, so epochs (counted in iterations) and passes are independent, as
-//! with PML's persistent iterator. With workers, batches are fetched on threads ahead of use
-//! and delivered in order.
+//! with PML's persistent iterator. With workers, batches are read, decoded, augmented and (for
+//! a GPU) pinned and copied on threads ahead of use, and delivered in order.
 //!
-//! Pass `p` is drawn from a generator seeded with the run's seed and `p`, so the loader's whole
-//! state is the number of batches it has delivered: a resumed run redraws the pass it stopped
-//! in and skips what was delivered, whatever was prefetched when it stopped.
+//! Pass `p` is drawn from a generator seeded with the run's seed and `p`, and batch `b` is
+//! augmented from one seeded with the run's seed and `b`, so the loader's whole state is the
+//! number of batches it has delivered: the same batches come out with any number of workers,
+//! and a resumed run redraws the pass it stopped in and skips what was delivered, whatever was
+//! prefetched when it stopped.
 
 use super::{Batch, Dataset};
 use crate::samplers::Sampler;
 use crate::transforms::Transform;
-use tch::Tensor;
-use crate::Result;
+use crate::{Error, Result};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -19,6 +20,7 @@ use std::collections::VecDeque;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use tch::{Device, Tensor};
 
 /// Maps each sample list to a batch in place of the default collate (PML's `collate_fn`).
 pub type CollateFn = dyn Fn(Vec<super::Sample>) -> Result<Batch> + Send + Sync;
@@ -26,14 +28,30 @@ pub type CollateFn = dyn Fn(Vec<super::Sample>) -> Result<Batch> + Send + Sync;
 /// Batches prepared ahead, per worker.
 const PREFETCH_PER_WORKER: usize = 2;
 
-pub(crate) struct Loader {
+/// Batches of a dataset, one after another without end (PyTorch's `DataLoader` with a
+/// persistent iterator): the trainers' loader, usable on its own.
+///
+/// ```no_run
+/// # use metric_learning::data::{ImageFolder, ImageOptions, Loader};
+/// # use metric_learning::transforms::HorizontalFlip;
+/// # fn main() -> metric_learning::Result<()> {
+/// let folder = ImageFolder::open("photos", ImageOptions::new(64, 64))?;
+/// let mut loader = Loader::builder(folder).batch_size(32).workers(2).augmentation(HorizontalFlip::new(0.5)).seed(7).build()?;
+/// let pass = loader.batches_per_pass();
+/// for batch in loader.by_ref().take(pass) {
+///     let batch = batch?;
+///     println!("{:?}", batch.data.size());
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Loader {
     fetch: Fetch,
     sampler: Option<Box<dyn Sampler>>,
     batch_size: usize,
     seed: u64,
     /// Passes drawn so far (the next one drawn is number `passes`).
     passes: u64,
-    /// Batches handed to the trainer so far.
+    /// Batches handed out so far.
     delivered: u64,
     /// Index lists drawn so far (ahead of `delivered` when workers prefetch): the next batch's
     /// number.
@@ -44,19 +62,124 @@ pub(crate) struct Loader {
     workers: Option<WorkerPool>,
 }
 
+/// A [`Loader`]'s options: batches of 1, no workers, shuffled passes, seed 0, on the CPU.
+pub struct LoaderBuilder {
+    dataset: Arc<dyn Dataset>,
+    sampler: Option<Box<dyn Sampler>>,
+    batch_size: usize,
+    workers: usize,
+    collate: Option<Arc<CollateFn>>,
+    transforms: Vec<Arc<dyn Transform>>,
+    seed: u64,
+    device: Device,
+}
+
+impl LoaderBuilder {
+    /// A loader of `dataset` (shared, as the trainers' builders hold it).
+    pub fn new(dataset: Arc<dyn Dataset>) -> LoaderBuilder {
+        LoaderBuilder { dataset, sampler: None, batch_size: 1, workers: 0, collate: None, transforms: Vec::new(), seed: 0, device: Device::Cpu }
+    }
+
+    /// Samples per batch; a pass's incomplete last batch is dropped.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Threads that fetch batches ahead of use; 0 fetches on the calling thread.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// The order of each pass, in place of a shuffle.
+    pub fn sampler(mut self, sampler: Box<dyn Sampler>) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// Maps each list of samples to a batch, in place of [`collate`](super::collate).
+    pub fn collate(mut self, collate: Arc<CollateFn>) -> Self {
+        self.collate = Some(collate);
+        self
+    }
+
+    /// Transforms every sample of every batch, after the ones added before.
+    pub fn augmentation(self, transform: impl Transform + 'static) -> Self {
+        self.transform(Arc::new(transform))
+    }
+
+    /// [`augmentation`](Self::augmentation) with a shared transform.
+    pub fn transform(mut self, transform: Arc<dyn Transform>) -> Self {
+        self.transforms.push(transform);
+        self
+    }
+
+    /// The seed of the passes' order and of the augmentations.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Where batches are delivered; for a GPU, they are pinned and copied on the workers.
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = device;
+        self
+    }
+
+    /// The loader.
+    ///
+    /// # Errors
+    /// A batch size of 0, or a dataset (or sampler) that cannot fill one batch: the loader
+    /// drops incomplete batches, so it would never deliver one.
+    pub fn build(self) -> Result<Loader> {
+        if self.batch_size == 0 {
+            return Err(Error::mismatch("batch_size", "at least 1", "0"));
+        }
+        match &self.sampler {
+            Some(sampler) => sampler.check(self.dataset.len(), self.batch_size).map_err(|e| e.in_key("sampler"))?,
+            None if self.dataset.len() < self.batch_size => {
+                return Err(Error::config(format!(
+                    "the dataset has {} samples, fewer than one batch of {}; \
+                     the loader drops incomplete batches, so no iteration could run",
+                    self.dataset.len(),
+                    self.batch_size
+                )))
+            }
+            None => {}
+        }
+        let fetch = Fetch { dataset: self.dataset, collate: self.collate, transforms: self.transforms, seed: self.seed, device: self.device };
+        let workers = (self.workers > 0).then(|| WorkerPool::new(self.workers, &fetch));
+        Ok(Loader {
+            fetch,
+            sampler: self.sampler,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            passes: 0,
+            delivered: 0,
+            requested: 0,
+            pending: VecDeque::new(),
+            worker_count: self.workers,
+            workers,
+        })
+    }
+}
+
 /// How one list of indices becomes a batch; shared with the workers.
 #[derive(Clone)]
 struct Fetch {
     dataset: Arc<dyn Dataset>,
     collate: Option<Arc<CollateFn>>,
-    augmentation: Option<Arc<dyn Transform>>,
+    transforms: Vec<Arc<dyn Transform>>,
     seed: u64,
+    device: Device,
 }
 
 impl Fetch {
-    /// Batch number `number` of the run, from `indices`: read, collated, and augmented with a
-    /// generator seeded by the run's seed and the batch's number, so that the same batch comes
-    /// out whichever worker (or none) makes it, and in a resumed run.
+    /// Batch number `number` of the run, from `indices`: read, collated, each sample through
+    /// the transforms with a generator seeded by the run's seed and the batch's number (so that
+    /// the same batch comes out whichever worker, or none, makes it, and in a resumed run), then
+    /// on the device.
     fn batch(&self, number: u64, indices: &[usize]) -> Result<Batch> {
         let mut batch = match &self.collate {
             None => self.dataset.get_batch(indices)?,
@@ -65,34 +188,40 @@ impl Fetch {
                 collate_fn(samples)?
             }
         };
-        if let Some(augmentation) = &self.augmentation {
+        if !self.transforms.is_empty() {
             let mut rng = StdRng::seed_from_u64(crate::seeds::mix(self.seed, crate::seeds::Stream::Augment, number));
             let data = &batch.data;
             let rows = data.size().first().copied().unwrap_or(0);
             let augmented = crate::guard::run(|| {
-                let images: Vec<Tensor> = (0..rows).map(|i| augmentation.apply(&data.get(i), &mut rng)).collect();
+                let images: Vec<Tensor> = (0..rows)
+                    .map(|i| self.transforms.iter().fold(data.get(i), |image, transform| transform.apply(&image, &mut rng)))
+                    .collect();
                 Ok(Tensor::f_stack(&images, 0)?)
             })
-            .map_err(|e| crate::Error::data(format!("the loader's augmentation failed on a batch of shape {:?}: {e}", data.size())))?;
+            .map_err(|e| Error::data(format!("the loader's augmentation failed on a batch of shape {:?}: {e}", data.size())))?;
             batch.data = augmented;
+        }
+        if self.device.is_cuda() {
+            // Pinned memory makes the copy asynchronous; it runs here, off the training thread.
+            batch.data = batch.data.f_pin_memory(self.device)?.f_to_device_(self.device, batch.data.kind(), true, false)?;
         }
         Ok(batch)
     }
 }
 
 impl Loader {
-    pub fn new(
-        dataset: Arc<dyn Dataset>,
-        sampler: Option<Box<dyn Sampler>>,
-        batch_size: usize,
-        workers: usize,
-        collate: Option<Arc<CollateFn>>,
-        augmentation: Option<Arc<dyn Transform>>,
-        seed: u64,
-    ) -> Loader {
-        let fetch = Fetch { dataset, collate, augmentation, seed };
-        let pool = (workers > 0).then(|| WorkerPool::new(workers, &fetch));
-        Loader { fetch, sampler, batch_size, seed, passes: 0, delivered: 0, requested: 0, pending: VecDeque::new(), worker_count: workers, workers: pool }
+    /// A loader of `dataset`.
+    pub fn builder(dataset: impl Dataset + 'static) -> LoaderBuilder {
+        LoaderBuilder::new(Arc::new(dataset))
+    }
+
+    /// The first sample as a batch of one, through the collate and the transforms as batch 0
+    /// would see it, on the device: what `build()` checks the models on.
+    ///
+    /// # Errors
+    /// As [`next_batch`](Self::next_batch).
+    pub fn sample(&self) -> Result<Batch> {
+        self.fetch.batch(0, &[0])
     }
 
     /// Batches delivered so far: the loader's state.
@@ -128,6 +257,10 @@ impl Loader {
         self.pass_len() / self.batch_size
     }
 
+    /// The next batch.
+    ///
+    /// # Errors
+    /// When a sample cannot be read, collated or transformed, or a worker stopped.
     pub fn next_batch(&mut self) -> Result<Batch> {
         self.delivered += 1;
         match self.workers.take() {
@@ -232,5 +365,14 @@ impl Drop for WorkerPool {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+    }
+}
+
+/// Endless: each item is [`Loader::next_batch`]; take [`Loader::batches_per_pass`] for a pass.
+impl Iterator for Loader {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        Some(self.next_batch())
     }
 }

@@ -13,9 +13,8 @@ pub use idx::{read_idx_images, read_idx_labels};
 pub use image_folder::{Channels, Fit, ImageFolder, ImageOptions};
 pub use in_memory::InMemoryDataset;
 pub use labels::Labels;
-pub use loader::CollateFn;
+pub use loader::{CollateFn, Loader, LoaderBuilder};
 pub use split::{split, SplitBy, Subset};
-pub(crate) use loader::Loader;
 
 use crate::{Error, Result};
 use tch::Tensor;

@@ -7,7 +7,7 @@ use super::trainer::{BatchGetter as Getter, EpochHook, Hooks, IterationHook, Set
 use crate::checkpoint::{Checkpointer, Checkpoints};
 use crate::hooks::{EpochClosure, Hook, IterationClosure, ProgressBar};
 use std::path::PathBuf;
-use crate::data::{Dataset, Labels, Loader};
+use crate::data::{Dataset, Labels, Loader, LoaderBuilder};
 use crate::error::When;
 use crate::optim::{GradClipper, LrScheduler, Optimizer, StepType};
 use crate::samplers::Sampler;
@@ -193,10 +193,7 @@ impl<T: Step> EngineBuilder<T> {
     }
 
     fn assemble(mut self, mut keys: T, dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Trainer<T>> {
-        if batch_size == 0 {
-            return Err(Error::mismatch("batch_size", "at least 1", "0"));
-        }
-        self.check_data(dataset.as_ref(), batch_size)?;
+        self.check_dataset_labels(dataset.as_ref())?;
         let device = self.data_device.unwrap_or_else(Device::cuda_if_available);
         check_device(device)?;
         for key in keys.parameter_keys() {
@@ -205,27 +202,29 @@ impl<T: Step> EngineBuilder<T> {
             }
         }
         self.check_parameters(&keys, device)?;
-        let sample = self.sample(dataset.as_ref(), device)?;
+        let labels = self.label_processor(dataset.as_ref())?;
+        // Every random stream of the run derives from this seed; an unseeded run draws one, and
+        // its checkpoints record it, so that even it resumes exactly.
+        let seed = self.seed.unwrap_or_else(rand::random);
+        let mut loader = LoaderBuilder::new(dataset).batch_size(batch_size).workers(self.num_workers).seed(seed).device(device);
+        if let Some(sampler) = self.sampler.take() {
+            loader = loader.sampler(sampler);
+        }
+        if let Some(collate) = self.collate.take() {
+            loader = loader.collate(collate);
+        }
+        for transform in self.augmentation.take().into_iter().chain(keys.loader_transform()) {
+            loader = loader.transform(transform);
+        }
+        let loader = loader.build()?;
+        let sample = self.sample(&loader, device)?;
         set_training(&mut keys, false);
         // The models on one sample, without gradients: a trunk whose output does not fit the
         // embedder fails here, naming the key, and not an hour into the run.
         let checked = crate::guard::run(|| tch::no_grad(|| keys.setup(&sample)));
         set_training(&mut keys, true);
         checked?;
-        let labels = self.label_processor(dataset.as_ref())?;
         let slots = self.slots(&keys)?;
-        // Every random stream of the run derives from this seed; an unseeded run draws one, and
-        // its checkpoints record it, so that even it resumes exactly.
-        let seed = self.seed.unwrap_or_else(rand::random);
-        let loader = Loader::new(
-            dataset,
-            self.sampler.take(),
-            batch_size,
-            self.num_workers,
-            self.collate.take(),
-            self.augmentation.take(),
-            seed,
-        );
         let iterations_per_epoch = match self.iterations_per_epoch {
             Some(0) => return Err(Error::mismatch("iterations_per_epoch", "at least 1", "0")),
             Some(n) => n,
@@ -261,9 +260,10 @@ impl<T: Step> EngineBuilder<T> {
         Ok(trainer)
     }
 
-    /// The dataset's first sample as a batch of one, where and as the trainer will see data.
-    fn sample(&self, dataset: &dyn Dataset, device: Device) -> Result<Tensor> {
-        let mut sample = dataset.get_batch(&[0])?.data.f_to_device(device)?;
+    /// The dataset's first sample as a batch of one, where and as the trainer will see data
+    /// (through the loader's collate and transforms).
+    fn sample(&self, loader: &Loader, device: Device) -> Result<Tensor> {
+        let mut sample = loader.sample()?.data.f_to_device(device)?;
         if let Some(kind) = self.dtype {
             sample = sample.f_to_kind(kind)?;
         }
@@ -296,21 +296,9 @@ impl<T: Step> EngineBuilder<T> {
         Ok(())
     }
 
-    /// A dataset smaller than one batch, or a sampler that cannot fill one, would otherwise
-    /// train for zero iterations without a word; a sampler built on other labels would index
-    /// past the dataset.
-    fn check_data(&self, dataset: &dyn Dataset, batch_size: usize) -> Result<()> {
-        match &self.sampler {
-            Some(sampler) => sampler.check(dataset.len(), batch_size).map_err(|e| e.in_key("sampler"))?,
-            None if dataset.len() < batch_size => {
-                return Err(Error::config(format!(
-                    "the dataset has {} samples, fewer than one batch of {batch_size}; \
-                     the loader drops incomplete batches, so no iteration could run",
-                    dataset.len()
-                )))
-            }
-            None => {}
-        }
+    /// Labels given beside the dataset must be one row per sample, or label processing would
+    /// index past them. (The loader checks that the dataset and sampler fill a batch.)
+    fn check_dataset_labels(&self, dataset: &dyn Dataset) -> Result<()> {
         if let Some(labels) = &self.dataset_labels {
             if labels.len() != dataset.len() {
                 return Err(Error::mismatch(

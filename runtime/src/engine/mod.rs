@@ -6,14 +6,17 @@
 //! - `slot.rs`      per key: parameters, optimizer, schedulers, clipper, frozen
 //! - `labels.rs`    label processing: hierarchy level, `set_min_label_to_zero`
 //! - `iteration.rs` what a step and a phase see
+//! - `timing.rs`    how much of the iterations' time went to waiting for data
 
 mod builder;
 mod checkpointing;
 mod iteration;
 mod labels;
 mod slot;
+mod timing;
 mod trainer;
 
 pub use builder::EngineBuilder;
 pub use iteration::{Iteration, Phase};
+pub use timing::IterationTimes;
 pub use trainer::{BatchGetter, EpochHook, IterationHook, Trainer};

@@ -3,6 +3,7 @@
 use super::iteration::{Iteration, Phase};
 use super::labels::LabelProcessor;
 use super::slot::KeySlot;
+use super::timing::IterationTimes;
 use crate::data::{Batch, Loader};
 use crate::optim::StepType;
 use crate::component::Record;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
 /// Called after every iteration with the trainer (PML's `end_of_iteration_hook`).
@@ -66,6 +68,7 @@ pub struct Trainer<T: TrainerKeys> {
     /// The last iteration's weighted losses, detached; read into numbers only when asked.
     losses: Vec<(T::Loss, Tensor)>,
     total_loss: f64,
+    times: IterationTimes,
 }
 
 impl<T: Step> Trainer<T> {
@@ -100,6 +103,7 @@ impl<T: Step> Trainer<T> {
             best_requested: false,
             losses: Vec::new(),
             total_loss: 0.0,
+            times: IterationTimes::default(),
         }
     }
 
@@ -182,10 +186,19 @@ impl<T: Step> Trainer<T> {
         result
     }
 
-    /// One iteration, in PML's order: zero gradients, phase (and the train/eval modes that
-    /// follow from it), batch, subset mining, the step's losses, weights and total, one backward
-    /// pass, clipping, optimizer steps. A panic inside tch during the step is an error.
+    /// PML's `forward_and_backward`, its time added to the iterations' total.
     fn forward_and_backward(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let result = self.iteration_in_order();
+        self.times.total += started.elapsed();
+        result
+    }
+
+    /// One iteration, in PML's order: zero gradients, phase (and the train/eval modes that
+    /// follow from it), batch (timed as waiting for data), subset mining, the step's losses,
+    /// weights and total, one backward pass, clipping, optimizer steps. A panic inside tch
+    /// during the step is an error.
+    fn iteration_in_order(&mut self) -> Result<()> {
         for slot in &mut self.slots {
             slot.zero_grad();
         }
@@ -197,7 +210,10 @@ impl<T: Step> Trainer<T> {
         };
         self.keys.begin_iteration(&mut phase);
         self.set_to_train();
-        let (data, labels) = self.next_batch()?;
+        let asked = Instant::now();
+        let batch = self.next_batch();
+        self.times.waiting_for_data += asked.elapsed();
+        let (data, labels) = batch?;
         let (data, labels) = self.maybe_mine_subset(data, labels)?;
         let mut it = Iteration {
             values: self.keys.new_loss_values(),
@@ -458,5 +474,11 @@ impl<T: TrainerKeys> Trainer<T> {
     /// Where batches are put.
     pub fn data_device(&self) -> Device {
         self.settings.device
+    }
+
+    /// Time spent in iterations since the trainer was built, and how much of it went to
+    /// waiting for data.
+    pub fn iteration_times(&self) -> IterationTimes {
+        self.times
     }
 }

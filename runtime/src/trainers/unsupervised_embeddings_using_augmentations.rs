@@ -1,13 +1,14 @@
 use crate::losses::MetricLoss;
 use crate::miners::{OptionalMiner, TupleMiner};
-use crate::transforms::Augmentations;
+use crate::transforms::{Augmentations, Transform};
 use crate::{trainer, Iteration, Model, Result, Step};
+use std::sync::Arc;
 use tch::Tensor;
 
 /// Self-supervised metric learning: every sample of a batch through every transform, its
 /// views labelled by its position in the batch, so that views of one sample are positives and
 /// everything else negatives; the dataset's labels are not used. The effective batch is
-/// `batch_size x transforms`. PML's `UnsupervisedEmbeddingsUsingAugmentations` (v1.7).
+/// `batch_size x transforms`; the views are made on the loader's workers. PML's `UnsupervisedEmbeddingsUsingAugmentations` (v1.7).
 #[trainer]
 pub struct UnsupervisedEmbeddingsUsingAugmentations {
     /// The backbone.
@@ -32,16 +33,20 @@ impl Step for UnsupervisedEmbeddingsUsingAugmentations {
         self.embedder.forward(&self.trunk.forward(data)?)
     }
 
+    /// The views are made by the loader, on its workers, from each batch's own seed (so a
+    /// resumed run sees the same views).
+    fn loader_transform(&self) -> Option<Arc<dyn Transform>> {
+        Some(Arc::new(self.transforms.clone()))
+    }
+
     /// Checks the transforms and the models on the sample's views.
     fn setup(&mut self, sample: &Tensor) -> Result<()> {
-        let (views, _) = self.transforms.views(sample, sample.device())?;
+        let (views, _) = self.transforms.flatten(sample, sample.device())?;
         self.embed(&views).map(|_| ())
     }
 
     fn calculate_loss(&mut self, it: &mut Iteration<'_, Self>, data: &Tensor, _labels: &Tensor) -> Result<()> {
-        // Each iteration's views from its own seed: a resumed run sees the same views.
-        self.transforms.reseed(it.seed());
-        let (views, pseudo_labels) = self.transforms.views(data, it.device())?;
+        let (views, pseudo_labels) = self.transforms.flatten(data, it.device())?;
         let embeddings = self.embed(&views)?;
         it.compute(UnsupervisedEmbeddingsUsingAugmentationsLoss::MetricLoss, || {
             let tuples = self.tuple_miner.mine_if_set(&embeddings, &pseudo_labels).map_err(|e| e.in_key("tuple_miner"))?;

@@ -74,3 +74,36 @@ impl Transform for HorizontalFlip {
         if rng.gen::<f64>() < self.p { image.flip([-1i64]) } else { image.shallow_clone() }
     }
 }
+
+/// A crop of a fixed size at a random place (torchvision's `RandomCrop`, without padding): the
+/// one transform here that changes the image's size, as training on crops of larger stored
+/// images does.
+#[derive(Clone, Debug)]
+pub struct RandomCrop {
+    height: i64,
+    width: i64,
+}
+
+impl RandomCrop {
+    /// Crops of `height x width`.
+    pub fn new(height: i64, width: i64) -> RandomCrop {
+        RandomCrop { height, width }
+    }
+}
+
+impl Transform for RandomCrop {
+    /// An image smaller than the crop panics with both sizes (the loader makes it an error).
+    fn apply(&self, image: &Tensor, rng: &mut StdRng) -> Tensor {
+        let size = image.size();
+        let (height, width) = (size[size.len() - 2], size[size.len() - 1]);
+        assert!(
+            self.height <= height && self.width <= width,
+            "RandomCrop: a {}x{} crop of an image of {height}x{width}",
+            self.height,
+            self.width
+        );
+        let top = rng.gen_range(0..=height - self.height);
+        let left = rng.gen_range(0..=width - self.width);
+        image.narrow(-2, top, self.height).narrow(-1, left, self.width)
+    }
+}

@@ -1,21 +1,23 @@
-//! Image augmentations on tensors, for UnsupervisedEmbeddingsUsingAugmentations: each takes one
-//! sample of shape (channels, height, width), grey (1 channel) or RGB (3), with values in
-//! `[0, 1]`, and draws its randomness from a seeded generator, so runs repeat.
+//! Image augmentations on tensors, run by the loader on its workers (the builders'
+//! `.augmentation`) and by UnsupervisedEmbeddingsUsingAugmentations for its views: each takes
+//! one sample of shape (channels, height, width), grey (1 channel) or RGB (3), with values in
+//! `[0, 1]` (until `Normalize`), and draws its randomness from a seeded generator, so runs
+//! repeat.
 
 mod geometric;
 mod photometric;
 
-pub use geometric::{HorizontalFlip, RandomResizedCrop};
+pub use geometric::{HorizontalFlip, RandomCrop, RandomResizedCrop};
 pub use photometric::{ColorJitter, GaussianBlur, GaussianNoise, Normalize};
 
 use crate::{Error, Result};
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 /// One augmentation of one image. `Sync` because the loader's workers share one.
 pub trait Transform: Send + Sync {
-    /// The transformed image, of the same shape.
+    /// The transformed image, of the same shape (but for `RandomCrop`'s height and width).
     fn apply(&self, image: &Tensor, rng: &mut StdRng) -> Tensor;
 }
 
@@ -28,19 +30,20 @@ impl Transform for Compose {
     }
 }
 
-/// Each sample of a batch through each of several transforms, with pseudo-labels: the views
-/// of sample `i` are labelled `i` (PML's UnsupervisedEmbeddingsUsingAugmentations collate).
+/// Each sample through each of several transforms, as one transform: a sample becomes its
+/// views stacked along a new first dimension (PML's UnsupervisedEmbeddingsUsingAugmentations
+/// collate, which the trainer runs on the loader's workers); [`flatten`](Self::flatten) turns
+/// a batch of them into the views of every sample and their pseudo-labels.
+#[derive(Clone)]
 pub struct Augmentations {
-    transforms: Vec<Box<dyn Transform>>,
+    transforms: Arc<Vec<Box<dyn Transform>>>,
     image_shape: Option<Vec<i64>>,
-    seed: u64,
-    rng: StdRng,
 }
 
 impl Augmentations {
-    /// Views through these transforms, seeded with 0.
+    /// Views through these transforms.
     pub fn new(transforms: Vec<Box<dyn Transform>>) -> Augmentations {
-        Augmentations { transforms, image_shape: None, seed: 0, rng: StdRng::seed_from_u64(0) }
+        Augmentations { transforms: Arc::new(transforms), image_shape: None }
     }
 
     /// Samples are flat rows to be seen as images of this shape (Fashion-MNIST's 784 as
@@ -48,19 +51,6 @@ impl Augmentations {
     pub fn image_shape(mut self, shape: impl Into<Vec<i64>>) -> Self {
         self.image_shape = Some(shape.into());
         self
-    }
-
-    /// Seeds the random draws.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self.rng = StdRng::seed_from_u64(seed);
-        self
-    }
-
-    /// Restarts the draws from this seed combined with [`seed`](Self::seed)'s: a trainer calls
-    /// it with each iteration's seed, so that a resumed run augments as the uninterrupted one.
-    pub fn reseed(&mut self, seed: u64) {
-        self.rng = StdRng::seed_from_u64(self.seed ^ seed.rotate_left(29));
     }
 
     /// How many views each sample gives.
@@ -73,35 +63,42 @@ impl Augmentations {
         self.transforms.is_empty()
     }
 
-    /// `(views, pseudo_labels)`: views of shape `(batch * transforms, ...)`, grouped per sample.
+    /// `(views, pseudo_labels)` of a batch of samples that went through this transform (of
+    /// shape `(batch, views, ...)`): views of shape `(batch * views, ...)`, grouped per sample,
+    /// the views of sample `i` labelled `i`.
     ///
     /// # Errors
-    /// When there are no transforms, or a sample cannot be seen as the image shape.
-    pub fn views(&mut self, batch: &Tensor, device: Device) -> Result<(Tensor, Tensor)> {
-        if self.transforms.is_empty() {
-            return Err(Error::config("UnsupervisedEmbeddingsUsingAugmentations: no transforms; each sample needs at least one view"));
+    /// When the batch does not have this many views per sample.
+    pub fn flatten(&self, batch: &Tensor, device: Device) -> Result<(Tensor, Tensor)> {
+        let size = batch.size();
+        if size.len() < 2 || size[1] != self.len() as i64 {
+            return Err(Error::data(format!(
+                "augmentations: expected a batch of shape (samples, {} views, ...), found {size:?}",
+                self.len()
+            )));
         }
-        let samples = batch.size()[0];
-        let sample_shape: Vec<i64> = batch.size()[1..].to_vec();
-        if let Some(shape) = &self.image_shape {
-            let (want, have): (i64, i64) = (shape.iter().product(), sample_shape.iter().product());
-            if want != have {
-                return Err(Error::data(format!("augmentations: samples of shape {sample_shape:?} cannot be seen as images of shape {shape:?}")));
+        let views = batch.f_flatten(0, 1)?;
+        let labels = Tensor::f_arange(size[0], (Kind::Int64, device))?.f_repeat_interleave_self_int(self.len() as i64, 0, None)?;
+        Ok((views, labels))
+    }
+}
+
+impl Transform for Augmentations {
+    /// The sample's views, stacked: `(views, ...)`. No transforms, or a sample that cannot be
+    /// seen as the image shape, panics saying so, which the loader turns into an error.
+    fn apply(&self, sample: &Tensor, rng: &mut StdRng) -> Tensor {
+        assert!(!self.is_empty(), "augmentations: no transforms; each sample needs at least one view");
+        let sample_shape = sample.size();
+        let image = match &self.image_shape {
+            Some(shape) => {
+                let (want, have): (i64, i64) = (shape.iter().product(), sample_shape.iter().product());
+                assert!(want == have, "augmentations: samples of shape {sample_shape:?} cannot be seen as images of shape {shape:?}");
+                sample.reshape(shape.as_slice())
             }
-        }
-        let mut views = Vec::with_capacity(samples as usize * self.transforms.len());
-        for i in 0..samples {
-            let sample = batch.get(i);
-            let image = match &self.image_shape {
-                Some(shape) => sample.reshape(shape.as_slice()),
-                None => sample,
-            };
-            for transform in &self.transforms {
-                views.push(transform.apply(&image, &mut self.rng).reshape(sample_shape.as_slice()));
-            }
-        }
-        let labels = Tensor::arange(samples, (Kind::Int64, device)).repeat_interleave_self_int(self.transforms.len() as i64, 0, None);
-        Ok((Tensor::stack(&views, 0), labels))
+            None => sample.shallow_clone(),
+        };
+        let views: Vec<Tensor> = self.transforms.iter().map(|t| t.apply(&image, rng).reshape(sample_shape.as_slice())).collect();
+        Tensor::stack(&views, 0)
     }
 }
 
