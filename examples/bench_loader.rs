@@ -7,7 +7,7 @@
 
 mod image_folders;
 
-use image_folders::{fashion_mnist_folder, Format};
+use image_folders::{fashion_mnist_folder, Format, GREY_MEAN_STD, RGB_MEAN_STD};
 use metric_learning::data::{Channels, Dataset, Fit, ImageFolder, ImageOptions, Loader, Split};
 use metric_learning::transforms::{Compose, HorizontalFlip, Normalize, RandomCrop};
 use std::time::Instant;
@@ -33,8 +33,8 @@ fn run() -> metric_learning::Result<()> {
     let folder = fashion_mnist_folder(Split::Test, count, format)?;
     // Resize to `stored`, crop `crop`: the Python side's Resize and RandomCrop.
     let (stored, crop, channels, mean, std): (u32, i64, _, Vec<f64>, Vec<f64>) = match format {
-        Format::Png => (32, 28, Channels::Grey, vec![0.286], vec![0.353]),
-        Format::Jpeg => (72, 64, Channels::Rgb, vec![0.485, 0.456, 0.406], vec![0.229, 0.224, 0.225]),
+        Format::Png => (32, 28, Channels::Grey, GREY_MEAN_STD.0.into(), GREY_MEAN_STD.1.into()),
+        Format::Jpeg => (72, 64, Channels::Rgb, RGB_MEAN_STD.0.into(), RGB_MEAN_STD.1.into()),
     };
     let shape = [BATCH as i64, mean.len() as i64, crop, crop];
     for workers in args[2..].iter().map(|w| w.parse::<usize>().map_err(|_| usage())) {

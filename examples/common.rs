@@ -1,4 +1,7 @@
-//! What the trainer examples share: Fashion-MNIST, an MLP, scoring and the last line.
+//! What the trainer examples share: Fashion-MNIST, an MLP or a small convolutional trunk,
+//! scoring and the last line.
+// Each example uses part of it.
+#![allow(dead_code)]
 
 use metric_learning::data::{FashionMnist, InMemoryDataset, Split};
 use metric_learning::prelude::*;
@@ -17,6 +20,27 @@ pub fn labels(dataset: &InMemoryDataset) -> Vec<i64> {
 pub fn mlp(width: i64) -> Model {
     Model::build(Device::cuda_if_available(), |p| {
         nn::seq_t().add(nn::linear(p / "fc1", 784, 256, Default::default())).add_fn(|x| x.relu()).add(nn::linear(p / "fc2", 256, width, Default::default()))
+    })
+}
+
+/// A small convolutional trunk for `channels`-channel images: three 3x3 convolutions of
+/// stride 2 (32, 64, 128 channels) with batch norm and ReLU, global average pooling, then
+/// Linear 128-`width`.
+pub fn conv_trunk(channels: i64, width: i64) -> Model {
+    Model::build(Device::cuda_if_available(), |p| {
+        let conv = |name: &str, from, to| nn::conv2d(p / name, from, to, 3, nn::ConvConfig { stride: 2, padding: 1, ..Default::default() });
+        let norm = |name: &str, width| nn::batch_norm2d(p / name, width, Default::default());
+        nn::seq_t()
+            .add(conv("conv1", channels, 32))
+            .add(norm("bn1", 32))
+            .add_fn(|x| x.relu())
+            .add(conv("conv2", 32, 64))
+            .add(norm("bn2", 64))
+            .add_fn(|x| x.relu())
+            .add(conv("conv3", 64, 128))
+            .add(norm("bn3", 128))
+            .add_fn(|x| x.relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1))
+            .add(nn::linear(p / "fc", 128, width, Default::default()))
     })
 }
 

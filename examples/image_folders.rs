@@ -3,10 +3,20 @@
 //! small colour photos). Written once under `runs/data/`, into a temporary folder renamed when
 //! complete, so an interrupted run never leaves half a dataset behind.
 
-use metric_learning::data::{FashionMnist, Split};
+// Each example uses part of it.
+#![allow(dead_code)]
+
+use metric_learning::data::{Dataset, FashionMnist, ImageFolder, InMemoryDataset, Split};
 use metric_learning::tch::Kind;
+use metric_learning::transforms::{Normalize, Transform};
 use metric_learning::{Error, Result};
+use rand::SeedableRng;
 use std::path::{Path, PathBuf};
+
+/// The per-channel mean and standard deviation RGB images are normalised with (ImageNet's).
+pub const RGB_MEAN_STD: ([f64; 3], [f64; 3]) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
+/// The same for grey Fashion-MNIST images (its training set's).
+pub const GREY_MEAN_STD: ([f64; 1], [f64; 1]) = ([0.286], [0.353]);
 
 /// The file format of a generated folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,3 +73,15 @@ fn tinted(grey: &image::GrayImage, number: usize) -> image::RgbImage {
     })
 }
 
+
+/// Every image of `folder`, normalised as the training images are on the workers, in memory:
+/// a test set to score embeddings on.
+///
+/// # Errors
+/// When an image cannot be read.
+pub fn normalized_in_memory(folder: &ImageFolder, normalize: &Normalize) -> Result<InMemoryDataset> {
+    let all: Vec<usize> = (0..folder.len()).collect();
+    let batch = folder.get_batch(&all)?;
+    let normalized = normalize.apply(&batch.data, &mut rand::rngs::StdRng::seed_from_u64(0));
+    InMemoryDataset::new(normalized, batch.labels)
+}
