@@ -1,6 +1,7 @@
 //! Image folders on small folders the tests write: classes by folder, list files with two label
 //! levels, grey and RGB, fitting; and bad input (no images, an empty class, a file that is not
-//! an image or is truncated, another size, bad list lines), each an error naming the file; random
+//! an image or is truncated, another size or channel count, bad list lines, symlink loops and
+//! broken links), each an error naming the file; random
 //! damage to real PNG and JPEG files never panics.
 
 use metric_learning::data::{Channels, Fit, ImageFolder, ImageOptions};
@@ -102,6 +103,25 @@ fn bad_folders_files_and_list_lines_are_errors_naming_the_file() {
     let other_size = ImageFolder::open(&root, ImageOptions::new(5, 5).fit(Fit::Exact)).unwrap();
     let (_, reason) = file_error(other_size.image(0));
     assert!(reason.contains("expected an image of 5x5, found 4x6"), "{reason}");
+    let grey = ImageFolder::open(&root, ImageOptions::new(4, 6).channels(Channels::Grey).fit(Fit::Exact)).unwrap();
+    let (_, reason) = file_error(grey.image(0));
+    assert!(reason.contains("expected an image of 1 channels, found 3"), "{reason}");
+
+    // A symlink loop among the class folders, and a broken link among the images: errors
+    // naming them, not a class or an image silently left out.
+    #[cfg(unix)]
+    {
+        let looped = root.join("loop");
+        std::os::unix::fs::symlink(&looped, &looped).unwrap();
+        let (path, reason) = file_error(ImageFolder::open(&root, ImageOptions::new(4, 6)));
+        assert_eq!(path, looped);
+        assert!(reason.contains("cannot be followed"), "{reason}");
+        std::fs::remove_file(&looped).unwrap();
+        let broken = root.join("dog").join("9.png");
+        std::os::unix::fs::symlink(root.join("nowhere.png"), &broken).unwrap();
+        assert_eq!(file_error(ImageFolder::open(&root, ImageOptions::new(4, 6))).0, broken);
+        std::fs::remove_file(&broken).unwrap();
+    }
 
     let list = root.join("list.csv");
     for (contents, expected) in [

@@ -26,7 +26,8 @@ pub enum Fit {
     /// Scaled to cover the size, then cropped at the centre (torchvision's `Resize` +
     /// `CenterCrop`).
     CenterCrop,
-    /// Refused: every image must already have the size (an error names the first that has not).
+    /// Refused: every image must already have the size and the channels (grey, or RGB without
+    /// alpha); an error names the first that has not.
     Exact,
 }
 
@@ -88,10 +89,14 @@ fn file_error(path: &Path, reason: impl Into<String>) -> Error {
 }
 
 /// The entries of `folder`, sorted by name (so labels and order do not depend on the file
-/// system).
+/// system). An entry that cannot be followed (a broken symlink, a symlink loop) is an error
+/// naming it: skipping it would silently drop a class or its images.
 fn sorted_entries(folder: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(folder).map_err(|e| file_error(folder, e.to_string()))?;
     let mut paths = entries.map(|e| e.map(|e| e.path()).map_err(|e| file_error(folder, e.to_string()))).collect::<Result<Vec<_>>>()?;
+    for path in &paths {
+        std::fs::metadata(path).map_err(|e| file_error(path, format!("cannot be followed: {e}")))?;
+    }
     paths.sort();
     Ok(paths)
 }
@@ -149,8 +154,10 @@ impl ImageFolder {
             if *levels.get_or_insert(labels.len()) != labels.len() {
                 return Err(file_error(list, format!("line {number}: {} labels where earlier lines have {}", labels.len(), levels.unwrap_or(0))));
             }
-            if !path.is_file() {
-                return Err(file_error(list, format!("line {number}: {} is not a file", path.display())));
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => {}
+                Ok(_) => return Err(file_error(list, format!("line {number}: {} is not a file", path.display()))),
+                Err(e) => return Err(file_error(list, format!("line {number}: {} is not a file: {e}", path.display()))),
             }
             paths.push(path);
             values.extend(labels);
@@ -207,7 +214,16 @@ impl ImageFolder {
             Fit::Exact if (image.height(), image.width()) != (height, width) => {
                 return Err(file_error(path, format!("expected an image of {height}x{width}, found {}x{}", image.height(), image.width())));
             }
-            Fit::Exact => image,
+            Fit::Exact => {
+                let channels = match self.options.channels {
+                    Channels::Grey => 1,
+                    Channels::Rgb => 3,
+                };
+                if image.color().channel_count() != channels {
+                    return Err(file_error(path, format!("expected an image of {channels} channels, found {} ({:?})", image.color().channel_count(), image.color())));
+                }
+                image
+            }
             Fit::Stretch => image.resize_exact(width, height, image::imageops::FilterType::Triangle),
             Fit::CenterCrop => image.resize_to_fill(width, height, image::imageops::FilterType::Triangle),
         };
