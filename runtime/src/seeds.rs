@@ -9,7 +9,7 @@ pub(crate) enum Stream {
     Pass = 1,
     /// libtorch's generator for one iteration (dropout, random miners, DAML's triplet draws).
     Iteration = 2,
-    /// A step's own draws in one iteration (`Iteration::seed`: augmentations).
+    /// A step's own draws in one iteration (`Iteration::seed`).
     Step = 3,
     /// The loader's augmentation of one batch (the same whichever worker fetches it).
     Augment = 4,

@@ -17,7 +17,7 @@ pub struct Iteration<'a, T: TrainerKeys> {
 }
 
 impl<T: TrainerKeys> Iteration<'_, T> {
-    /// A seed for this iteration's own random draws (a step's augmentations), derived from the
+    /// A seed for this iteration's own random draws (a step's noise or sampling), derived from the
     /// run's seed and the iteration: a resumed run draws what the uninterrupted one drew.
     pub fn seed(&self) -> u64 {
         self.seed
