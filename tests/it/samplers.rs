@@ -37,6 +37,8 @@ fn batches(dataset: InMemoryDataset, sampler: impl Sampler + 'static, batch_size
         .batch_size(batch_size)
         .build()
         .unwrap();
+    // build() collated the first sample once, to check the models on it.
+    assert_eq!(seen.lock().unwrap().drain(..).collect::<Vec<_>>(), [vec![0]]);
     trainer.train(1).unwrap();
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), iterations);

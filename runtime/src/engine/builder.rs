@@ -440,7 +440,8 @@ macro_rules! __engine_setters {
             self.__engine = self.__engine.dtype(dtype);
             self
         }
-        /// Builds batches from samples in place of the default stacking (PML's `collate_fn`).
+        /// Builds batches from samples in place of the default stacking (PML's `collate_fn`);
+        /// `build()` calls it once on the first sample, to check the models on what they will see.
         pub fn collate(
             mut self,
             collate: impl ::core::ops::Fn(::std::vec::Vec<$crate::data::Sample>) -> $crate::Result<$crate::data::Batch> + Send + Sync + 'static,
