@@ -199,6 +199,36 @@ def tuple_keys(output, columns):
     return {"positive": a1 * columns + p, "negative": a2 * columns + n}
 
 
+# The gradient of a loss is checked through PROJECTIONS seeded random projections (a full
+# gradient of every case would make the fixtures megabytes): each is sum(grad * R_k), stored
+# with sum(|grad * R_k|), the scale its rounding error is relative to, and the gradient's norm.
+PROJECTIONS = 4
+
+
+def fingerprint(grad, seed):
+    if grad is None:
+        return None
+    torch.manual_seed(seed)
+    projections = torch.randn((PROJECTIONS,) + tuple(grad.shape)).double()
+    products = grad.double().unsqueeze(0) * projections
+    return {"seed": seed, "norm": float(grad.double().norm()),
+            "projections": products.flatten(1).sum(1).tolist(), "scales": products.abs().flatten(1).sum(1).tolist()}
+
+
+def gradients(record, emb, ref_emb, module):
+    """Fingerprints of the loss's gradient with respect to the embeddings, the reference
+    embeddings and the learned weights (the one parameter that requires a gradient), after
+    `backward()`; seeds derive from the case's."""
+    seed = record["seed"]
+    found = {"embeddings": fingerprint(emb.grad, seed + 11)}
+    if ref_emb is not None:
+        found["reference"] = fingerprint(ref_emb.grad, seed + 12)
+    learned = [p for p in module.parameters() if p.requires_grad]
+    if len(learned) == 1:
+        found["weights"] = fingerprint(learned[0].grad, seed + 13)
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def tuple_digests(output, columns):
     return {part: {**digest(keys), "sketch": sketch(keys)} for part, keys in tuple_keys(output, columns).items()}
 
@@ -236,8 +266,15 @@ def main():
                 else:
                     module = make()
                 if kind in ("loss", "weighted_loss", "class_loss"):
-                    value = float(module(emb, labels, None, ref_emb, ref_labels))
+                    emb.requires_grad_()
+                    if ref_emb is not None:
+                        ref_emb.requires_grad_()
+                    loss = module(emb, labels, None, ref_emb, ref_labels)
+                    value = float(loss.detach())
                     record["records"] = records(module)
+                    if loss.requires_grad and value == value:
+                        loss.backward()
+                        record["gradients"] = gradients(record, emb, ref_emb, module)
                     if value != value:
                         # PML's mean of no values (NCALoss when no query has a same-label
                         # reference); ours is a zero with a gradient, as for other empty cases.
@@ -269,7 +306,12 @@ def main():
             record["mined"] = tuple_digests(tuples, len(labels))
             make, _, kind = MODULES[loss_name]
             module = weighted(make, labels, case[2], record["seed"]) if kind == "weighted_loss" else make()
-            record["loss"] = float(module(emb, labels, tuples))
+            emb.requires_grad_()
+            loss = module(emb, labels, tuples)
+            record["loss"] = float(loss)
+            if loss.requires_grad:
+                loss.backward()
+                record["gradients"] = gradients(record, emb, None, module)
             cases.append(record)
         fixtures[name] = cases
     for name, cases in fixtures.items():

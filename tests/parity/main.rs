@@ -1,5 +1,7 @@
 //! Parity with PML: every loss and miner on the inputs of `fixtures/*.json`, against the values
-//! PML computed on them (`generate.py`, run by hand). Losses must agree to 1e-5 relative, mined
+//! PML computed on them (`generate.py`, run by hand). Losses must agree to 1e-5 relative, their
+//! gradients with respect to the embeddings, the reference embeddings and the learned weights
+//! to 1e-4 (through seeded random projections, `check_gradients`), mined
 //! tuples exactly (as sets) except for float32 ties at the miner's boundary (`ties.rs`: a few
 //! tuples whose deciding value, recomputed in float64, lies within 1e-4 of it; the test reports
 //! how many it accepted), and the values PML records (hyper-parameters, the threshold
@@ -263,9 +265,18 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
         _ => None,
     };
     let mut module = loss(name, case);
-    let ours = module.compute_with_reference(&x, &y, tuples.as_ref(), reference_view).map(|l| l.double_value(&[]));
+    let x = x.set_requires_grad(true);
+    let reference = reference.map(|(e, l)| (e.set_requires_grad(true), l));
+    let reference_view = reference.as_ref().map(|(e, l)| Reference { embeddings: e, labels: l });
+    let computed = module.compute_with_reference(&x, &y, tuples.as_ref(), reference_view);
+    let ours = computed.as_ref().map(|l| l.double_value(&[])).map_err(|e| e.to_string());
     let checked = match (case["loss"].as_f64(), ours) {
-        (Some(pml), Ok(ours)) if (ours - pml).abs() <= 1e-5 * pml.abs() + 1e-6 => check_records(name, case, &module.records()),
+        (Some(pml), Ok(ours)) if (ours - pml).abs() <= 1e-5 * pml.abs() + 1e-6 => {
+            check_records(name, case, &module.records())?;
+            let learned = module.var_store().map(|vs| vs.trainable_variables()).unwrap_or_default();
+            let with_respect_to = [("embeddings", Some(&x)), ("reference", reference.as_ref().map(|(e, _)| e)), ("weights", learned.first())];
+            computed.map_err(|e| e.to_string()).and_then(|loss| check_gradients(&format!("{name}/{case_name}"), case, &loss, &with_respect_to))
+        }
         (Some(pml), ours) => Err(format!("{name}/{case_name}: ours {ours:?}, PML {pml}")),
         // PML's mean over no values is NaN; ours is the zero of every other empty case.
         (None, Ok(ours)) if case["pml_nan"].as_bool() == Some(true) => {
@@ -278,6 +289,47 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
         (None, Ok(ours)) => Err(format!("{name}/{case_name}: ours {ours} where PML raised")),
     };
     checked.map(|()| ties)
+}
+
+/// Gradient agreement: each projection of ours within 1e-4 of the sum of the absolute products
+/// it adds up (the scale of its rounding), and the norm to 1e-4 relative. PML's fingerprints
+/// (`generate.py`) say which tensors had a gradient; a loss with no graph (a constant) has a
+/// zero gradient.
+const GRADIENT_TOLERANCE: f64 = 1e-4;
+/// Below this norm a gradient is float32 noise around zero (FastAP on one class, whose loss is
+/// a constant): then ours must be as small, and the directions of two noises are not compared.
+const NOISE_NORM: f64 = 1e-5;
+
+fn check_gradients(what: &str, case: &Value, loss: &Tensor, tensors: &[(&str, Option<&Tensor>)]) -> Result<(), String> {
+    let Some(expected) = case.get("gradients").and_then(Value::as_object) else { return Ok(()) };
+    if loss.requires_grad() {
+        loss.f_backward().map_err(|e| format!("{what}: backward failed: {e}"))?;
+    }
+    for (key, want) in expected {
+        let tensor = tensors.iter().find(|(k, _)| k == key).and_then(|(_, t)| *t).ok_or_else(|| format!("{what}: PML has a gradient for {key}, ours has no such tensor"))?;
+        let grad = tensor.grad();
+        let grad = if grad.defined() { grad.to_kind(Kind::Double) } else { tensor.zeros_like().to_kind(Kind::Double) };
+        let (norm, pml_norm) = (grad.norm().double_value(&[]), want["norm"].as_f64().unwrap_or(f64::NAN));
+        if pml_norm < NOISE_NORM && norm < NOISE_NORM {
+            continue;
+        }
+        tch::manual_seed(want["seed"].as_i64().ok_or("gradient seed")?);
+        let count = want["projections"].as_array().map_or(0, Vec::len) as i64;
+        let mut shape = vec![count];
+        shape.extend(grad.size());
+        let projections = Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu)).to_kind(Kind::Double);
+        let ours: Vec<f64> = Vec::try_from((grad.unsqueeze(0) * projections).flatten(1, -1).sum_dim_intlist(1i64, false, None::<Kind>)).map_err(|e: tch::TchError| e.to_string())?;
+        let field = |f: &str| -> Vec<f64> { want[f].as_array().map(|v| v.iter().filter_map(Value::as_f64).collect()).unwrap_or_default() };
+        for (k, ((ours, pml), scale)) in ours.iter().zip(field("projections")).zip(field("scales")).enumerate() {
+            if (ours - pml).abs() > GRADIENT_TOLERANCE * scale + 1e-9 {
+                return Err(format!("{what}: gradient of {key}, projection {k}: ours {ours}, PML {pml} (scale {scale})"));
+            }
+        }
+        if (norm - pml_norm).abs() > GRADIENT_TOLERANCE * pml_norm + 1e-9 {
+            return Err(format!("{what}: gradient norm of {key}: ours {norm}, PML {pml_norm}"));
+        }
+    }
+    Ok(())
 }
 
 /// Each part's name (`triplets`, `positive`, `negative`) and its tuple keys.
