@@ -82,6 +82,12 @@ MODULES = {
     "threshold_reducer": (lambda: losses.ContrastiveLoss(reducer=reducers.ThresholdReducer(low=0.1, high=0.9)), {}, "loss"),
     "fast_ap": (lambda: losses.FastAPLoss(), {}, "loss"),
     "fast_ap_bins": (lambda: losses.FastAPLoss(num_bins=30), {}, "loss"),
+    "instance": (lambda: losses.InstanceLoss(), {}, "loss"),
+    "instance_cool": (lambda: losses.InstanceLoss(gamma=8), {}, "loss"),
+    "threshold_consistent_margin": (lambda: losses.ThresholdConsistentMarginLoss(), {}, "loss"),
+    "threshold_consistent_margin_tight": (lambda: losses.ThresholdConsistentMarginLoss(lambda_plus=0.5, lambda_minus=2.0, margin_plus=0.3, margin_minus=0.1), {}, "loss"),
+    "ranked_list": (lambda: losses.RankedListLoss(margin=0.4, Tn=1.0), {}, "loss"),
+    "ranked_list_weighted": (lambda: losses.RankedListLoss(margin=1.2, Tn=3.0, imbalance=0.3, alpha=1.1, Tp=2.0), {}, "loss"),
     "batch_easy_hard_miner": (lambda: miners.BatchEasyHardMiner(), {}, "miner"),
     "batch_easy_hard_miner_hard_easy": (lambda: miners.BatchEasyHardMiner(pos_strategy="hard", neg_strategy="easy"), {}, "miner"),
     "batch_easy_hard_miner_semihard_hard": (lambda: miners.BatchEasyHardMiner(pos_strategy="semihard", neg_strategy="hard"), {}, "miner"),
@@ -109,6 +115,7 @@ MINED = {
     "ntxent_mined": ("ntxent", lambda: miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8)),
     "arcface_mined": ("arcface", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
     "proxy_anchor_mined": ("proxy_anchor", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "threshold_consistent_margin_mined": ("threshold_consistent_margin", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
 }
 
 
@@ -308,7 +315,7 @@ def main():
             module = weighted(make, labels, case[2], record["seed"]) if kind == "weighted_loss" else make()
             emb.requires_grad_()
             loss = module(emb, labels, tuples)
-            record["loss"] = float(loss)
+            record["loss"] = float(loss.detach())
             if loss.requires_grad:
                 loss.backward()
                 record["gradients"] = gradients(record, emb, None, module)

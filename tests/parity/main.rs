@@ -101,13 +101,21 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
         "fast_ap_bins" => Box::new(FastAPLoss::new(30)),
         "margin_learned" => Box::new(MarginLoss::new().margin(0.1).nu(0.1).beta(1.0, None).learn_beta(true)),
         "threshold_reducer" => Box::new(ContrastiveLoss::new().reducer(ThresholdReducer::new(Some(0.1), Some(0.9)))),
+        "instance" => Box::new(InstanceLoss::new()),
+        "instance_cool" => Box::new(InstanceLoss::new().gamma(8.0)),
+        "threshold_consistent_margin" | "threshold_consistent_margin_mined" => Box::new(ThresholdConsistentMarginLoss::new()),
+        "threshold_consistent_margin_tight" => Box::new(ThresholdConsistentMarginLoss::new().lambdas(0.5, 2.0).margins(0.3, 0.1)),
+        "ranked_list" => Box::new(RankedListLoss::new(0.4, 1.0)),
+        "ranked_list_weighted" => Box::new(RankedListLoss::new(1.2, 3.0).imbalance(0.3).expect("in [0, 1]").alpha(1.1).tp(2.0)),
         other => panic!("no loss for fixture {other}"),
     }
 }
 
 fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
     Some(match name {
-        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" => Box::new(MultiSimilarityMiner::new(0.1)),
+        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" | "threshold_consistent_margin_mined" => {
+            Box::new(MultiSimilarityMiner::new(0.1))
+        }
         "multi_similarity_miner_lp" => Box::new(MultiSimilarityMiner::new(0.1).distance(LpDistance::new())),
         "triplet_margin_miner_all" => Box::new(TripletMarginMiner::new(0.2, TripletType::All)),
         "triplet_margin_miner_hard" => Box::new(TripletMarginMiner::new(0.2, TripletType::Hard)),
@@ -140,7 +148,7 @@ fn boundary(name: &str) -> Option<(Rule, Box<dyn Distance>)> {
     let lp = || -> Box<dyn Distance> { Box::new(LpDistance::new()) };
     let triplet = |also_zero| (Rule::TripletMargin { margin: 0.2, also_zero }, lp());
     Some(match name {
-        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" => {
+        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" | "threshold_consistent_margin_mined" => {
             (Rule::MultiSimilarity { epsilon: 0.1 }, Box::new(CosineSimilarity::new()))
         }
         "multi_similarity_miner_lp" => (Rule::MultiSimilarity { epsilon: 0.1 }, lp()),
