@@ -44,6 +44,7 @@ pub mod miners;
 mod model;
 pub mod optim;
 pub mod reducers;
+pub mod regularizers;
 pub mod samplers;
 mod seeds;
 pub mod trainer;
@@ -83,6 +84,10 @@ pub mod prelude {
         MultiStepLr, Optimizer, PlateauMode, ReduceLrOnPlateau, Sgd, StepLr,
     };
     pub use crate::reducers::{AvgNonZeroReducer, DoNothingReducer, MeanReducer, Reducer, SumReducer, ThresholdReducer};
+    pub use crate::regularizers::{
+        CenterInvariantRegularizer, LpRegularizer, RegularFaceRegularizer, Regularizer, SparseCentersRegularizer, WithRegularizers,
+        ZeroMeanRegularizer,
+    };
     pub use crate::samplers::{FixedSetOfTriplets, HierarchicalSampler, MPerClassSampler, RandomSampler, Sampler, SequentialSampler, TuplesToWeightsSampler};
     pub use crate::trainer::{InlineLoss, Step};
     pub use crate::trainers::{

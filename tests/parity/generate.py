@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 import torch
-from pytorch_metric_learning import distances, losses, miners, reducers
+from pytorch_metric_learning import distances, losses, miners, reducers, regularizers
 from pytorch_metric_learning.utils import common_functions as c_f
 
 c_f.COLLECT_STATS = True  # so that reducers record their statistics
@@ -88,6 +88,18 @@ MODULES = {
     "threshold_consistent_margin_tight": (lambda: losses.ThresholdConsistentMarginLoss(lambda_plus=0.5, lambda_minus=2.0, margin_plus=0.3, margin_minus=0.1), {}, "loss"),
     "ranked_list": (lambda: losses.RankedListLoss(margin=0.4, Tn=1.0), {}, "loss"),
     "ranked_list_weighted": (lambda: losses.RankedListLoss(margin=1.2, Tn=3.0, imbalance=0.3, alpha=1.1, Tp=2.0), {}, "loss"),
+    "contrastive_lp_regularizer": (lambda: losses.ContrastiveLoss(embedding_regularizer=regularizers.LpRegularizer(), embedding_reg_weight=0.5), {}, "loss"),
+    "triplet_margin_zero_mean_regularizer": (lambda: losses.TripletMarginLoss(margin=0.05, embedding_regularizer=regularizers.ZeroMeanRegularizer(), embedding_reg_weight=0.1), {}, "loss"),
+    "multi_similarity_lp_regularizer_squared": (lambda: losses.MultiSimilarityLoss(embedding_regularizer=regularizers.LpRegularizer(p=1, power=2), embedding_reg_weight=0.01), {}, "loss"),
+    "arcface_regular_face": (lambda c, d: losses.ArcFaceLoss(c, d, weight_regularizer=regularizers.RegularFaceRegularizer(), weight_reg_weight=0.3), {}, "weighted_loss"),
+    "cosface_center_invariant": (lambda c, d: losses.CosFaceLoss(c, d, weight_regularizer=regularizers.CenterInvariantRegularizer(), weight_reg_weight=0.2), {}, "weighted_loss"),
+    "normalized_softmax_lp_weights": (lambda c, d: losses.NormalizedSoftmaxLoss(c, d, weight_regularizer=regularizers.LpRegularizer(), weight_reg_weight=0.1), {}, "weighted_loss"),
+    "proxy_anchor_regularized": (lambda c, d: losses.ProxyAnchorLoss(c, d, weight_regularizer=regularizers.RegularFaceRegularizer(), weight_reg_weight=0.5, embedding_regularizer=regularizers.LpRegularizer(), embedding_reg_weight=0.05), {}, "weighted_loss"),
+    "lp_regularizer": (lambda n: regularizers.LpRegularizer(p=3, power=1.5), {}, "regularizer"),
+    "zero_mean_regularizer": (lambda n: regularizers.ZeroMeanRegularizer(), {}, "regularizer"),
+    "center_invariant_regularizer": (lambda n: regularizers.CenterInvariantRegularizer(), {}, "regularizer"),
+    "regular_face_regularizer": (lambda n: regularizers.RegularFaceRegularizer(), {}, "regularizer"),
+    "sparse_centers_regularizer": (lambda n: regularizers.SparseCentersRegularizer(num_classes=n // 2, centers_per_class=2), {}, "regularizer"),
     "batch_easy_hard_miner": (lambda: miners.BatchEasyHardMiner(), {}, "miner"),
     "batch_easy_hard_miner_hard_easy": (lambda: miners.BatchEasyHardMiner(pos_strategy="hard", neg_strategy="easy"), {}, "miner"),
     "batch_easy_hard_miner_semihard_hard": (lambda: miners.BatchEasyHardMiner(pos_strategy="semihard", neg_strategy="hard"), {}, "miner"),
@@ -244,10 +256,15 @@ def records(module):
     """The module's numeric hyper-parameters (its `_record_these`) and, for a loss reduced by one
     threshold reducer, how many values passed the filter."""
     found = {}
-    # NormalizedSoftmaxLoss registers `embedding_size` and `num_classes` but never sets them
-    # (PML records 0 for both); ours records the real values.
-    unset = {"embedding_size", "num_classes"} if isinstance(module, losses.NormalizedSoftmaxLoss) else set()
-    for name in set(getattr(module, "_record_these", [])) - unset:
+    # NormalizedSoftmaxLoss registers `embedding_size` and `num_classes`, and
+    # SparseCentersRegularizer `num_classes` and `centers_per_class`, but never sets them (PML
+    # records 0); ours records the real values.
+    unset = set()
+    if isinstance(module, losses.NormalizedSoftmaxLoss):
+        unset = {"embedding_size", "num_classes"}
+    if isinstance(module, regularizers.SparseCentersRegularizer):
+        unset = {"num_classes", "centers_per_class"}
+    for name in sorted(set(getattr(module, "_record_these", [])) - unset):
         value = getattr(module, name, None)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             found[name] = float(value)
@@ -268,6 +285,19 @@ def main():
             try:
                 if kind == "weighted_loss":
                     module = weighted(make, labels, case[2], record["seed"])
+                elif kind == "regularizer":
+                    # On the case's embeddings as rows (class weights or embeddings alike).
+                    if case[1] % 2 or case[1] < 4:
+                        continue
+                    module = make(case[1])
+                    emb.requires_grad_()
+                    value = module(emb)
+                    record["loss"] = float(value.detach())
+                    record["records"] = records(module)
+                    value.backward()
+                    record["gradients"] = {"embeddings": fingerprint(emb.grad, record["seed"] + 11)}
+                    cases.append(record)
+                    continue
                 elif kind == "class_loss":
                     module = make(int(labels.max()) + 1)
                 else:

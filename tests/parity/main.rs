@@ -13,6 +13,7 @@ use metric_learning::indices::Tuples;
 use metric_learning::losses::*;
 use metric_learning::miners::*;
 use metric_learning::reducers::{MeanReducer, SumReducer, ThresholdReducer};
+use metric_learning::regularizers::*;
 use metric_learning::component::Component;
 use metric_learning::tch::{self, Device, Kind, Tensor};
 use serde_json::Value;
@@ -68,6 +69,26 @@ fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
             loss.set_proxies(&seeded([classes, d])).expect("shape");
             Box::new(loss)
         }
+        "arcface_regular_face" => {
+            let mut loss = ArcFaceLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss.weight_regularizer(RegularFaceRegularizer::new(), 0.3))
+        }
+        "cosface_center_invariant" => {
+            let mut loss = CosFaceLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss.weight_regularizer(CenterInvariantRegularizer::new(), 0.2))
+        }
+        "normalized_softmax_lp_weights" => {
+            let mut loss = NormalizedSoftmaxLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss.weight_regularizer(LpRegularizer::new(), 0.1))
+        }
+        "proxy_anchor_regularized" => {
+            let mut loss = ProxyAnchorLoss::new(classes, d).device(device);
+            loss.set_proxies(&seeded([classes, d])).expect("shape");
+            Box::new(loss.weight_regularizer(RegularFaceRegularizer::new(), 0.5).embedding_regularizer(LpRegularizer::new(), 0.05))
+        }
         _ => return None,
     })
 }
@@ -101,6 +122,9 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
         "fast_ap_bins" => Box::new(FastAPLoss::new(30)),
         "margin_learned" => Box::new(MarginLoss::new().margin(0.1).nu(0.1).beta(1.0, None).learn_beta(true)),
         "threshold_reducer" => Box::new(ContrastiveLoss::new().reducer(ThresholdReducer::new(Some(0.1), Some(0.9)))),
+        "contrastive_lp_regularizer" => Box::new(ContrastiveLoss::new().embedding_regularizer(LpRegularizer::new(), 0.5)),
+        "triplet_margin_zero_mean_regularizer" => Box::new(TripletMarginLoss::new().margin(0.05).embedding_regularizer(ZeroMeanRegularizer::new(), 0.1)),
+        "multi_similarity_lp_regularizer_squared" => Box::new(MultiSimilarityLoss::new().embedding_regularizer(LpRegularizer::new().p(1.0).power(2.0), 0.01)),
         "instance" => Box::new(InstanceLoss::new()),
         "instance_cool" => Box::new(InstanceLoss::new().gamma(8.0)),
         "threshold_consistent_margin" | "threshold_consistent_margin_mined" => Box::new(ThresholdConsistentMarginLoss::new()),
@@ -109,6 +133,19 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
         "ranked_list_weighted" => Box::new(RankedListLoss::new(1.2, 3.0).imbalance(0.3).expect("in [0, 1]").alpha(1.1).tp(2.0)),
         other => panic!("no loss for fixture {other}"),
     }
+}
+
+/// A regularizer fixture's module, for a case of `n` rows (PML's SparseCenters on `n / 2`
+/// classes of 2 centres).
+fn regularizer(name: &str, n: i64) -> Option<Box<dyn Regularizer>> {
+    Some(match name {
+        "lp_regularizer" => Box::new(LpRegularizer::new().p(3.0).power(1.5)),
+        "zero_mean_regularizer" => Box::new(ZeroMeanRegularizer::new()),
+        "center_invariant_regularizer" => Box::new(CenterInvariantRegularizer::new()),
+        "regular_face_regularizer" => Box::new(RegularFaceRegularizer::new()),
+        "sparse_centers_regularizer" => Box::new(SparseCentersRegularizer::new(n / 2, 2).expect("2 centres per class")),
+        _ => return None,
+    })
 }
 
 fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
@@ -272,6 +309,16 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
         (Some(mut miner), None) if name.ends_with("_mined") => Some(miner.mine(&x, &y).map_err(|e| e.to_string())?),
         _ => None,
     };
+    if let Some(mut module) = regularizer(name, x.size()[0]) {
+        let x = x.set_requires_grad(true);
+        let value = module.regularize(&x).map_err(|e| format!("{name}/{case_name}: {e}"))?;
+        let (ours, pml) = (value.double_value(&[]), case["loss"].as_f64().unwrap_or(f64::NAN));
+        if (ours - pml).abs() > 1e-5 * pml.abs() + 1e-6 {
+            return Err(format!("{name}/{case_name}: ours {ours}, PML {pml}"));
+        }
+        check_records(name, case, &module.records())?;
+        return check_gradients(&format!("{name}/{case_name}"), case, &value, &[("embeddings", Some(&x))]).map(|()| 0);
+    }
     let mut module = loss(name, case);
     let x = x.set_requires_grad(true);
     let reference = reference.map(|(e, l)| (e.set_requires_grad(true), l));

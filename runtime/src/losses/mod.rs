@@ -43,7 +43,7 @@ pub use supcon::SupConLoss;
 pub use threshold_consistent_margin::ThresholdConsistentMarginLoss;
 pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
 
-pub(crate) use input::{gather_pairs, neg_inf, LossInput};
+pub(crate) use input::{gather_pairs, neg_inf, small_val, LossInput};
 
 use crate::indices::Tuples;
 use crate::component::Component;
@@ -82,6 +82,12 @@ pub trait MetricLoss: Component + Send {
     fn compute(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>) -> Result<Tensor> {
         self.compute_with_reference(embeddings, labels, indices, None)
     }
+
+    /// The learned class weights or proxies as `(classes, width)` rows, for a weight
+    /// regularizer ([`WithRegularizers::weight_regularizer`](crate::regularizers::WithRegularizers::weight_regularizer)); `None` for losses without them.
+    fn class_weights(&self) -> Option<Tensor> {
+        None
+    }
 }
 
 /// A loss on classifier logits and labels.
@@ -104,6 +110,10 @@ impl<L: MetricLoss + ?Sized> MetricLoss for Box<L> {
         reference: Option<Reference<'_>>,
     ) -> Result<Tensor> {
         (**self).compute_with_reference(embeddings, labels, indices, reference)
+    }
+
+    fn class_weights(&self) -> Option<Tensor> {
+        (**self).class_weights()
     }
 }
 

@@ -80,6 +80,11 @@ impl Component for NormalizedSoftmaxLoss {
 }
 
 impl MetricLoss for NormalizedSoftmaxLoss {
+    /// The class weights as rows, `(num_classes, embedding_size)`, as PML regularizes them.
+    fn class_weights(&self) -> Option<Tensor> {
+        Some(self.weights.weights.transpose(0, 1))
+    }
+
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         if reference.is_some() {
             return Err(Error::data("NormalizedSoftmaxLoss: reference embeddings are not supported"));

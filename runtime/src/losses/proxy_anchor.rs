@@ -83,6 +83,11 @@ impl Component for ProxyAnchorLoss {
 }
 
 impl MetricLoss for ProxyAnchorLoss {
+    /// The proxies, `(num_classes, embedding_size)`.
+    fn class_weights(&self) -> Option<Tensor> {
+        Some(self.proxies.weights.shallow_clone())
+    }
+
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         if reference.is_some() {
             return Err(Error::data("ProxyAnchorLoss: reference embeddings are not supported"));
