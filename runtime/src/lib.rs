@@ -68,9 +68,10 @@ pub mod prelude {
     pub use crate::indices::Tuples;
     pub use crate::losses::{
         ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossEntropyLoss, FastAPLoss,
-        GeneralizedLiftedStructureLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, NCALoss,
-        NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, Reference, SignalToNoiseRatioContrastiveLoss, SupConLoss,
-        TripletMarginLoss, TripletsPerAnchor,
+        GeneralizedLiftedStructureLoss, LargeMarginSoftmaxLoss, LiftedStructureLoss, MarginLoss, MetricLoss,
+        MultiSimilarityLoss, NCALoss, NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, ProxyNCALoss, Reference,
+        SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss, SubCenterArcFaceLoss, SubCenterOutliers,
+        SupConLoss, TripletMarginLoss, TripletsPerAnchor,
     };
     pub use crate::miners::{
         AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, HdcMiner, MaximumLossMiner,

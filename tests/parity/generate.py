@@ -73,6 +73,16 @@ MODULES = {
     "cosface": (lambda c, d: losses.CosFaceLoss(c, d), {}, "weighted_loss"),
     "normalized_softmax": (lambda c, d: losses.NormalizedSoftmaxLoss(c, d, temperature=0.1), {}, "weighted_loss"),
     "proxy_anchor": (lambda c, d: losses.ProxyAnchorLoss(c, d), {}, "weighted_loss"),
+    "proxy_nca": (lambda c, d: losses.ProxyNCALoss(c, d), {}, "weighted_loss"),
+    "proxy_nca_scaled": (lambda c, d: losses.ProxyNCALoss(c, d, softmax_scale=10), {}, "weighted_loss"),
+    "soft_triple": (lambda c, d: losses.SoftTripleLoss(c, d), {}, "weighted_loss"),
+    "soft_triple_custom": (lambda c, d: losses.SoftTripleLoss(c, d, centers_per_class=3, la=8, gamma=0.05, margin=0.2), {}, "weighted_loss"),
+    "large_margin_softmax": (lambda c, d: losses.LargeMarginSoftmaxLoss(c, d), {}, "weighted_loss"),
+    "large_margin_softmax_m3": (lambda c, d: losses.LargeMarginSoftmaxLoss(c, d, margin=3, scale=2), {}, "weighted_loss"),
+    "sphereface": (lambda c, d: losses.SphereFaceLoss(c, d), {}, "weighted_loss"),
+    "sphereface_m2": (lambda c, d: losses.SphereFaceLoss(c, d, margin=2, scale=0.5), {}, "weighted_loss"),
+    "subcenter_arcface": (lambda c, d: losses.SubCenterArcFaceLoss(num_classes=c, embedding_size=d), {}, "weighted_loss"),
+    "subcenter_arcface_small_margin": (lambda c, d: losses.SubCenterArcFaceLoss(num_classes=c, embedding_size=d, margin=10, scale=16, sub_centers=2), {}, "weighted_loss"),
     "nca": (lambda: losses.NCALoss(), {}, "loss"),
     "nca_scaled": (lambda: losses.NCALoss(softmax_scale=4), {}, "loss"),
     "snr_contrastive": (lambda: losses.SignalToNoiseRatioContrastiveLoss(pos_margin=0.2, neg_margin=1.2), {}, "loss"),
@@ -109,15 +119,20 @@ MINED = {
     "ntxent_mined": ("ntxent", lambda: miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8)),
     "arcface_mined": ("arcface", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
     "proxy_anchor_mined": ("proxy_anchor", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "proxy_nca_mined": ("proxy_nca", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "soft_triple_mined": ("soft_triple", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "large_margin_softmax_mined": ("large_margin_softmax", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "subcenter_arcface_mined": ("subcenter_arcface", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
 }
 
 
 def weighted(make, labels, d, seed):
     """A loss with learned weights, its weights drawn from `seed + 2` (the Rust side draws the
-    same), for `max(label) + 1` classes."""
+    same, of the same shape), for `max(label) + 1` classes. The parameter is PML's `proxies`
+    (proxy losses), `fc` (SoftTripleLoss) or `W` (the others)."""
     num_classes = int(labels.max()) + 1
     module = make(num_classes, d)
-    parameter = module.proxies if hasattr(module, "proxies") else module.W
+    parameter = next(getattr(module, name) for name in ("proxies", "fc", "W") if hasattr(module, name))
     torch.manual_seed(seed + 2)
     parameter.data.copy_(torch.randn(parameter.shape))
     return module
@@ -207,9 +222,13 @@ def records(module):
     """The module's numeric hyper-parameters (its `_record_these`) and, for a loss reduced by one
     threshold reducer, how many values passed the filter."""
     found = {}
-    # NormalizedSoftmaxLoss registers `embedding_size` and `num_classes` but never sets them
-    # (PML records 0 for both); ours records the real values.
-    unset = {"embedding_size", "num_classes"} if isinstance(module, losses.NormalizedSoftmaxLoss) else set()
+    # Some losses register names they never set (PML records 0 for them): NormalizedSoftmaxLoss
+    # `embedding_size` and `num_classes`, ProxyNCALoss `num_classes`, SoftTripleLoss
+    # `embedding_size`. Ours record the real values.
+    unset = set()
+    for cls, names in ((losses.NormalizedSoftmaxLoss, {"embedding_size", "num_classes"}), (losses.ProxyNCALoss, {"num_classes"}), (losses.SoftTripleLoss, {"embedding_size"})):
+        if isinstance(module, cls):
+            unset = names
     for name in set(getattr(module, "_record_these", [])) - unset:
         value = getattr(module, name, None)
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -66,6 +66,56 @@ fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
             loss.set_proxies(&seeded([classes, d])).expect("shape");
             Box::new(loss)
         }
+        "proxy_nca" | "proxy_nca_mined" => {
+            let mut loss = ProxyNCALoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([classes, d])).expect("shape");
+            Box::new(loss)
+        }
+        "proxy_nca_scaled" => {
+            let mut loss = ProxyNCALoss::new(classes, d).softmax_scale(10.0).device(device);
+            loss.set_weights(&seeded([classes, d])).expect("shape");
+            Box::new(loss)
+        }
+        "soft_triple" | "soft_triple_mined" => {
+            let mut loss = SoftTripleLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes * 10])).expect("shape");
+            Box::new(loss)
+        }
+        "soft_triple_custom" => {
+            let mut loss = SoftTripleLoss::new(classes, d).centers_per_class(3).la(8.0).gamma(0.05).margin(0.2).device(device);
+            loss.set_weights(&seeded([d, classes * 3])).expect("shape");
+            Box::new(loss)
+        }
+        "large_margin_softmax" | "large_margin_softmax_mined" => {
+            let mut loss = LargeMarginSoftmaxLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
+        "large_margin_softmax_m3" => {
+            let mut loss = LargeMarginSoftmaxLoss::new(classes, d).margin(3).scale(2.0).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
+        "sphereface" => {
+            let mut loss = SphereFaceLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
+        "sphereface_m2" => {
+            let mut loss = SphereFaceLoss::new(classes, d).margin(2).scale(0.5).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
+        "subcenter_arcface" | "subcenter_arcface_mined" => {
+            let mut loss = SubCenterArcFaceLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes * 3])).expect("shape");
+            Box::new(loss)
+        }
+        "subcenter_arcface_small_margin" => {
+            let mut loss = SubCenterArcFaceLoss::new(classes, d).margin(10.0).scale(16.0).sub_centers(2).device(device);
+            loss.set_weights(&seeded([d, classes * 2])).expect("shape");
+            Box::new(loss)
+        }
         _ => return None,
     })
 }
@@ -105,7 +155,15 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
 
 fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
     Some(match name {
-        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" => Box::new(MultiSimilarityMiner::new(0.1)),
+        "multi_similarity_miner"
+        | "triplet_margin_mined"
+        | "contrastive_mined"
+        | "arcface_mined"
+        | "proxy_anchor_mined"
+        | "proxy_nca_mined"
+        | "soft_triple_mined"
+        | "large_margin_softmax_mined"
+        | "subcenter_arcface_mined" => Box::new(MultiSimilarityMiner::new(0.1)),
         "multi_similarity_miner_lp" => Box::new(MultiSimilarityMiner::new(0.1).distance(LpDistance::new())),
         "triplet_margin_miner_all" => Box::new(TripletMarginMiner::new(0.2, TripletType::All)),
         "triplet_margin_miner_hard" => Box::new(TripletMarginMiner::new(0.2, TripletType::Hard)),
@@ -138,7 +196,15 @@ fn boundary(name: &str) -> Option<(Rule, Box<dyn Distance>)> {
     let lp = || -> Box<dyn Distance> { Box::new(LpDistance::new()) };
     let triplet = |also_zero| (Rule::TripletMargin { margin: 0.2, also_zero }, lp());
     Some(match name {
-        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" => {
+        "multi_similarity_miner"
+        | "triplet_margin_mined"
+        | "contrastive_mined"
+        | "arcface_mined"
+        | "proxy_anchor_mined"
+        | "proxy_nca_mined"
+        | "soft_triple_mined"
+        | "large_margin_softmax_mined"
+        | "subcenter_arcface_mined" => {
             (Rule::MultiSimilarity { epsilon: 0.1 }, Box::new(CosineSimilarity::new()))
         }
         "multi_similarity_miner_lp" => (Rule::MultiSimilarity { epsilon: 0.1 }, lp()),
