@@ -69,10 +69,10 @@ pub mod prelude {
     pub use crate::indices::Tuples;
     pub use crate::losses::{
         ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossEntropyLoss, FastAPLoss,
-        GeneralizedLiftedStructureLoss, InstanceLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss,
-        NCALoss, NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, RankedListLoss, Reference,
-        SignalToNoiseRatioContrastiveLoss, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss,
-        TripletsPerAnchor,
+        GeneralizedLiftedStructureLoss, InstanceLoss, LargeMarginSoftmaxLoss, LiftedStructureLoss, MarginLoss, MetricLoss,
+        MultiSimilarityLoss, NCALoss, NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss,
+        Reference, SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss, SubCenterArcFaceLoss,
+        SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor,
     };
     pub use crate::miners::{
         AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, HdcMiner, MaximumLossMiner,

@@ -201,3 +201,32 @@ fn embeddings_and_labels_that_do_not_match() {
     let text = message(MultiSimilarityMiner::new(0.1).mine(&embeddings.reshape([2, 4]), &Tensor::from_slice(&[0i64, 1, 0])));
     assert!(text.contains("MultiSimilarityMiner: 2 embeddings but 3 labels"), "{text}");
 }
+
+/// Losses that score classes with learned weights: a label beyond their classes, reference
+/// embeddings (PML refuses them for these) and embeddings of another width are errors naming
+/// the loss.
+#[test]
+fn losses_with_learned_weights_refuse_what_they_cannot_score() {
+    let cpu = Device::Cpu;
+    let losses: Vec<(&str, Box<dyn MetricLoss>)> = vec![
+        ("ProxyNCALoss", Box::new(ProxyNCALoss::new(3, 4).device(cpu))),
+        ("SoftTripleLoss", Box::new(SoftTripleLoss::new(3, 4).device(cpu))),
+        ("LargeMarginSoftmaxLoss", Box::new(LargeMarginSoftmaxLoss::new(3, 4).device(cpu))),
+        ("SphereFaceLoss", Box::new(SphereFaceLoss::new(3, 4).device(cpu))),
+        ("SubCenterArcFaceLoss", Box::new(SubCenterArcFaceLoss::new(3, 4).device(cpu))),
+    ];
+    let embeddings = Tensor::randn([4, 4], (Kind::Float, cpu));
+    let labels = Tensor::from_slice(&[0i64, 1, 2, 1]);
+    for (name, mut loss) in losses {
+        assert!(loss.compute(&embeddings, &labels, None).is_ok(), "{name}");
+        let text = message(loss.compute(&embeddings, &Tensor::from_slice(&[0i64, 1, 3, 1]), None));
+        assert!(text.contains(&format!("{name}: labels must lie in 0..3, one per class it scores; found 0..=3")), "{text}");
+        let reference = Reference { embeddings: &embeddings, labels: &labels };
+        let text = message(loss.compute_with_reference(&embeddings, &labels, None, Some(reference)));
+        assert!(text.contains(&format!("{name}: reference embeddings are not supported")), "{text}");
+        let text = message(loss.compute(&embeddings.narrow(1, 0, 3), &labels, None));
+        assert!(text.contains(&format!("{name} was built with embedding_size 4, but the embeddings are 3 wide")), "{text}");
+    }
+    let text = message(LargeMarginSoftmaxLoss::new(3, 4).device(cpu).margin(0).compute(&embeddings, &labels, None));
+    assert!(text.contains("LargeMarginSoftmaxLoss: the margin must be a positive integer, found 0"), "{text}");
+}

@@ -24,6 +24,11 @@ fn losses() -> Vec<(&'static str, Box<dyn MetricLoss>)> {
         ("CosFaceLoss", Box::new(CosFaceLoss::new(4, 16).device(cpu).scale(8.0))),
         ("NormalizedSoftmaxLoss", Box::new(NormalizedSoftmaxLoss::new(4, 16).device(cpu).temperature(0.5))),
         ("ProxyAnchorLoss", Box::new(ProxyAnchorLoss::new(4, 16).device(cpu).alpha(4.0))),
+        ("ProxyNCALoss", Box::new(ProxyNCALoss::new(4, 16).device(cpu))),
+        ("SoftTripleLoss", Box::new(SoftTripleLoss::new(4, 16).device(cpu))),
+        ("LargeMarginSoftmaxLoss", Box::new(LargeMarginSoftmaxLoss::new(4, 16).device(cpu))),
+        ("SphereFaceLoss", Box::new(SphereFaceLoss::new(4, 16).device(cpu))),
+        ("SubCenterArcFaceLoss", Box::new(SubCenterArcFaceLoss::new(4, 16).device(cpu).scale(8.0))),
     ]
 }
 

@@ -73,6 +73,16 @@ MODULES = {
     "cosface": (lambda c, d: losses.CosFaceLoss(c, d), {}, "weighted_loss"),
     "normalized_softmax": (lambda c, d: losses.NormalizedSoftmaxLoss(c, d, temperature=0.1), {}, "weighted_loss"),
     "proxy_anchor": (lambda c, d: losses.ProxyAnchorLoss(c, d), {}, "weighted_loss"),
+    "proxy_nca": (lambda c, d: losses.ProxyNCALoss(c, d), {}, "weighted_loss"),
+    "proxy_nca_scaled": (lambda c, d: losses.ProxyNCALoss(c, d, softmax_scale=10), {}, "weighted_loss"),
+    "soft_triple": (lambda c, d: losses.SoftTripleLoss(c, d), {}, "weighted_loss"),
+    "soft_triple_custom": (lambda c, d: losses.SoftTripleLoss(c, d, centers_per_class=3, la=8, gamma=0.05, margin=0.2), {}, "weighted_loss"),
+    "large_margin_softmax": (lambda c, d: losses.LargeMarginSoftmaxLoss(c, d), {}, "weighted_loss"),
+    "large_margin_softmax_m3": (lambda c, d: losses.LargeMarginSoftmaxLoss(c, d, margin=3, scale=2), {}, "weighted_loss"),
+    "sphereface": (lambda c, d: losses.SphereFaceLoss(c, d), {}, "weighted_loss"),
+    "sphereface_m2": (lambda c, d: losses.SphereFaceLoss(c, d, margin=2, scale=0.5), {}, "weighted_loss"),
+    "subcenter_arcface": (lambda c, d: losses.SubCenterArcFaceLoss(num_classes=c, embedding_size=d), {}, "weighted_loss"),
+    "subcenter_arcface_small_margin": (lambda c, d: losses.SubCenterArcFaceLoss(num_classes=c, embedding_size=d, margin=10, scale=16, sub_centers=2), {}, "weighted_loss"),
     "nca": (lambda: losses.NCALoss(), {}, "loss"),
     "nca_scaled": (lambda: losses.NCALoss(softmax_scale=4), {}, "loss"),
     "snr_contrastive": (lambda: losses.SignalToNoiseRatioContrastiveLoss(pos_margin=0.2, neg_margin=1.2), {}, "loss"),
@@ -95,6 +105,7 @@ MODULES = {
     "cosface_center_invariant": (lambda c, d: losses.CosFaceLoss(c, d, weight_regularizer=regularizers.CenterInvariantRegularizer(), weight_reg_weight=0.2), {}, "weighted_loss"),
     "normalized_softmax_lp_weights": (lambda c, d: losses.NormalizedSoftmaxLoss(c, d, weight_regularizer=regularizers.LpRegularizer(), weight_reg_weight=0.1), {}, "weighted_loss"),
     "proxy_anchor_regularized": (lambda c, d: losses.ProxyAnchorLoss(c, d, weight_regularizer=regularizers.RegularFaceRegularizer(), weight_reg_weight=0.5, embedding_regularizer=regularizers.LpRegularizer(), embedding_reg_weight=0.05), {}, "weighted_loss"),
+    "soft_triple_sparse_centers": (lambda c, d: losses.SoftTripleLoss(c, d, centers_per_class=4, weight_regularizer=regularizers.SparseCentersRegularizer(c, 4), weight_reg_weight=0.2), {}, "weighted_loss"),
     "lp_regularizer": (lambda n: regularizers.LpRegularizer(p=3, power=1.5), {}, "regularizer"),
     "zero_mean_regularizer": (lambda n: regularizers.ZeroMeanRegularizer(), {}, "regularizer"),
     "center_invariant_regularizer": (lambda n: regularizers.CenterInvariantRegularizer(), {}, "regularizer"),
@@ -128,15 +139,20 @@ MINED = {
     "arcface_mined": ("arcface", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
     "proxy_anchor_mined": ("proxy_anchor", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
     "threshold_consistent_margin_mined": ("threshold_consistent_margin", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "proxy_nca_mined": ("proxy_nca", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "soft_triple_mined": ("soft_triple", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "large_margin_softmax_mined": ("large_margin_softmax", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "subcenter_arcface_mined": ("subcenter_arcface", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
 }
 
 
 def weighted(make, labels, d, seed):
     """A loss with learned weights, its weights drawn from `seed + 2` (the Rust side draws the
-    same), for `max(label) + 1` classes."""
+    same, of the same shape), for `max(label) + 1` classes. The parameter is PML's `proxies`
+    (proxy losses), `fc` (SoftTripleLoss) or `W` (the others)."""
     num_classes = int(labels.max()) + 1
     module = make(num_classes, d)
-    parameter = module.proxies if hasattr(module, "proxies") else module.W
+    parameter = next(getattr(module, name) for name in ("proxies", "fc", "W") if hasattr(module, name))
     torch.manual_seed(seed + 2)
     parameter.data.copy_(torch.randn(parameter.shape))
     return module
@@ -256,14 +272,15 @@ def records(module):
     """The module's numeric hyper-parameters (its `_record_these`) and, for a loss reduced by one
     threshold reducer, how many values passed the filter."""
     found = {}
-    # NormalizedSoftmaxLoss registers `embedding_size` and `num_classes`, and
-    # SparseCentersRegularizer `num_classes` and `centers_per_class`, but never sets them (PML
-    # records 0); ours records the real values.
+    # Some modules register names they never set (PML records 0 for them): NormalizedSoftmaxLoss
+    # `embedding_size` and `num_classes`, ProxyNCALoss `num_classes`, SoftTripleLoss
+    # `embedding_size`, SparseCentersRegularizer `num_classes` and `centers_per_class`. Ours
+    # record the real values.
     unset = set()
-    if isinstance(module, losses.NormalizedSoftmaxLoss):
-        unset = {"embedding_size", "num_classes"}
-    if isinstance(module, regularizers.SparseCentersRegularizer):
-        unset = {"num_classes", "centers_per_class"}
+    for cls, names in ((losses.NormalizedSoftmaxLoss, {"embedding_size", "num_classes"}), (losses.ProxyNCALoss, {"num_classes"}),
+                       (losses.SoftTripleLoss, {"embedding_size"}), (regularizers.SparseCentersRegularizer, {"num_classes", "centers_per_class"})):
+        if isinstance(module, cls):
+            unset = names
     for name in sorted(set(getattr(module, "_record_these", [])) - unset):
         value = getattr(module, name, None)
         if isinstance(value, (int, float)) and not isinstance(value, bool):

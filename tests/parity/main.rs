@@ -89,6 +89,61 @@ fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
             loss.set_proxies(&seeded([classes, d])).expect("shape");
             Box::new(loss.weight_regularizer(RegularFaceRegularizer::new(), 0.5).embedding_regularizer(LpRegularizer::new(), 0.05))
         }
+        "proxy_nca" | "proxy_nca_mined" => {
+            let mut loss = ProxyNCALoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([classes, d])).expect("shape");
+            Box::new(loss)
+        }
+        "proxy_nca_scaled" => {
+            let mut loss = ProxyNCALoss::new(classes, d).softmax_scale(10.0).device(device);
+            loss.set_weights(&seeded([classes, d])).expect("shape");
+            Box::new(loss)
+        }
+        "soft_triple" | "soft_triple_mined" => {
+            let mut loss = SoftTripleLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes * 10])).expect("shape");
+            Box::new(loss)
+        }
+        "soft_triple_sparse_centers" => {
+            let mut loss = SoftTripleLoss::new(classes, d).centers_per_class(4).device(device);
+            loss.set_weights(&seeded([d, classes * 4])).expect("shape");
+            Box::new(loss.weight_regularizer(SparseCentersRegularizer::new(classes, 4).expect("4 centres per class"), 0.2))
+        }
+        "soft_triple_custom" => {
+            let mut loss = SoftTripleLoss::new(classes, d).centers_per_class(3).la(8.0).gamma(0.05).margin(0.2).device(device);
+            loss.set_weights(&seeded([d, classes * 3])).expect("shape");
+            Box::new(loss)
+        }
+        "large_margin_softmax" | "large_margin_softmax_mined" => {
+            let mut loss = LargeMarginSoftmaxLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
+        "large_margin_softmax_m3" => {
+            let mut loss = LargeMarginSoftmaxLoss::new(classes, d).margin(3).scale(2.0).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
+        "sphereface" => {
+            let mut loss = SphereFaceLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
+        "sphereface_m2" => {
+            let mut loss = SphereFaceLoss::new(classes, d).margin(2).scale(0.5).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
+        "subcenter_arcface" | "subcenter_arcface_mined" => {
+            let mut loss = SubCenterArcFaceLoss::new(classes, d).device(device);
+            loss.set_weights(&seeded([d, classes * 3])).expect("shape");
+            Box::new(loss)
+        }
+        "subcenter_arcface_small_margin" => {
+            let mut loss = SubCenterArcFaceLoss::new(classes, d).margin(10.0).scale(16.0).sub_centers(2).device(device);
+            loss.set_weights(&seeded([d, classes * 2])).expect("shape");
+            Box::new(loss)
+        }
         _ => return None,
     })
 }
@@ -150,7 +205,16 @@ fn regularizer(name: &str, n: i64) -> Option<Box<dyn Regularizer>> {
 
 fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
     Some(match name {
-        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" | "threshold_consistent_margin_mined" => {
+        "multi_similarity_miner"
+        | "triplet_margin_mined"
+        | "contrastive_mined"
+        | "arcface_mined"
+        | "proxy_anchor_mined"
+        | "proxy_nca_mined"
+        | "soft_triple_mined"
+        | "large_margin_softmax_mined"
+        | "subcenter_arcface_mined"
+        | "threshold_consistent_margin_mined" => {
             Box::new(MultiSimilarityMiner::new(0.1))
         }
         "multi_similarity_miner_lp" => Box::new(MultiSimilarityMiner::new(0.1).distance(LpDistance::new())),
@@ -185,7 +249,16 @@ fn boundary(name: &str) -> Option<(Rule, Box<dyn Distance>)> {
     let lp = || -> Box<dyn Distance> { Box::new(LpDistance::new()) };
     let triplet = |also_zero| (Rule::TripletMargin { margin: 0.2, also_zero }, lp());
     Some(match name {
-        "multi_similarity_miner" | "triplet_margin_mined" | "contrastive_mined" | "arcface_mined" | "proxy_anchor_mined" | "threshold_consistent_margin_mined" => {
+        "multi_similarity_miner"
+        | "triplet_margin_mined"
+        | "contrastive_mined"
+        | "arcface_mined"
+        | "proxy_anchor_mined"
+        | "proxy_nca_mined"
+        | "soft_triple_mined"
+        | "large_margin_softmax_mined"
+        | "subcenter_arcface_mined"
+        | "threshold_consistent_margin_mined" => {
             (Rule::MultiSimilarity { epsilon: 0.1 }, Box::new(CosineSimilarity::new()))
         }
         "multi_similarity_miner_lp" => (Rule::MultiSimilarity { epsilon: 0.1 }, lp()),

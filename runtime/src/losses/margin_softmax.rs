@@ -5,7 +5,7 @@ use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::{Error, Result};
 use tch::nn::{Init, VarStore};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// How the target class's cosine is changed before the softmax.
 #[derive(Clone, Copy, Debug)]
@@ -106,17 +106,9 @@ impl MarginSoftmaxLoss {
         self.weights.set(weights)
     }
 
-    /// Cosines between embeddings and class weights.
-    fn cosines(&self, embeddings: &Tensor) -> Tensor {
-        let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
-        let w = self.weights.weights.to_kind(embeddings.kind());
-        let w = &w / w.norm_scalaropt_dim(2, [0i64].as_slice(), true).clamp_min(1e-12);
-        e.matmul(&w)
-    }
-
     /// Scaled cosines to every class, without the margin (PML's `get_logits`).
     pub fn logits(&self, embeddings: &Tensor) -> Tensor {
-        self.cosines(embeddings) * self.scale
+        weight_cosines(embeddings, &self.weights.weights) * self.scale
     }
 }
 
@@ -145,28 +137,69 @@ impl MetricLoss for MarginSoftmaxLoss {
     }
 
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        if reference.is_some() {
-            return Err(Error::data(format!("{}: reference embeddings are not supported", self.name)));
-        }
-        let input = LossInput::new(self.name, embeddings, labels, None)?;
-        super::learned_weights::check_width(self.name, embeddings, self.weights.weights.size()[0])?;
-        check_classes(self.name, &input.labels, self.num_classes)?;
-        let cosine = self.cosines(embeddings);
-        let target = Tensor::zeros_like(&cosine).scatter_value(1, &input.labels.unsqueeze(1), 1.0).to_kind(Kind::Bool);
-        let target_cosine = cosine.gather(1, &input.labels.unsqueeze(1), false);
+        let input = classification_input(self.name, embeddings, labels, reference, self.weights.weights.size()[0], self.num_classes)?;
+        let cosine = weight_cosines(embeddings, &self.weights.weights);
+        let target_cosine = cosine.gather(1, &input.labels.unsqueeze(1), false).squeeze_dim(1);
         let modified = match self.margin {
-            Margin::Additive(m) => {
-                let angles = target_cosine.clamp(-1.0, 1.0).acos();
-                let within = angles.le(std::f64::consts::PI - m);
-                (&angles + m).cos().where_self(&within, &(angles.cos() - m * m.sin()))
-            }
+            Margin::Additive(m) => additive_angular_margin(&target_cosine, m),
             Margin::Subtractive(m) => &target_cosine - m,
         };
-        let logits = cosine.where_self(&target.logical_not(), &modified.expand_as(&cosine)) * self.scale;
-        let per_sample = logits.cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
-        let weights = sample_weights(indices, input.rows(), false, per_sample.kind(), per_sample.device());
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], embeddings))
+        let logits = with_target_cosine(&cosine, &input.labels, &target_cosine, &modified) * self.scale;
+        Ok(reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut()))
     }
+}
+
+/// The checks of every loss that scores classes with learned weights: no reference embeddings
+/// (PML refuses them for classification-style losses), embeddings as wide as the weights, and
+/// labels within the classes.
+pub(crate) fn classification_input<'a>(
+    module: &str,
+    embeddings: &'a Tensor,
+    labels: &Tensor,
+    reference: Option<Reference<'_>>,
+    embedding_size: i64,
+    num_classes: i64,
+) -> Result<LossInput<'a>> {
+    if reference.is_some() {
+        return Err(Error::data(format!("{module}: reference embeddings are not supported")));
+    }
+    let input = LossInput::new(module, embeddings, labels, None)?;
+    super::learned_weights::check_width(module, embeddings, embedding_size)?;
+    check_classes(module, &input.labels, num_classes)?;
+    Ok(input)
+}
+
+/// Cosines between the rows of `embeddings` and the columns of `weights` (PML's
+/// `CosineSimilarity` of the embeddings and `W.t()`), in the embeddings' kind.
+pub(crate) fn weight_cosines(embeddings: &Tensor, weights: &Tensor) -> Tensor {
+    let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
+    let w = weights.to_kind(embeddings.kind());
+    let w = &w / w.norm_scalaropt_dim(2, [0i64].as_slice(), true).clamp_min(1e-12);
+    e.matmul(&w)
+}
+
+/// ArcFace's target cosine: `cos(theta + m)` while `theta + m` stays within pi, beyond that
+/// `cos(theta) - m sin(m)`, which keeps the logit decreasing in the angle.
+pub(crate) fn additive_angular_margin(target_cosine: &Tensor, m: f64) -> Tensor {
+    let angles = target_cosine.clamp(-1.0, 1.0).acos();
+    let within = angles.le(std::f64::consts::PI - m);
+    (&angles + m).cos().where_self(&within, &(angles.cos() - m * m.sin()))
+}
+
+/// The cosines with each row's target entry moved from `target_cosine` to `modified` (both one
+/// per row), by adding the difference on a one-hot mask as PML does, so that the rounding is
+/// the same as PML's.
+pub(crate) fn with_target_cosine(cosine: &Tensor, labels: &Tensor, target_cosine: &Tensor, modified: &Tensor) -> Tensor {
+    let mask = labels.one_hot(cosine.size()[1]).to_kind(cosine.kind());
+    cosine + mask * (modified - target_cosine).unsqueeze(1)
+}
+
+/// Per-sample cross-entropy of the logits, times the miner weights of the tuples (PML's
+/// `convert_to_weights`), through the reducer.
+pub(crate) fn reduced_cross_entropy(logits: &Tensor, input: &LossInput<'_>, indices: Option<&Tuples>, reducer: &mut dyn Reducer) -> Tensor {
+    let per_sample = logits.cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
+    let weights = sample_weights(indices, input.rows(), false, per_sample.kind(), per_sample.device());
+    reduce(reducer, vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], input.embeddings)
 }
 
 /// Labels must index the loss's classes. One device sync for both ends of the range.

@@ -52,20 +52,36 @@ impl MetricLoss for NCALoss {
             return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
         }
         let same_source = input.ref_labels.is_none();
-        let mut matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-        if !self.distance.is_inverted() {
-            matrix = -matrix;
-        }
-        if same_source {
-            let _ = matrix.fill_diagonal_(neg_inf(matrix.kind()), false);
-        }
         let reference_labels = input.ref_labels.as_ref().unwrap_or(&input.labels);
-        let same = input.labels.unsqueeze(1).eq_tensor(&reference_labels.unsqueeze(0)).to_kind(matrix.kind());
-        let probability = ((matrix * self.softmax_scale).softmax(1, None::<Kind>) * same).sum_dim_intlist(1i64, false, None::<Kind>);
-        let weights = sample_weights(indices, input.rows(), !same_source, probability.kind(), probability.device());
-        // Queries with no same-label reference have probability 0 and are left out, as in PML.
-        let non_zero = probability.ne(0.0);
-        let losses = -probability.masked_select(&non_zero).log() * weights.masked_select(&non_zero);
+        let query = NcaQuery { embeddings, labels: &input.labels, indices };
+        let losses = nca_losses(self.distance.as_ref(), self.softmax_scale, query, input.ref_embeddings, reference_labels, same_source);
         Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
     }
+}
+
+/// The queries of an NCA computation: embeddings, their labels, and the tuples that weight them.
+pub(crate) struct NcaQuery<'a> {
+    pub embeddings: &'a Tensor,
+    pub labels: &'a Tensor,
+    pub indices: Option<&'a Tuples>,
+}
+
+/// PML's `nca_computation`: per query, the negative log of the softmax mass (over the scaled,
+/// negated distances to the references) on same-label references, times its miner weight.
+/// Queries with no such mass are left out, as PML does. When the queries are their own
+/// references (`same_source`), a query is not its own neighbour; otherwise only the tuples'
+/// anchors index the queries.
+pub(crate) fn nca_losses(distance: &dyn Distance, softmax_scale: f64, query: NcaQuery<'_>, reference: &Tensor, reference_labels: &Tensor, same_source: bool) -> Tensor {
+    let mut matrix = distance.matrix(query.embeddings, reference);
+    if !distance.is_inverted() {
+        matrix = -matrix;
+    }
+    if same_source {
+        let _ = matrix.fill_diagonal_(neg_inf(matrix.kind()), false);
+    }
+    let same = query.labels.unsqueeze(1).eq_tensor(&reference_labels.unsqueeze(0)).to_kind(matrix.kind());
+    let probability = ((matrix * softmax_scale).softmax(1, None::<Kind>) * same).sum_dim_intlist(1i64, false, None::<Kind>);
+    let weights = sample_weights(query.indices, query.embeddings.size()[0], !same_source, probability.kind(), probability.device());
+    let non_zero = probability.ne(0.0);
+    -probability.masked_select(&non_zero).log() * weights.masked_select(&non_zero)
 }
