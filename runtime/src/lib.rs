@@ -81,7 +81,10 @@ pub mod prelude {
         Adam, AdamW, ClipGradNorm, ClipGradValue, CosineAnnealingLr, ExponentialLr, GradClipper, LinearLr, LrScheduler,
         MultiStepLr, Optimizer, PlateauMode, ReduceLrOnPlateau, Sgd, StepLr,
     };
-    pub use crate::reducers::{AvgNonZeroReducer, DoNothingReducer, MeanReducer, Reducer, SumReducer, ThresholdReducer};
+    pub use crate::reducers::{
+        AvgNonZeroReducer, ClassWeightedReducer, DivisorReducer, DoNothingReducer, MeanReducer, MultipleReducers, PerAnchorReducer,
+        Reducer, SumReducer, ThresholdReducer,
+    };
     pub use crate::samplers::{FixedSetOfTriplets, HierarchicalSampler, MPerClassSampler, RandomSampler, Sampler, SequentialSampler, TuplesToWeightsSampler};
     pub use crate::trainer::{InlineLoss, Step};
     pub use crate::trainers::{

@@ -50,6 +50,12 @@ CASES = [
 COS = distances.CosineSimilarity
 LP = distances.LpDistance
 
+
+def class_weights(classes):
+    """The class weights of the `ClassWeightedReducer` fixtures: (k + 1) / classes for class k."""
+    return torch.arange(1, classes + 1, dtype=torch.float32) / classes
+
+
 # fixture name -> (constructor, params for the Rust side, kind)
 MODULES = {
     "triplet_margin": (lambda: losses.TripletMarginLoss(margin=0.05), {}, "loss"),
@@ -82,6 +88,19 @@ MODULES = {
     "threshold_reducer": (lambda: losses.ContrastiveLoss(reducer=reducers.ThresholdReducer(low=0.1, high=0.9)), {}, "loss"),
     "fast_ap": (lambda: losses.FastAPLoss(), {}, "loss"),
     "fast_ap_bins": (lambda: losses.FastAPLoss(num_bins=30), {}, "loss"),
+    "contrastive_per_anchor": (lambda: losses.ContrastiveLoss(reducer=reducers.PerAnchorReducer()), {}, "loss"),
+    "contrastive_per_anchor_non_zero": (lambda: losses.ContrastiveLoss(reducer=reducers.PerAnchorReducer(reducers.AvgNonZeroReducer())), {}, "loss"),
+    "ntxent_per_anchor": (lambda: losses.NTXentLoss(temperature=0.1, reducer=reducers.PerAnchorReducer()), {}, "loss"),
+    "triplet_margin_class_weighted": (lambda c: losses.TripletMarginLoss(margin=0.1, reducer=reducers.ClassWeightedReducer(class_weights(c))), {}, "class_loss"),
+    "contrastive_class_weighted": (lambda c: losses.ContrastiveLoss(reducer=reducers.ClassWeightedReducer(class_weights(c))), {}, "class_loss"),
+    "nca_class_weighted": (lambda c: losses.NCALoss(reducer=reducers.ClassWeightedReducer(class_weights(c))), {}, "class_loss"),
+    "margin_per_class_weighted": (lambda c: losses.MarginLoss(margin=0.2, nu=0.05, beta=0.9, learn_beta=True, num_classes=c, reducer=reducers.ClassWeightedReducer(class_weights(c))), {}, "class_loss"),
+    "contrastive_multiple_reducers": (lambda: losses.ContrastiveLoss(reducer=reducers.MultipleReducers({"pos_loss": reducers.MeanReducer()}, default_reducer=reducers.ThresholdReducer(low=0.1))), {}, "loss"),
+    "margin_multiple_reducers": (lambda: losses.MarginLoss(margin=0.1, nu=0.1, beta=1.0, learn_beta=True, reducer=reducers.MultipleReducers({"margin_loss": reducers.MeanReducer()})), {}, "loss"),
+    "margin_divisor": (lambda: losses.MarginLoss(reducer=reducers.DivisorReducer()), {}, "loss"),
+    "margin_mean": (lambda: losses.MarginLoss(reducer=reducers.MeanReducer()), {}, "loss"),
+    "proxy_anchor_divisor": (lambda c, d: losses.ProxyAnchorLoss(c, d, reducer=reducers.DivisorReducer()), {}, "weighted_loss"),
+    "proxy_anchor_mean": (lambda c, d: losses.ProxyAnchorLoss(c, d, reducer=reducers.MeanReducer()), {}, "weighted_loss"),
     "batch_easy_hard_miner": (lambda: miners.BatchEasyHardMiner(), {}, "miner"),
     "batch_easy_hard_miner_hard_easy": (lambda: miners.BatchEasyHardMiner(pos_strategy="hard", neg_strategy="easy"), {}, "miner"),
     "batch_easy_hard_miner_semihard_hard": (lambda: miners.BatchEasyHardMiner(pos_strategy="semihard", neg_strategy="hard"), {}, "miner"),
@@ -126,7 +145,7 @@ def weighted(make, labels, d, seed):
 # Pair-by-pair losses build a (positive pairs x negative pairs) matrix: at 512 samples with all
 # pairs that is 4e9 entries, and AngularMiner gathers (triplets x width) rows, 47 GB: out of reach
 # for PML (ours stay in bounds, but there is nothing to compare with).
-SKIP_LARGE = {"ntxent", "ntxent_warm", "lifted_structure", "angular_miner", "angular_miner_wide"}
+SKIP_LARGE = {"ntxent", "ntxent_warm", "ntxent_per_anchor", "lifted_structure", "angular_miner", "angular_miner_wide"}
 
 
 def inputs(case):

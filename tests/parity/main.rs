@@ -10,7 +10,9 @@ use metric_learning::distances::{CosineSimilarity, Distance, LpDistance};
 use metric_learning::indices::Tuples;
 use metric_learning::losses::*;
 use metric_learning::miners::*;
-use metric_learning::reducers::{MeanReducer, SumReducer, ThresholdReducer};
+use metric_learning::reducers::{
+    AvgNonZeroReducer, ClassWeightedReducer, DivisorReducer, MeanReducer, MultipleReducers, PerAnchorReducer, SumReducer, ThresholdReducer,
+};
 use metric_learning::component::Component;
 use metric_learning::tch::{self, Device, Kind, Tensor};
 use serde_json::Value;
@@ -61,13 +63,28 @@ fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
             Box::new(loss)
         }
         "margin_per_class" => Box::new(MarginLoss::new().margin(0.2).nu(0.05).beta(0.9, Some(classes)).learn_beta(true).device(device)),
-        "proxy_anchor" | "proxy_anchor_mined" => {
+        "margin_per_class_weighted" => Box::new(
+            MarginLoss::new().margin(0.2).nu(0.05).beta(0.9, Some(classes)).learn_beta(true).device(device).reducer(class_weights(classes)),
+        ),
+        "triplet_margin_class_weighted" => Box::new(TripletMarginLoss::new().margin(0.1).reducer(class_weights(classes))),
+        "contrastive_class_weighted" => Box::new(ContrastiveLoss::new().reducer(class_weights(classes))),
+        "nca_class_weighted" => Box::new(NCALoss::new().reducer(class_weights(classes))),
+        "proxy_anchor" | "proxy_anchor_mined" | "proxy_anchor_divisor" | "proxy_anchor_mean" => {
             let mut loss = ProxyAnchorLoss::new(classes, d).device(device);
             loss.set_proxies(&seeded([classes, d])).expect("shape");
-            Box::new(loss)
+            match name {
+                "proxy_anchor_divisor" => Box::new(loss.reducer(DivisorReducer::new())),
+                "proxy_anchor_mean" => Box::new(loss.reducer(MeanReducer)),
+                _ => Box::new(loss),
+            }
         }
         _ => return None,
     })
+}
+
+/// `generate.py`'s `class_weights`: (k + 1) / classes for class k.
+fn class_weights(classes: i64) -> ClassWeightedReducer {
+    ClassWeightedReducer::new(&(Tensor::arange_start(1, classes + 1, (Kind::Float, Device::Cpu)) / classes as f64))
 }
 
 fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
@@ -99,6 +116,17 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
         "fast_ap_bins" => Box::new(FastAPLoss::new(30)),
         "margin_learned" => Box::new(MarginLoss::new().margin(0.1).nu(0.1).beta(1.0, None).learn_beta(true)),
         "threshold_reducer" => Box::new(ContrastiveLoss::new().reducer(ThresholdReducer::new(Some(0.1), Some(0.9)))),
+        "contrastive_per_anchor" => Box::new(ContrastiveLoss::new().reducer(PerAnchorReducer::new())),
+        "contrastive_per_anchor_non_zero" => Box::new(ContrastiveLoss::new().reducer(PerAnchorReducer::new().reducer(AvgNonZeroReducer::avg_non_zero()))),
+        "ntxent_per_anchor" => Box::new(NTXentLoss::new(0.1).reducer(PerAnchorReducer::new())),
+        "contrastive_multiple_reducers" => Box::new(
+            ContrastiveLoss::new().reducer(MultipleReducers::new().reducer("pos_loss", MeanReducer).default_reducer(ThresholdReducer::new(Some(0.1), None))),
+        ),
+        "margin_multiple_reducers" => {
+            Box::new(MarginLoss::new().margin(0.1).nu(0.1).beta(1.0, None).learn_beta(true).reducer(MultipleReducers::new().reducer("margin_loss", MeanReducer)))
+        }
+        "margin_divisor" => Box::new(MarginLoss::new().reducer(DivisorReducer::new())),
+        "margin_mean" => Box::new(MarginLoss::new().reducer(MeanReducer)),
         other => panic!("no loss for fixture {other}"),
     }
 }

@@ -160,7 +160,7 @@ impl MetricLoss for MarginSoftmaxLoss {
         let logits = cosine.where_self(&target.logical_not(), &modified.expand_as(&cosine)) * self.scale;
         let per_sample = logits.cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
         let weights = sample_weights(indices, input.rows(), false, per_sample.kind(), per_sample.device());
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], embeddings, &input.labels)
     }
 }
 

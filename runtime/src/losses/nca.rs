@@ -2,7 +2,7 @@ use super::input::neg_inf;
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{Distance, LpDistance};
 use crate::indices::{sample_weights, Tuples};
-use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::reducers::{reduce, LossIndices, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::Result;
 use tch::{Kind, Tensor};
@@ -49,7 +49,7 @@ impl MetricLoss for NCALoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("NCALoss", embeddings, labels, reference)?;
         if input.rows() <= 1 {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         }
         let same_source = input.ref_labels.is_none();
         let mut matrix = self.distance.matrix(embeddings, input.ref_embeddings);
@@ -66,6 +66,6 @@ impl MetricLoss for NCALoss {
         // Queries with no same-label reference have probability 0 and are left out, as in PML.
         let non_zero = probability.ne(0.0);
         let losses = -probability.masked_select(&non_zero).log() * weights.masked_select(&non_zero);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element).indices(LossIndices::ElementMask(non_zero))], embeddings, &input.labels)
     }
 }
