@@ -62,20 +62,20 @@ pub use trainer::Step;
 pub mod prelude {
     pub use crate::component::{Component, Record};
     pub use crate::data::{Dataset, FashionMnist, InMemoryDataset, Labels, Split};
-    pub use crate::distances::{CosineSimilarity, Distance, DotProductSimilarity, LpDistance, NegativeLpDistance, SnrDistance};
+    pub use crate::distances::{BatchedDistance, CosineSimilarity, Distance, DotProductSimilarity, LpDistance, NegativeLpDistance, SnrDistance};
     pub use crate::engine::{Iteration, Phase, Trainer};
     pub use crate::evaluation::{knn_scores, KnnScores};
     pub use crate::indices::Tuples;
     pub use crate::losses::{
-        ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossEntropyLoss, FastAPLoss,
-        GeneralizedLiftedStructureLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, NCALoss,
-        NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, Reference, SignalToNoiseRatioContrastiveLoss, SupConLoss,
+        ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss, FastAPLoss,
+        GeneralizedLiftedStructureLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss,
+        NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, Reference, SelfSupervisedLoss, SignalToNoiseRatioContrastiveLoss, SupConLoss,
         TripletMarginLoss, TripletsPerAnchor,
     };
     pub use crate::miners::{
-        AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, HdcMiner, MaximumLossMiner,
-        MultiSimilarityMiner, OptionalMiner, PairMarginMiner, Strategy, SubsetBatchMiner, TripletMarginMiner, TripletType,
-        TupleMiner, UniformHistogramMiner,
+        AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, EmbeddingsAlreadyPackagedAsTriplets, HdcMiner,
+        MaximumLossMiner, MultiSimilarityMiner, OptionalMiner, PairMarginMiner, Strategy, SubsetBatchMiner, TripletMarginMiner,
+        TripletType, TupleMiner, UniformHistogramMiner,
     };
     pub use crate::optim::{
         Adam, AdamW, ClipGradNorm, ClipGradValue, CosineAnnealingLr, ExponentialLr, GradClipper, LinearLr, LrScheduler,

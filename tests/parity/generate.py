@@ -101,6 +101,25 @@ MODULES = {
     "margin_mean": (lambda: losses.MarginLoss(reducer=reducers.MeanReducer()), {}, "loss"),
     "proxy_anchor_divisor": (lambda c, d: losses.ProxyAnchorLoss(c, d, reducer=reducers.DivisorReducer()), {}, "weighted_loss"),
     "proxy_anchor_mean": (lambda c, d: losses.ProxyAnchorLoss(c, d, reducer=reducers.MeanReducer()), {}, "weighted_loss"),
+    "multiple_losses": (lambda: losses.MultipleLosses([losses.TripletMarginLoss(margin=0.1), losses.ContrastiveLoss()], weights=[1.0, 0.5]), {}, "loss"),
+    "multiple_losses_mined": (
+        lambda: losses.MultipleLosses([losses.TripletMarginLoss(margin=0.1), losses.MultiSimilarityLoss()], miners=[miners.MultiSimilarityMiner(epsilon=0.1), None], weights=[0.7, 1.3]),
+        {},
+        "loss",
+    ),
+    "self_supervised_triplet": (lambda: losses.SelfSupervisedLoss(losses.TripletMarginLoss(margin=0.1)), {}, "self_supervised"),
+    "self_supervised_contrastive": (lambda: losses.SelfSupervisedLoss(losses.ContrastiveLoss(), symmetric=False), {}, "self_supervised"),
+    "self_supervised_ntxent": (lambda: losses.SelfSupervisedLoss(losses.NTXentLoss(temperature=0.1)), {}, "self_supervised"),
+    # (slice size, width): three calls on consecutive slices, the memory two slices' worth (two
+    # enqueued halves for the masked one, so that the third call wraps around).
+    "cross_batch_memory": (lambda size, d: losses.CrossBatchMemory(losses.ContrastiveLoss(), d, memory_size=2 * size), {}, "cross_batch_memory"),
+    "cross_batch_memory_triplet": (lambda size, d: losses.CrossBatchMemory(losses.TripletMarginLoss(margin=0.1), d, memory_size=2 * size), {}, "cross_batch_memory"),
+    "cross_batch_memory_miner": (
+        lambda size, d: losses.CrossBatchMemory(losses.ContrastiveLoss(), d, memory_size=2 * size, miner=miners.MultiSimilarityMiner(epsilon=0.1)),
+        {},
+        "cross_batch_memory",
+    ),
+    "cross_batch_memory_mask": (lambda size, d: losses.CrossBatchMemory(losses.ContrastiveLoss(), d, memory_size=size), {}, "cross_batch_memory"),
     "batch_easy_hard_miner": (lambda: miners.BatchEasyHardMiner(), {}, "miner"),
     "batch_easy_hard_miner_hard_easy": (lambda: miners.BatchEasyHardMiner(pos_strategy="hard", neg_strategy="easy"), {}, "miner"),
     "batch_easy_hard_miner_semihard_hard": (lambda: miners.BatchEasyHardMiner(pos_strategy="semihard", neg_strategy="hard"), {}, "miner"),
@@ -145,7 +164,7 @@ def weighted(make, labels, d, seed):
 # Pair-by-pair losses build a (positive pairs x negative pairs) matrix: at 512 samples with all
 # pairs that is 4e9 entries, and AngularMiner gathers (triplets x width) rows, 47 GB: out of reach
 # for PML (ours stay in bounds, but there is nothing to compare with).
-SKIP_LARGE = {"ntxent", "ntxent_warm", "ntxent_per_anchor", "lifted_structure", "angular_miner", "angular_miner_wide"}
+SKIP_LARGE = {"ntxent", "ntxent_warm", "ntxent_per_anchor", "self_supervised_ntxent", "lifted_structure", "angular_miner", "angular_miner_wide"}
 
 
 def inputs(case):
@@ -246,15 +265,44 @@ def main():
         for case in CASES:
             if name in SKIP_LARGE and case[0] == "large":
                 continue
+            if kind == "cross_batch_memory" and case[1] // 3 < 2:
+                continue
             record, emb, labels, ref_emb, ref_labels = inputs(case)
             try:
-                if kind == "weighted_loss":
+                if kind == "cross_batch_memory":
+                    module = make(case[1] // 3, case[2])
+                elif kind == "weighted_loss":
                     module = weighted(make, labels, case[2], record["seed"])
                 elif kind == "class_loss":
                     module = make(int(labels.max()) + 1)
                 else:
                     module = make()
-                if kind in ("loss", "weighted_loss", "class_loss"):
+                if isinstance(module, losses.MultipleLosses) and ref_emb is not None:
+                    raise ValueError("MultipleLosses takes no reference embeddings")
+                if isinstance(module, losses.MultipleLosses):
+                    record["loss"] = float(module(emb, labels))
+                elif kind == "self_supervised":
+                    # The batch's first half against its second, row i of each a positive pair.
+                    half = case[1] // 2
+                    record["split"] = half
+                    record["loss"] = float(module(emb[:half], emb[half : 2 * half]))
+                    record["records"] = records(module.loss)
+                elif kind == "cross_batch_memory":
+                    # Three calls on consecutive slices; the masked one enqueues the even rows of
+                    # each slice and queries with the odd ones.
+                    size = case[1] // 3
+                    record["slice"] = size
+                    values = []
+                    for call in range(3):
+                        rows = slice(call * size, (call + 1) * size)
+                        if name.endswith("_mask"):
+                            mask = torch.arange(size) % 2 == 0
+                            values.append(float(module(emb[rows], labels[rows], enqueue_mask=mask)))
+                        else:
+                            values.append(float(module(emb[rows], labels[rows])))
+                    record["losses"] = values
+                    record["records"] = records(module)
+                elif kind in ("loss", "weighted_loss", "class_loss"):
                     value = float(module(emb, labels, None, ref_emb, ref_labels))
                     record["records"] = records(module)
                     if value != value:

@@ -7,6 +7,7 @@
 
 mod circle;
 mod contrastive;
+mod cross_batch_memory;
 mod cross_entropy;
 mod fast_ap;
 mod input;
@@ -15,15 +16,18 @@ mod lifted_structure;
 mod margin;
 mod margin_softmax;
 mod multi_similarity;
+mod multiple_losses;
 mod nca;
 mod normalized_softmax;
 mod ntxent;
 mod proxy_anchor;
+mod self_supervised;
 mod supcon;
 mod triplet_margin;
 
 pub use circle::CircleLoss;
 pub use contrastive::{ContrastiveLoss, SignalToNoiseRatioContrastiveLoss};
+pub use cross_batch_memory::CrossBatchMemory;
 pub use cross_entropy::CrossEntropyLoss;
 pub use fast_ap::FastAPLoss;
 pub use lifted_structure::{GeneralizedLiftedStructureLoss, LiftedStructureLoss};
@@ -31,13 +35,15 @@ pub use margin::MarginLoss;
 pub use margin_softmax::{ArcFaceLoss, CosFaceLoss, MarginSoftmaxLoss};
 pub use normalized_softmax::NormalizedSoftmaxLoss;
 pub use proxy_anchor::ProxyAnchorLoss;
+pub use self_supervised::SelfSupervisedLoss;
 pub use multi_similarity::MultiSimilarityLoss;
+pub use multiple_losses::MultipleLosses;
 pub use nca::NCALoss;
 pub use ntxent::NTXentLoss;
 pub use supcon::SupConLoss;
 pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
 
-pub(crate) use input::{gather_pairs, neg_inf, LossInput};
+pub(crate) use input::{check_embeddings, gather_pairs, neg_inf, LossInput};
 
 use crate::indices::Tuples;
 use crate::component::Component;
