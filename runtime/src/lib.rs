@@ -63,27 +63,30 @@ pub use trainer::Step;
 pub mod prelude {
     pub use crate::component::{Component, Record};
     pub use crate::data::{Dataset, FashionMnist, InMemoryDataset, Labels, Split};
-    pub use crate::distances::{CosineSimilarity, Distance, DotProductSimilarity, LpDistance, NegativeLpDistance, SnrDistance};
+    pub use crate::distances::{BatchedDistance, CosineSimilarity, Distance, DotProductSimilarity, LpDistance, NegativeLpDistance, SnrDistance};
     pub use crate::engine::{Iteration, Phase, Trainer};
     pub use crate::evaluation::{knn_scores, KnnScores};
     pub use crate::indices::Tuples;
     pub use crate::losses::{
-        ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossEntropyLoss, FastAPLoss,
+        ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss, FastAPLoss,
         GeneralizedLiftedStructureLoss, InstanceLoss, LargeMarginSoftmaxLoss, LiftedStructureLoss, MarginLoss, MetricLoss,
-        MultiSimilarityLoss, NCALoss, NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss,
-        Reference, SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss, SubCenterArcFaceLoss,
-        SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor,
+        MultiSimilarityLoss, MultipleLosses, NCALoss, NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, ProxyNCALoss,
+        RankedListLoss, Reference, SelfSupervisedLoss, SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss,
+        SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor,
     };
     pub use crate::miners::{
-        AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, HdcMiner, MaximumLossMiner,
-        MultiSimilarityMiner, OptionalMiner, PairMarginMiner, Strategy, SubsetBatchMiner, TripletMarginMiner, TripletType,
-        TupleMiner, UniformHistogramMiner,
+        AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, EmbeddingsAlreadyPackagedAsTriplets, HdcMiner,
+        MaximumLossMiner, MultiSimilarityMiner, OptionalMiner, PairMarginMiner, Strategy, SubsetBatchMiner, TripletMarginMiner,
+        TripletType, TupleMiner, UniformHistogramMiner,
     };
     pub use crate::optim::{
         Adam, AdamW, ClipGradNorm, ClipGradValue, CosineAnnealingLr, ExponentialLr, GradClipper, LinearLr, LrScheduler,
         MultiStepLr, Optimizer, PlateauMode, ReduceLrOnPlateau, Sgd, StepLr,
     };
-    pub use crate::reducers::{AvgNonZeroReducer, DoNothingReducer, MeanReducer, Reducer, SumReducer, ThresholdReducer};
+    pub use crate::reducers::{
+        AvgNonZeroReducer, ClassWeightedReducer, DivisorReducer, DoNothingReducer, MeanReducer, MultipleReducers, PerAnchorReducer,
+        Reducer, SumReducer, ThresholdReducer,
+    };
     pub use crate::regularizers::{
         CenterInvariantRegularizer, LpRegularizer, RegularFaceRegularizer, Regularizer, SparseCentersRegularizer, WithRegularizers,
         ZeroMeanRegularizer,

@@ -50,6 +50,12 @@ CASES = [
 COS = distances.CosineSimilarity
 LP = distances.LpDistance
 
+
+def class_weights(classes):
+    """The class weights of the `ClassWeightedReducer` fixtures: (k + 1) / classes for class k."""
+    return torch.arange(1, classes + 1, dtype=torch.float32) / classes
+
+
 # fixture name -> (constructor, params for the Rust side, kind)
 MODULES = {
     "triplet_margin": (lambda: losses.TripletMarginLoss(margin=0.05), {}, "loss"),
@@ -111,6 +117,38 @@ MODULES = {
     "center_invariant_regularizer": (lambda n: regularizers.CenterInvariantRegularizer(), {}, "regularizer"),
     "regular_face_regularizer": (lambda n: regularizers.RegularFaceRegularizer(), {}, "regularizer"),
     "sparse_centers_regularizer": (lambda n: regularizers.SparseCentersRegularizer(num_classes=n // 2, centers_per_class=2), {}, "regularizer"),
+    "contrastive_per_anchor": (lambda: losses.ContrastiveLoss(reducer=reducers.PerAnchorReducer()), {}, "loss"),
+    "contrastive_per_anchor_non_zero": (lambda: losses.ContrastiveLoss(reducer=reducers.PerAnchorReducer(reducers.AvgNonZeroReducer())), {}, "loss"),
+    "ntxent_per_anchor": (lambda: losses.NTXentLoss(temperature=0.1, reducer=reducers.PerAnchorReducer()), {}, "loss"),
+    "triplet_margin_class_weighted": (lambda c: losses.TripletMarginLoss(margin=0.1, reducer=reducers.ClassWeightedReducer(class_weights(c))), {}, "class_loss"),
+    "contrastive_class_weighted": (lambda c: losses.ContrastiveLoss(reducer=reducers.ClassWeightedReducer(class_weights(c))), {}, "class_loss"),
+    "nca_class_weighted": (lambda c: losses.NCALoss(reducer=reducers.ClassWeightedReducer(class_weights(c))), {}, "class_loss"),
+    "margin_per_class_weighted": (lambda c: losses.MarginLoss(margin=0.2, nu=0.05, beta=0.9, learn_beta=True, num_classes=c, reducer=reducers.ClassWeightedReducer(class_weights(c))), {}, "class_loss"),
+    "contrastive_multiple_reducers": (lambda: losses.ContrastiveLoss(reducer=reducers.MultipleReducers({"pos_loss": reducers.MeanReducer()}, default_reducer=reducers.ThresholdReducer(low=0.1))), {}, "loss"),
+    "margin_multiple_reducers": (lambda: losses.MarginLoss(margin=0.1, nu=0.1, beta=1.0, learn_beta=True, reducer=reducers.MultipleReducers({"margin_loss": reducers.MeanReducer()})), {}, "loss"),
+    "margin_divisor": (lambda: losses.MarginLoss(reducer=reducers.DivisorReducer()), {}, "loss"),
+    "margin_mean": (lambda: losses.MarginLoss(reducer=reducers.MeanReducer()), {}, "loss"),
+    "proxy_anchor_divisor": (lambda c, d: losses.ProxyAnchorLoss(c, d, reducer=reducers.DivisorReducer()), {}, "weighted_loss"),
+    "proxy_anchor_mean": (lambda c, d: losses.ProxyAnchorLoss(c, d, reducer=reducers.MeanReducer()), {}, "weighted_loss"),
+    "multiple_losses": (lambda: losses.MultipleLosses([losses.TripletMarginLoss(margin=0.1), losses.ContrastiveLoss()], weights=[1.0, 0.5]), {}, "loss"),
+    "multiple_losses_mined": (
+        lambda: losses.MultipleLosses([losses.TripletMarginLoss(margin=0.1), losses.MultiSimilarityLoss()], miners=[miners.MultiSimilarityMiner(epsilon=0.1), None], weights=[0.7, 1.3]),
+        {},
+        "loss",
+    ),
+    "self_supervised_triplet": (lambda: losses.SelfSupervisedLoss(losses.TripletMarginLoss(margin=0.1)), {}, "self_supervised"),
+    "self_supervised_contrastive": (lambda: losses.SelfSupervisedLoss(losses.ContrastiveLoss(), symmetric=False), {}, "self_supervised"),
+    "self_supervised_ntxent": (lambda: losses.SelfSupervisedLoss(losses.NTXentLoss(temperature=0.1)), {}, "self_supervised"),
+    # (slice size, width): three calls on consecutive slices, the memory two slices' worth (two
+    # enqueued halves for the masked one, so that the third call wraps around).
+    "cross_batch_memory": (lambda size, d: losses.CrossBatchMemory(losses.ContrastiveLoss(), d, memory_size=2 * size), {}, "cross_batch_memory"),
+    "cross_batch_memory_triplet": (lambda size, d: losses.CrossBatchMemory(losses.TripletMarginLoss(margin=0.1), d, memory_size=2 * size), {}, "cross_batch_memory"),
+    "cross_batch_memory_miner": (
+        lambda size, d: losses.CrossBatchMemory(losses.ContrastiveLoss(), d, memory_size=2 * size, miner=miners.MultiSimilarityMiner(epsilon=0.1)),
+        {},
+        "cross_batch_memory",
+    ),
+    "cross_batch_memory_mask": (lambda size, d: losses.CrossBatchMemory(losses.ContrastiveLoss(), d, memory_size=size), {}, "cross_batch_memory"),
     "batch_easy_hard_miner": (lambda: miners.BatchEasyHardMiner(), {}, "miner"),
     "batch_easy_hard_miner_hard_easy": (lambda: miners.BatchEasyHardMiner(pos_strategy="hard", neg_strategy="easy"), {}, "miner"),
     "batch_easy_hard_miner_semihard_hard": (lambda: miners.BatchEasyHardMiner(pos_strategy="semihard", neg_strategy="hard"), {}, "miner"),
@@ -161,7 +199,7 @@ def weighted(make, labels, d, seed):
 # Pair-by-pair losses build a (positive pairs x negative pairs) matrix: at 512 samples with all
 # pairs that is 4e9 entries, and AngularMiner gathers (triplets x width) rows, 47 GB: out of reach
 # for PML (ours stay in bounds, but there is nothing to compare with).
-SKIP_LARGE = {"ntxent", "ntxent_warm", "lifted_structure", "angular_miner", "angular_miner_wide"}
+SKIP_LARGE = {"ntxent", "ntxent_warm", "ntxent_per_anchor", "self_supervised_ntxent", "lifted_structure", "angular_miner", "angular_miner_wide"}
 
 
 def inputs(case):
@@ -298,9 +336,13 @@ def main():
         for case in CASES:
             if name in SKIP_LARGE and case[0] == "large":
                 continue
+            if kind == "cross_batch_memory" and case[1] // 3 < 2:
+                continue
             record, emb, labels, ref_emb, ref_labels = inputs(case)
             try:
-                if kind == "weighted_loss":
+                if kind == "cross_batch_memory":
+                    module = make(case[1] // 3, case[2])
+                elif kind == "weighted_loss":
                     module = weighted(make, labels, case[2], record["seed"])
                 elif kind == "regularizer":
                     # On the case's embeddings as rows (class weights or embeddings alike).
@@ -319,7 +361,32 @@ def main():
                     module = make(int(labels.max()) + 1)
                 else:
                     module = make()
-                if kind in ("loss", "weighted_loss", "class_loss"):
+                if isinstance(module, losses.MultipleLosses) and ref_emb is not None:
+                    raise ValueError("MultipleLosses takes no reference embeddings")
+                if isinstance(module, losses.MultipleLosses):
+                    record["loss"] = float(module(emb, labels))
+                elif kind == "self_supervised":
+                    # The batch's first half against its second, row i of each a positive pair.
+                    half = case[1] // 2
+                    record["split"] = half
+                    record["loss"] = float(module(emb[:half], emb[half : 2 * half]))
+                    record["records"] = records(module.loss)
+                elif kind == "cross_batch_memory":
+                    # Three calls on consecutive slices; the masked one enqueues the even rows of
+                    # each slice and queries with the odd ones.
+                    size = case[1] // 3
+                    record["slice"] = size
+                    values = []
+                    for call in range(3):
+                        rows = slice(call * size, (call + 1) * size)
+                        if name.endswith("_mask"):
+                            mask = torch.arange(size) % 2 == 0
+                            values.append(float(module(emb[rows], labels[rows], enqueue_mask=mask)))
+                        else:
+                            values.append(float(module(emb[rows], labels[rows])))
+                    record["losses"] = values
+                    record["records"] = records(module)
+                elif kind in ("loss", "weighted_loss", "class_loss"):
                     emb.requires_grad_()
                     if ref_emb is not None:
                         ref_emb.requires_grad_()

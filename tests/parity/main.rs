@@ -12,7 +12,9 @@ use metric_learning::distances::{CosineSimilarity, Distance, LpDistance};
 use metric_learning::indices::Tuples;
 use metric_learning::losses::*;
 use metric_learning::miners::*;
-use metric_learning::reducers::{MeanReducer, SumReducer, ThresholdReducer};
+use metric_learning::reducers::{
+    AvgNonZeroReducer, ClassWeightedReducer, DivisorReducer, MeanReducer, MultipleReducers, PerAnchorReducer, SumReducer, ThresholdReducer,
+};
 use metric_learning::regularizers::*;
 use metric_learning::component::Component;
 use metric_learning::tch::{self, Device, Kind, Tensor};
@@ -64,10 +66,20 @@ fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
             Box::new(loss)
         }
         "margin_per_class" => Box::new(MarginLoss::new().margin(0.2).nu(0.05).beta(0.9, Some(classes)).learn_beta(true).device(device)),
-        "proxy_anchor" | "proxy_anchor_mined" => {
+        "margin_per_class_weighted" => Box::new(
+            MarginLoss::new().margin(0.2).nu(0.05).beta(0.9, Some(classes)).learn_beta(true).device(device).reducer(class_weights(classes)),
+        ),
+        "triplet_margin_class_weighted" => Box::new(TripletMarginLoss::new().margin(0.1).reducer(class_weights(classes))),
+        "contrastive_class_weighted" => Box::new(ContrastiveLoss::new().reducer(class_weights(classes))),
+        "nca_class_weighted" => Box::new(NCALoss::new().reducer(class_weights(classes))),
+        "proxy_anchor" | "proxy_anchor_mined" | "proxy_anchor_divisor" | "proxy_anchor_mean" => {
             let mut loss = ProxyAnchorLoss::new(classes, d).device(device);
             loss.set_proxies(&seeded([classes, d])).expect("shape");
-            Box::new(loss)
+            match name {
+                "proxy_anchor_divisor" => Box::new(loss.reducer(DivisorReducer::new())),
+                "proxy_anchor_mean" => Box::new(loss.reducer(MeanReducer)),
+                _ => Box::new(loss),
+            }
         }
         "arcface_regular_face" => {
             let mut loss = ArcFaceLoss::new(classes, d).device(device);
@@ -148,6 +160,11 @@ fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
     })
 }
 
+/// `generate.py`'s `class_weights`: (k + 1) / classes for class k.
+fn class_weights(classes: i64) -> ClassWeightedReducer {
+    ClassWeightedReducer::new(&(Tensor::arange_start(1, classes + 1, (Kind::Float, Device::Cpu)) / classes as f64))
+}
+
 fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
     if let Some(loss) = weighted(name, case) {
         return loss;
@@ -186,6 +203,25 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
         "threshold_consistent_margin_tight" => Box::new(ThresholdConsistentMarginLoss::new().lambdas(0.5, 2.0).margins(0.3, 0.1)),
         "ranked_list" => Box::new(RankedListLoss::new(0.4, 1.0)),
         "ranked_list_weighted" => Box::new(RankedListLoss::new(1.2, 3.0).imbalance(0.3).expect("in [0, 1]").alpha(1.1).tp(2.0)),
+        "contrastive_per_anchor" => Box::new(ContrastiveLoss::new().reducer(PerAnchorReducer::new())),
+        "contrastive_per_anchor_non_zero" => Box::new(ContrastiveLoss::new().reducer(PerAnchorReducer::new().reducer(AvgNonZeroReducer::avg_non_zero()))),
+        "ntxent_per_anchor" => Box::new(NTXentLoss::new(0.1).reducer(PerAnchorReducer::new())),
+        "contrastive_multiple_reducers" => Box::new(
+            ContrastiveLoss::new().reducer(MultipleReducers::new().reducer("pos_loss", MeanReducer).default_reducer(ThresholdReducer::new(Some(0.1), None))),
+        ),
+        "margin_multiple_reducers" => {
+            Box::new(MarginLoss::new().margin(0.1).nu(0.1).beta(1.0, None).learn_beta(true).reducer(MultipleReducers::new().reducer("margin_loss", MeanReducer)))
+        }
+        "margin_divisor" => Box::new(MarginLoss::new().reducer(DivisorReducer::new())),
+        "margin_mean" => Box::new(MarginLoss::new().reducer(MeanReducer)),
+        "multiple_losses" => {
+            Box::new(MultipleLosses::new().loss("triplet", 1.0, TripletMarginLoss::new().margin(0.1)).loss("contrastive", 0.5, ContrastiveLoss::new()))
+        }
+        "multiple_losses_mined" => Box::new(
+            MultipleLosses::new()
+                .loss_with_miner("triplet", 0.7, TripletMarginLoss::new().margin(0.1), MultiSimilarityMiner::new(0.1))
+                .loss("multi_similarity", 1.3, MultiSimilarityLoss::new()),
+        ),
         other => panic!("no loss for fixture {other}"),
     }
 }
@@ -368,6 +404,12 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
         check_records(name, case, &miner.records())?;
         return Ok(ties);
     }
+    if name.starts_with("self_supervised") {
+        return check_self_supervised(name, case, &x);
+    }
+    if name.starts_with("cross_batch_memory") {
+        return check_cross_batch_memory(name, case, &x, &y);
+    }
     // A loss on mined tuples: where ours differ from PML's by float32 ties only, the loss takes
     // PML's, so that it compares like with like (one pair more or less moves a small case's loss
     // far beyond the tolerance).
@@ -458,6 +500,59 @@ fn check_gradients(what: &str, case: &Value, loss: &Tensor, tensors: &[(&str, Op
         }
     }
     Ok(())
+}
+
+/// `generate.py`'s self-supervised cases: the batch's first half against its second.
+fn check_self_supervised(name: &str, case: &Value, x: &Tensor) -> Result<usize, String> {
+    let case_name = case["name"].as_str().unwrap_or("?");
+    let mut module = match name {
+        "self_supervised_triplet" => SelfSupervisedLoss::new(TripletMarginLoss::new().margin(0.1)),
+        "self_supervised_contrastive" => SelfSupervisedLoss::new(ContrastiveLoss::new()).map(|l| l.symmetric(false)),
+        "self_supervised_ntxent" => SelfSupervisedLoss::new(NTXentLoss::new(0.1)),
+        other => panic!("no self-supervised loss for fixture {other}"),
+    }
+    .map_err(|e| e.to_string())?;
+    let half = case_i64(case, "split");
+    let ours = module.compute(&x.narrow(0, 0, half), &x.narrow(0, half, half)).map(|l| l.double_value(&[])).map_err(|e| format!("{name}/{case_name}: {e}"))?;
+    let pml = case["loss"].as_f64().ok_or_else(|| format!("{name}/{case_name}: no PML loss"))?;
+    if (ours - pml).abs() > 1e-5 * pml.abs() + 1e-6 {
+        return Err(format!("{name}/{case_name}: ours {ours}, PML {pml}"));
+    }
+    check_records(name, case, &module.records()).map(|()| 0)
+}
+
+/// `generate.py`'s cross-batch-memory cases: three calls on consecutive slices, each call's
+/// loss compared, then the records after the last.
+fn check_cross_batch_memory(name: &str, case: &Value, x: &Tensor, y: &Tensor) -> Result<usize, String> {
+    let case_name = case["name"].as_str().unwrap_or("?");
+    let (size, d) = (case_i64(case, "slice"), case_i64(case, "d"));
+    let module = match name {
+        "cross_batch_memory" | "cross_batch_memory_mask" => CrossBatchMemory::new(ContrastiveLoss::new(), d),
+        "cross_batch_memory_triplet" => CrossBatchMemory::new(TripletMarginLoss::new().margin(0.1), d),
+        "cross_batch_memory_miner" => CrossBatchMemory::new(ContrastiveLoss::new(), d).map(|m| m.miner(MultiSimilarityMiner::new(0.1))),
+        other => panic!("no cross-batch memory for fixture {other}"),
+    }
+    .map_err(|e| e.to_string())?;
+    let masked = name.ends_with("_mask");
+    let mut module = module.memory_size(if masked { size } else { 2 * size });
+    let expected: Vec<f64> = case["losses"].as_array().map(|v| v.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+    for (call, pml) in expected.iter().enumerate() {
+        let (rows, labels) = (x.narrow(0, call as i64 * size, size), y.narrow(0, call as i64 * size, size));
+        let ours = if masked {
+            let mask = Tensor::arange(size, (Kind::Int64, Device::Cpu)).remainder(2).eq(0);
+            module.compute_with_mask(&rows, &labels, &mask)
+        } else {
+            module.compute(&rows, &labels, None)
+        };
+        let ours = ours.map(|l| l.double_value(&[])).map_err(|e| format!("{name}/{case_name}, call {call}: {e}"))?;
+        if (ours - pml).abs() > 1e-5 * pml.abs() + 1e-6 {
+            return Err(format!("{name}/{case_name}, call {call}: ours {ours}, PML {pml}"));
+        }
+    }
+    if expected.len() != 3 {
+        return Err(format!("{name}/{case_name}: {} PML losses, expected 3", expected.len()));
+    }
+    check_records(name, case, &module.records()).map(|()| 0)
 }
 
 /// Each part's name (`triplets`, `positive`, `negative`) and its tuple keys.

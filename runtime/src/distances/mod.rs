@@ -3,10 +3,12 @@
 //! *inverted*: larger means closer. Losses and miners stay correct with either kind through
 //! [`margin`], [`smallest`] and `is_inverted`.
 
+mod batched;
 mod dot_product;
 mod lp;
 mod snr;
 
+pub use batched::BatchedDistance;
 pub use dot_product::{CosineSimilarity, DotProductSimilarity};
 pub use lp::{LpDistance, NegativeLpDistance};
 pub use snr::{SNRDistance, SnrDistance};

@@ -62,7 +62,7 @@ impl MetricLoss for CircleLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("CircleLoss", embeddings, labels, reference)?;
         let Some((pos, neg)) = input.pair_masks(indices) else {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let (op, on, delta_p, delta_n) = (1.0 + self.m, -self.m, 1.0 - self.m, self.m);
@@ -73,6 +73,6 @@ impl MetricLoss for CircleLoss {
         let losses = (masked_logsumexp(&logits, &pos, false) + masked_logsumexp(&logits, &neg, false)).softplus().squeeze_dim(1);
         // Anchors without a positive or without a negative contribute nothing.
         let complete = pos.any_dim(1, false).logical_and(&neg.any_dim(1, false)).to_kind(losses.kind());
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses * complete, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses * complete, Reduction::Element)], embeddings, &input.labels)
     }
 }

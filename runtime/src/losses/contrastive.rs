@@ -1,7 +1,7 @@
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, Distance, LpDistance};
 use crate::indices::Tuples;
-use crate::reducers::{reduce, AvgNonZeroReducer, Reducer, Reduction, SubLoss};
+use crate::reducers::{reduce, AvgNonZeroReducer, LossIndices, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::Result;
 use tch::Tensor;
@@ -53,7 +53,7 @@ impl MetricLoss for ContrastiveLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("ContrastiveLoss", embeddings, labels, reference)?;
         let Some((positive, negative)) = input.pair_masks(indices) else {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("pos_loss"), SubLoss::zero("neg_loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("pos_loss"), SubLoss::zero("neg_loss")], embeddings, &input.labels);
         };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let distance = self.distance.as_ref();
@@ -62,10 +62,10 @@ impl MetricLoss for ContrastiveLoss {
         let pos = (pos.numel() > 0).then(|| margin(distance, &pos, &Tensor::from(self.pos_margin)).relu());
         let neg = (neg.numel() > 0).then(|| margin(distance, &Tensor::from(self.neg_margin), &neg).relu());
         let parts = vec![
-            SubLoss { name: "pos_loss", values: pos, reduction: Reduction::PosPair },
-            SubLoss { name: "neg_loss", values: neg, reduction: Reduction::NegPair },
+            SubLoss { name: "pos_loss", values: pos, reduction: Reduction::PosPair, indices: Some(LossIndices::PairMask(positive)), divisor: None },
+            SubLoss { name: "neg_loss", values: neg, reduction: Reduction::NegPair, indices: Some(LossIndices::PairMask(negative)), divisor: None },
         ];
-        Ok(reduce(self.reducer.as_mut(), parts, embeddings))
+        reduce(self.reducer.as_mut(), parts, embeddings, &input.labels)
     }
 }
 

@@ -1,7 +1,7 @@
 use super::{LossInput, MetricLoss, Reference};
 use crate::distances::{Distance, LpDistance};
 use crate::indices::{pair_masks, sample_weights, Tuples};
-use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::reducers::{reduce, LossIndices, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::{Error, Result};
 use tch::{Kind, Tensor};
@@ -65,7 +65,7 @@ impl MetricLoss for FastAPLoss {
         let has_positives = positives_per_query.gt(0.0);
         let nothing = || vec![SubLoss::zero("loss")];
         if !bool::try_from(has_positives.any()).unwrap_or(false) {
-            return Ok(reduce(self.reducer.as_mut(), nothing(), embeddings));
+            return reduce(self.reducer.as_mut(), nothing(), embeddings, &input.labels);
         }
         let distances = self.distance.matrix(embeddings, embeddings);
         let histogram_max = 2f64.powf(self.power);
@@ -82,12 +82,12 @@ impl MetricLoss for FastAPLoss {
         let product = &pos_hist * &total_pos;
         let safe = product.gt(0.0).logical_and(&total.gt(0.0));
         if !bool::try_from(safe.any()).unwrap_or(false) {
-            return Ok(reduce(self.reducer.as_mut(), nothing(), embeddings));
+            return reduce(self.reducer.as_mut(), nothing(), embeddings, &input.labels);
         }
         let fast_ap = (product / total.where_self(&safe, &total.ones_like())).where_self(&safe, &pos_hist.zeros_like());
         let fast_ap = fast_ap.sum_dim_intlist(1i64, false, None::<Kind>);
         let per_query = (-(fast_ap.masked_select(&has_positives) / positives_per_query.masked_select(&has_positives)) + 1.0)
             * miner_weights.masked_select(&has_positives);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_query, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_query, Reduction::Element).indices(LossIndices::ElementMask(has_positives))], embeddings, &input.labels)
     }
 }

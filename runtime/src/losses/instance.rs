@@ -63,6 +63,6 @@ impl MetricLoss for InstanceLoss {
         let (_, ranks, _) = input.labels.f_unique_dim(0, true, true, false)?;
         let logits = self.distance.matrix(embeddings, embeddings) * self.gamma;
         let losses = -logits.log_softmax(1, None::<Kind>).gather(1, &ranks.unsqueeze(1), false).squeeze_dim(1);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings, &input.labels)
     }
 }

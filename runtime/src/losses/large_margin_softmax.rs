@@ -177,6 +177,6 @@ impl MetricLoss for LargeMarginSoftmaxLoss {
         let target_cosine = cosine.gather(1, &input.labels.unsqueeze(1), false).squeeze_dim(1);
         let modified = self.with_margin(&target_cosine);
         let logits = self.scaled(with_target_cosine(&cosine, &input.labels, &target_cosine, &modified), embeddings);
-        Ok(reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut()))
+        reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut())
     }
 }

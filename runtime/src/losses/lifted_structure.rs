@@ -2,7 +2,7 @@ use super::input::{gather_pairs, masked_logsumexp, too_few_pairs};
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, Distance, LpDistance};
 use crate::indices::Tuples;
-use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::reducers::{reduce, LossIndices, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::Result;
 use tch::Tensor;
@@ -73,7 +73,7 @@ impl MetricLoss for LiftedStructureLoss {
         let input = LossInput::new("LiftedStructureLoss", embeddings, labels, reference)?;
         let pairs = input.pairs(indices);
         if too_few_pairs(&pairs) || pairs.0.numel() == 0 || pairs.2.numel() == 0 {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         }
         let (a1, p, a2, n) = &pairs;
         let (rows, columns) = (input.rows(), input.columns());
@@ -93,7 +93,7 @@ impl MetricLoss for LiftedStructureLoss {
         let remaining_neg = margin(distance, &Tensor::from(self.neg_margin).to_kind(neg.kind()), &neg);
         let per_pair = (masked_logsumexp(&remaining_neg, &related, false) + remaining_pos).relu().square() / 2.0;
         let losses = per_pair.squeeze_dim(1);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::PosPair)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::PosPair).indices(LossIndices::Pairs(a1.shallow_clone(), p.shallow_clone()))], embeddings, &input.labels)
     }
 }
 
@@ -101,7 +101,7 @@ impl MetricLoss for GeneralizedLiftedStructureLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("GeneralizedLiftedStructureLoss", embeddings, labels, reference)?;
         let Some((pos_mask, neg_mask)) = input.pair_masks(indices) else {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let distance = self.distance.as_ref();
@@ -110,6 +110,6 @@ impl MetricLoss for GeneralizedLiftedStructureLoss {
         let pos_loss = masked_logsumexp(&remaining_pos, &pos_mask, false);
         let neg_loss = masked_logsumexp(&remaining_neg, &neg_mask, false);
         let losses = (pos_loss + neg_loss).relu().squeeze_dim(1);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings, &input.labels)
     }
 }

@@ -2,7 +2,8 @@ use super::learned_weights::LearnedWeights;
 use super::{LossInput, MetricLoss, Reference, TripletsPerAnchor};
 use crate::distances::{margin, Distance, LpDistance};
 use crate::indices::Tuples;
-use crate::reducers::{reduce, zero_loss, MeanReducer, Reduction, SubLoss};
+use super::distance_and_reducer;
+use crate::reducers::{reduce, DivisorReducer, LossIndices, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::Result;
 use tch::nn::{Init, VarStore};
@@ -10,8 +11,8 @@ use tch::{Device, Kind, Tensor};
 
 /// Margin loss (Wu et al., 2017): per triplet, `relu(d(a,p) - beta + margin)` and
 /// `relu(beta - d(a,n) + margin)`, summed over triplets and divided by the number of non-zero
-/// terms; `beta` fixed or learned, one for all or one per class (PML's `MarginLoss` with its
-/// `DivisorReducer`). A learned beta is a parameter: give the loss key an optimizer.
+/// terms (PML's `MarginLoss` with its default `DivisorReducer`); `beta` fixed or learned, one
+/// for all or one per class. A learned beta is a parameter: give the loss key an optimizer.
 #[derive(Debug)]
 pub struct MarginLoss {
     margin: f64,
@@ -20,6 +21,7 @@ pub struct MarginLoss {
     beta: LearnedWeights,
     learn_beta: bool,
     distance: Box<dyn Distance>,
+    reducer: Box<dyn Reducer>,
 }
 
 impl Default for MarginLoss {
@@ -38,6 +40,7 @@ impl MarginLoss {
             beta: LearnedWeights::new("beta", [1, 1], Init::Const(1.2), Device::cuda_if_available()),
             learn_beta: false,
             distance: Box::new(LpDistance::new()),
+            reducer: Box::new(DivisorReducer::new()),
         }
     }
     /// The margin around beta.
@@ -66,11 +69,6 @@ impl MarginLoss {
         self.triplets_per_anchor = triplets_per_anchor;
         self
     }
-    /// The distance the loss compares embeddings with.
-    pub fn distance(mut self, distance: impl Distance + 'static) -> Self {
-        self.distance = Box::new(distance);
-        self
-    }
     /// Moves beta to a device.
     pub fn device(mut self, device: Device) -> Self {
         self.beta.vs.set_device(device);
@@ -82,6 +80,8 @@ impl MarginLoss {
     }
 }
 
+distance_and_reducer!(MarginLoss);
+
 impl Component for MarginLoss {
     fn var_store(&self) -> Option<&VarStore> {
         self.learn_beta.then_some(&self.beta.vs)
@@ -92,7 +92,7 @@ impl Component for MarginLoss {
         if self.beta.weights.numel() == 1 {
             records.push(Record { name: "beta", value: self.beta.weights.double_value(&[0, 0]) });
         }
-        records.extend(self.distance.records());
+        records.extend(self.common_records());
         records
     }
 }
@@ -102,7 +102,7 @@ impl MetricLoss for MarginLoss {
         let input = LossInput::new("MarginLoss", embeddings, labels, reference)?;
         let (a, p, n) = input.triplets(indices, self.triplets_per_anchor);
         if a.numel() == 0 {
-            return Ok(reduce(&mut MeanReducer, vec![SubLoss::zero("margin_loss"), SubLoss::zero("beta_reg_loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("margin_loss"), SubLoss::zero("beta_reg_loss")], embeddings, &input.labels);
         }
         let all_beta = self.beta.weights.reshape([-1]).to_kind(embeddings.kind());
         let all_beta = if self.learn_beta { all_beta } else { all_beta.detach() };
@@ -115,18 +115,14 @@ impl MetricLoss for MarginLoss {
         let pos = (margin(distance, &d_ap, &beta) + self.margin).relu();
         let neg = (margin(distance, &beta, &d_an) + self.margin).relu();
         let divisor = pos.gt(0.0).sum(Kind::Int64) + neg.gt(0.0).sum(Kind::Int64);
-        // PML's DivisorReducer: the sum over the divisor, or zero when nothing is non-zero.
-        let divide = |values: Tensor| -> Tensor {
-            let nonzero = divisor.gt(0);
-            (values.sum(values.kind()) / divisor.clamp_min(1).to_kind(values.kind())).where_self(&nonzero, &zero_loss(embeddings))
-        };
-        let margin_loss = divide(pos + neg);
-        let mut parts = vec![SubLoss::new("margin_loss", margin_loss, Reduction::AlreadyReduced)];
-        parts.push(match (self.learn_beta, per_class) {
+        let beta_reg = match (self.learn_beta, per_class) {
             (false, _) => SubLoss::zero("beta_reg_loss"),
             (true, false) => SubLoss::new("beta_reg_loss", beta.sum(beta.kind()) * self.nu, Reduction::AlreadyReduced),
-            (true, true) => SubLoss::new("beta_reg_loss", divide(beta * self.nu), Reduction::AlreadyReduced),
-        });
-        Ok(reduce(&mut MeanReducer, parts, embeddings))
+            (true, true) => {
+                SubLoss::new("beta_reg_loss", beta * self.nu, Reduction::Element).indices(LossIndices::Elements(a.shallow_clone())).divisor(divisor.shallow_clone())
+            }
+        };
+        let margin_loss = SubLoss::new("margin_loss", pos + neg, Reduction::Triplet).indices(LossIndices::Triplets(a, p, n)).divisor(divisor);
+        reduce(self.reducer.as_mut(), vec![margin_loss, beta_reg], embeddings, &input.labels)
     }
 }

@@ -145,7 +145,7 @@ impl MetricLoss for MarginSoftmaxLoss {
             Margin::Subtractive(m) => &target_cosine - m,
         };
         let logits = with_target_cosine(&cosine, &input.labels, &target_cosine, &modified) * self.scale;
-        Ok(reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut()))
+        reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut())
     }
 }
 
@@ -196,10 +196,10 @@ pub(crate) fn with_target_cosine(cosine: &Tensor, labels: &Tensor, target_cosine
 
 /// Per-sample cross-entropy of the logits, times the miner weights of the tuples (PML's
 /// `convert_to_weights`), through the reducer.
-pub(crate) fn reduced_cross_entropy(logits: &Tensor, input: &LossInput<'_>, indices: Option<&Tuples>, reducer: &mut dyn Reducer) -> Tensor {
+pub(crate) fn reduced_cross_entropy(logits: &Tensor, input: &LossInput<'_>, indices: Option<&Tuples>, reducer: &mut dyn Reducer) -> Result<Tensor> {
     let per_sample = logits.cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
     let weights = sample_weights(indices, input.rows(), false, per_sample.kind(), per_sample.device());
-    reduce(reducer, vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], input.embeddings)
+    reduce(reducer, vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], input.embeddings, &input.labels)
 }
 
 /// Labels must index the loss's classes. One device sync for both ends of the range.

@@ -7,6 +7,7 @@
 
 mod circle;
 mod contrastive;
+mod cross_batch_memory;
 mod cross_entropy;
 mod fast_ap;
 mod input;
@@ -17,6 +18,7 @@ mod lifted_structure;
 mod margin;
 mod margin_softmax;
 mod multi_similarity;
+mod multiple_losses;
 mod nca;
 mod normalized_softmax;
 mod ntxent;
@@ -25,12 +27,14 @@ mod proxy_nca;
 mod ranked_list;
 mod soft_triple;
 mod subcenter_arcface;
+mod self_supervised;
 mod supcon;
 mod threshold_consistent_margin;
 mod triplet_margin;
 
 pub use circle::CircleLoss;
 pub use contrastive::{ContrastiveLoss, SignalToNoiseRatioContrastiveLoss};
+pub use cross_batch_memory::CrossBatchMemory;
 pub use cross_entropy::CrossEntropyLoss;
 pub use fast_ap::FastAPLoss;
 pub use instance::InstanceLoss;
@@ -38,11 +42,13 @@ pub use large_margin_softmax::{LargeMarginSoftmaxLoss, SphereFaceLoss};
 pub use lifted_structure::{GeneralizedLiftedStructureLoss, LiftedStructureLoss};
 pub use margin::MarginLoss;
 pub use margin_softmax::{ArcFaceLoss, CosFaceLoss, MarginSoftmaxLoss};
-pub use multi_similarity::MultiSimilarityLoss;
-pub use nca::NCALoss;
 pub use normalized_softmax::NormalizedSoftmaxLoss;
-pub use ntxent::NTXentLoss;
 pub use proxy_anchor::ProxyAnchorLoss;
+pub use self_supervised::SelfSupervisedLoss;
+pub use multi_similarity::MultiSimilarityLoss;
+pub use multiple_losses::MultipleLosses;
+pub use nca::NCALoss;
+pub use ntxent::NTXentLoss;
 pub use proxy_nca::ProxyNCALoss;
 pub use ranked_list::RankedListLoss;
 pub use soft_triple::SoftTripleLoss;
@@ -51,7 +57,7 @@ pub use supcon::SupConLoss;
 pub use threshold_consistent_margin::ThresholdConsistentMarginLoss;
 pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
 
-pub(crate) use input::{gather_pairs, neg_inf, small_val, LossInput};
+pub(crate) use input::{check_embeddings, gather_pairs, neg_inf, small_val, LossInput};
 
 use crate::indices::Tuples;
 use crate::component::Component;

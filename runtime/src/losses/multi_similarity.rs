@@ -65,7 +65,7 @@ impl MetricLoss for MultiSimilarityLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("MultiSimilarityLoss", embeddings, labels, reference)?;
         let Some((pos_mask, neg_mask)) = input.pair_masks(indices) else {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let base = Tensor::from(self.base).to_kind(matrix.kind());
@@ -74,6 +74,6 @@ impl MetricLoss for MultiSimilarityLoss {
         let pos_loss = masked_logsumexp(&(pos_exp * self.alpha), &pos_mask, true) / self.alpha;
         let neg_loss = masked_logsumexp(&(neg_exp * self.beta), &neg_mask, true) / self.beta;
         let losses = (pos_loss + neg_loss).squeeze_dim(1);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings, &input.labels)
     }
 }

@@ -2,7 +2,7 @@ use super::input::neg_inf;
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{Distance, LpDistance};
 use crate::indices::{sample_weights, Tuples};
-use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::reducers::{reduce, LossIndices, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::Result;
 use tch::{Kind, Tensor};
@@ -49,13 +49,13 @@ impl MetricLoss for NCALoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("NCALoss", embeddings, labels, reference)?;
         if input.rows() <= 1 {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         }
         let same_source = input.ref_labels.is_none();
         let reference_labels = input.ref_labels.as_ref().unwrap_or(&input.labels);
         let query = NcaQuery { embeddings, labels: &input.labels, indices };
-        let losses = nca_losses(self.distance.as_ref(), self.softmax_scale, query, input.ref_embeddings, reference_labels, same_source);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
+        let (losses, kept) = nca_losses(self.distance.as_ref(), self.softmax_scale, query, input.ref_embeddings, reference_labels, same_source);
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element).indices(LossIndices::ElementMask(kept))], embeddings, &input.labels)
     }
 }
 
@@ -67,11 +67,11 @@ pub(crate) struct NcaQuery<'a> {
 }
 
 /// PML's `nca_computation`: per query, the negative log of the softmax mass (over the scaled,
-/// negated distances to the references) on same-label references, times its miner weight.
-/// Queries with no such mass are left out, as PML does. When the queries are their own
+/// negated distances to the references) on same-label references, times its miner weight, and
+/// which queries have one: queries with no such mass are left out, as PML does. When the queries are their own
 /// references (`same_source`), a query is not its own neighbour; otherwise only the tuples'
 /// anchors index the queries.
-pub(crate) fn nca_losses(distance: &dyn Distance, softmax_scale: f64, query: NcaQuery<'_>, reference: &Tensor, reference_labels: &Tensor, same_source: bool) -> Tensor {
+pub(crate) fn nca_losses(distance: &dyn Distance, softmax_scale: f64, query: NcaQuery<'_>, reference: &Tensor, reference_labels: &Tensor, same_source: bool) -> (Tensor, Tensor) {
     let mut matrix = distance.matrix(query.embeddings, reference);
     if !distance.is_inverted() {
         matrix = -matrix;
@@ -83,5 +83,5 @@ pub(crate) fn nca_losses(distance: &dyn Distance, softmax_scale: f64, query: Nca
     let probability = ((matrix * softmax_scale).softmax(1, None::<Kind>) * same).sum_dim_intlist(1i64, false, None::<Kind>);
     let weights = sample_weights(query.indices, query.embeddings.size()[0], !same_source, probability.kind(), probability.device());
     let non_zero = probability.ne(0.0);
-    -probability.masked_select(&non_zero).log() * weights.masked_select(&non_zero)
+    (-probability.masked_select(&non_zero).log() * weights.masked_select(&non_zero), non_zero)
 }

@@ -94,6 +94,6 @@ impl MetricLoss for NormalizedSoftmaxLoss {
         check_classes("NormalizedSoftmaxLoss", &input.labels, self.num_classes)?;
         let per_sample = self.logits(embeddings).cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
         let weights = sample_weights(indices, input.rows(), false, per_sample.kind(), per_sample.device());
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], embeddings, &input.labels)
     }
 }

@@ -2,7 +2,7 @@ use super::input::{gather_pairs, neg_inf, small_val, too_few_pairs};
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{CosineSimilarity, Distance};
 use crate::indices::Tuples;
-use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::reducers::{reduce, LossIndices, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::Result;
 use tch::Tensor;
@@ -45,7 +45,7 @@ impl MetricLoss for NTXentLoss {
         let input = LossInput::new("NTXentLoss", embeddings, labels, reference)?;
         let pairs = input.pairs(indices);
         if too_few_pairs(&pairs) || pairs.0.numel() == 0 || pairs.2.numel() == 0 {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         }
         let (a1, p, a2, n) = pairs;
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
@@ -63,6 +63,6 @@ impl MetricLoss for NTXentLoss {
         let numerator = (&pos - &max).exp().squeeze_dim(1);
         let denominator = (&neg - &max).exp().sum_dim_intlist(1i64, false, None::<tch::Kind>) + &numerator;
         let losses = -((numerator / denominator) + small_val(kind)).log();
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::PosPair)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::PosPair).indices(LossIndices::Pairs(a1, p))], embeddings, &input.labels)
     }
 }

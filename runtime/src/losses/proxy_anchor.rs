@@ -3,7 +3,7 @@ use super::learned_weights::LearnedWeights;
 use super::margin_softmax::check_classes;
 use super::{LossInput, MetricLoss, Reference};
 use crate::indices::{sample_weights, Tuples};
-use crate::reducers::{reduce, SubLoss};
+use crate::reducers::{reduce, DivisorReducer, LossIndices, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::{Error, Result};
 use tch::nn::init::{FanInOut, NonLinearity, NormalOrUniform};
@@ -12,15 +12,16 @@ use tch::{Device, Kind, Tensor};
 
 /// Proxy anchor loss (Kim et al., 2020): one learned proxy per class; per proxy, a soft maximum
 /// over its class's embeddings pulled within `margin` and over other classes' pushed beyond it
-/// (PML's `ProxyAnchorLoss`: cosine similarity, the positive part averaged over proxies with a
-/// sample in the batch and the negative part over all proxies, as its `DivisorReducer` does).
-/// The proxies are a parameter: give the loss key an optimizer.
+/// (PML's `ProxyAnchorLoss`: cosine similarity; by default `DivisorReducer`, which averages the
+/// positive part over proxies with a sample in the batch and the negative part over all
+/// proxies). The proxies are a parameter: give the loss key an optimizer.
 #[derive(Debug)]
 pub struct ProxyAnchorLoss {
     num_classes: i64,
     margin: f64,
     alpha: f64,
     proxies: LearnedWeights,
+    reducer: Box<dyn Reducer>,
 }
 
 impl ProxyAnchorLoss {
@@ -33,6 +34,7 @@ impl ProxyAnchorLoss {
             margin: 0.1,
             alpha: 32.0,
             proxies: LearnedWeights::new("proxies", [num_classes, embedding_size], init, Device::cuda_if_available()),
+            reducer: Box::new(DivisorReducer::new()),
         }
     }
 
@@ -45,6 +47,13 @@ impl ProxyAnchorLoss {
     /// The scale of the soft maxima.
     pub fn alpha(mut self, alpha: f64) -> Self {
         self.alpha = alpha;
+        self
+    }
+
+    /// How the per-proxy values become one number: `DivisorReducer` (PML's default) divides
+    /// each part's sum by its number of proxies; another reducer sees one value per proxy.
+    pub fn reducer(mut self, reducer: impl Reducer + 'static) -> Self {
+        self.reducer = Box::new(reducer);
         self
     }
 
@@ -74,11 +83,13 @@ impl Component for ProxyAnchorLoss {
     }
 
     fn records(&self) -> Vec<Record> {
-        vec![
+        let mut records = vec![
             Record { name: "num_classes", value: self.num_classes as f64 },
             Record { name: "alpha", value: self.alpha },
             Record { name: "margin", value: self.margin },
-        ]
+        ];
+        records.extend(self.reducer.records());
+        records
     }
 }
 
@@ -106,13 +117,12 @@ impl MetricLoss for ProxyAnchorLoss {
         let per_proxy = |x: Tensor, keep: &Tensor| masked_logsumexp(&x.transpose(0, 1), &keep.transpose(0, 1), true).squeeze_dim(1);
         let pos_term = per_proxy((-&cosine + self.margin) * self.alpha + &miner_weights, &positive);
         let neg_term = per_proxy((&cosine + self.margin) * self.alpha + &miner_weights, &negative);
-        let with_positives = positive.any_dim(0, false).sum(Kind::Float).clamp_min(1.0);
-        let pos_loss = pos_term.sum(pos_term.kind()) / with_positives;
-        let neg_loss = neg_term.sum(neg_term.kind()) / self.num_classes as f64;
+        let with_positives = positive.any_dim(0, false).sum(Kind::Int64);
+        let proxy_rows = || LossIndices::Elements(Tensor::arange(self.num_classes, (Kind::Int64, cosine.device())));
         let parts = vec![
-            SubLoss::new("pos_loss", pos_loss, crate::reducers::Reduction::AlreadyReduced),
-            SubLoss::new("neg_loss", neg_loss, crate::reducers::Reduction::AlreadyReduced),
+            SubLoss::new("pos_loss", pos_term, Reduction::Element).indices(proxy_rows()).divisor(with_positives),
+            SubLoss::new("neg_loss", neg_term, Reduction::Element).indices(proxy_rows()).divisor(Tensor::from(self.num_classes)),
         ];
-        Ok(reduce(&mut crate::reducers::MeanReducer, parts, embeddings))
+        reduce(self.reducer.as_mut(), parts, embeddings, &input.labels)
     }
 }

@@ -5,7 +5,7 @@ use super::{distance_and_reducer, MetricLoss, Reference};
 use crate::component::{Component, Record};
 use crate::distances::{Distance, LpDistance};
 use crate::indices::Tuples;
-use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::reducers::{reduce, LossIndices, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::Result;
 use tch::nn::{Init, VarStore};
 use tch::{Device, Kind, Tensor};
@@ -97,7 +97,7 @@ impl MetricLoss for ProxyNCALoss {
         let proxies = self.proxies.weights.to_kind(embeddings.kind());
         let proxy_labels = Tensor::arange(self.num_classes, (Kind::Int64, input.labels.device()));
         let query = NcaQuery { embeddings, labels: &input.labels, indices };
-        let losses = nca_losses(self.distance.as_ref(), self.softmax_scale, query, &proxies, &proxy_labels, false);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
+        let (losses, kept) = nca_losses(self.distance.as_ref(), self.softmax_scale, query, &proxies, &proxy_labels, false);
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element).indices(LossIndices::ElementMask(kept))], embeddings, &input.labels)
     }
 }

@@ -100,6 +100,6 @@ impl MetricLoss for RankedListLoss {
         let loss_positive = weighted_row_mean(&positive_weights, &(&positives - boundary));
         let loss_negative = weighted_row_mean(&negative_weights, &(-&negatives + self.alpha));
         let losses = loss_positive * (1.0 - self.imbalance) + loss_negative * self.imbalance;
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings, &input.labels)
     }
 }

@@ -158,6 +158,6 @@ impl MetricLoss for SoftTripleLoss {
         let to_classes = self.logits(embeddings);
         let margin = input.labels.one_hot(self.num_classes).to_kind(to_classes.kind()) * self.margin;
         let logits = (to_classes - margin) * self.la;
-        Ok(reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut()))
+        reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut())
     }
 }

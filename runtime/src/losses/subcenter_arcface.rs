@@ -197,7 +197,7 @@ impl MetricLoss for SubCenterArcFaceLoss {
         let target_cosine = cosine.gather(1, &input.labels.unsqueeze(1), false).squeeze_dim(1);
         let modified = additive_angular_margin(&target_cosine, self.margin);
         let logits = with_target_cosine(&cosine, &input.labels, &target_cosine, &modified) * self.scale;
-        Ok(reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut()))
+        reduced_cross_entropy(&logits, &input, indices, self.reducer.as_mut())
     }
 }
 

@@ -45,11 +45,11 @@ impl MetricLoss for SupConLoss {
         let input = LossInput::new("SupConLoss", embeddings, labels, reference)?;
         let nothing = || vec![SubLoss::zero("loss")];
         let Some((pos, neg)) = input.pair_masks(indices) else {
-            return Ok(reduce(self.reducer.as_mut(), nothing(), embeddings));
+            return reduce(self.reducer.as_mut(), nothing(), embeddings, &input.labels);
         };
         // PML computes only when there is a positive and a negative pair.
         if !bool::try_from(pos.any().logical_and(&neg.any())).unwrap_or(false) {
-            return Ok(reduce(self.reducer.as_mut(), nothing(), embeddings));
+            return reduce(self.reducer.as_mut(), nothing(), embeddings, &input.labels);
         }
         let mut matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let pos_mask = pos.to_kind(matrix.kind());
@@ -62,6 +62,6 @@ impl MetricLoss for SupConLoss {
         let log_prob = matrix - denominator;
         let mean_log_prob_pos = (&pos_mask * log_prob).sum_dim_intlist(1i64, false, None::<Kind>)
             / (pos_mask.sum_dim_intlist(1i64, false, None::<Kind>) + small_val(pos_mask.kind()));
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", -mean_log_prob_pos, Reduction::Element)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", -mean_log_prob_pos, Reduction::Element)], embeddings, &input.labels)
     }
 }

@@ -73,6 +73,6 @@ impl MetricLoss for ThresholdConsistentMarginLoss {
         let positive_part = mean_where(&(-&positive + self.margin_plus), &positive.le(self.margin_plus));
         let negative_part = mean_where(&(&negative - self.margin_minus), &negative.ge(self.margin_minus));
         let loss = positive_part * self.lambda_plus + negative_part * self.lambda_minus;
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", loss, Reduction::AlreadyReduced)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", loss, Reduction::AlreadyReduced)], embeddings, &input.labels)
     }
 }

@@ -1,7 +1,7 @@
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, smallest, Distance, LpDistance};
 use crate::indices::Tuples;
-use crate::reducers::{reduce, AvgNonZeroReducer, Reducer, Reduction, SubLoss};
+use crate::reducers::{reduce, AvgNonZeroReducer, LossIndices, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::Result;
 use tch::Tensor;
@@ -92,7 +92,7 @@ impl MetricLoss for TripletMarginLoss {
         let input = LossInput::new("TripletMarginLoss", embeddings, labels, reference)?;
         let (a, p, n) = input.triplets(indices, self.triplets_per_anchor);
         if a.numel() == 0 {
-            return Ok(reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings));
+            return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         }
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         // Index the flattened matrix: gathering whole rows first would copy a row per triplet.
@@ -108,7 +108,7 @@ impl MetricLoss for TripletMarginLoss {
         }
         let violation = margin(self.distance.as_ref(), &ap, &an) + self.margin;
         let losses = if self.smooth_loss { violation.softplus() } else { violation.relu() };
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Triplet)], embeddings))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Triplet).indices(LossIndices::Triplets(a, p, n))], embeddings, &input.labels)
     }
 }
 

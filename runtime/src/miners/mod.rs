@@ -2,6 +2,7 @@
 //! references); subset-batch miners choose which samples of a batch to train on. Miners run
 //! without gradients.
 
+mod already_packaged;
 mod angular;
 mod batch_easy_hard;
 mod batch_hard;
@@ -13,6 +14,7 @@ mod pair_margin;
 mod triplet_margin;
 mod uniform_histogram;
 
+pub use already_packaged::EmbeddingsAlreadyPackagedAsTriplets;
 pub use angular::AngularMiner;
 pub use batch_easy_hard::{BatchEasyHardMiner, Strategy};
 pub use batch_hard::BatchHardMiner;

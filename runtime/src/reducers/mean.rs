@@ -1,4 +1,5 @@
-use super::{Reducer, Reduction};
+use super::{Reducer, Values};
+use crate::Result;
 use tch::Tensor;
 
 /// The mean of all values (PML's `MeanReducer`, the default of most losses).
@@ -15,8 +16,8 @@ pub struct SumReducer;
 pub struct DoNothingReducer;
 
 impl Reducer for MeanReducer {
-    fn reduce_values(&mut self, losses: &Tensor, _: Reduction, _: &Tensor) -> Tensor {
-        losses.mean(losses.kind())
+    fn reduce_values(&mut self, part: &Values<'_>) -> Result<Tensor> {
+        Ok(part.values.mean(part.values.kind()))
     }
     fn clone_box(&self) -> Box<dyn Reducer> {
         Box::new(*self)
@@ -24,8 +25,8 @@ impl Reducer for MeanReducer {
 }
 
 impl Reducer for SumReducer {
-    fn reduce_values(&mut self, losses: &Tensor, _: Reduction, _: &Tensor) -> Tensor {
-        losses.sum(losses.kind())
+    fn reduce_values(&mut self, part: &Values<'_>) -> Result<Tensor> {
+        Ok(part.values.sum(part.values.kind()))
     }
     fn clone_box(&self) -> Box<dyn Reducer> {
         Box::new(*self)
@@ -33,8 +34,8 @@ impl Reducer for SumReducer {
 }
 
 impl Reducer for DoNothingReducer {
-    fn reduce_values(&mut self, losses: &Tensor, _: Reduction, _: &Tensor) -> Tensor {
-        losses.shallow_clone()
+    fn reduce_values(&mut self, part: &Values<'_>) -> Result<Tensor> {
+        Ok(part.values.shallow_clone())
     }
     fn clone_box(&self) -> Box<dyn Reducer> {
         Box::new(*self)

@@ -1,5 +1,6 @@
-use super::{zero_loss, Reducer, Reduction};
+use super::{zero_loss, Reducer, Values};
 use crate::component::Record;
+use crate::Result;
 use tch::{Kind, Tensor};
 
 /// The mean of the values strictly between `low` and `high`, or a zero with a gradient when
@@ -39,7 +40,8 @@ impl Default for ThresholdReducer {
 }
 
 impl Reducer for ThresholdReducer {
-    fn reduce_values(&mut self, losses: &Tensor, _: Reduction, embeddings: &Tensor) -> Tensor {
+    fn reduce_values(&mut self, part: &Values<'_>) -> Result<Tensor> {
+        let losses = part.values;
         let keep = match (self.low, self.high) {
             (Some(low), Some(high)) => losses.gt(low).logical_and(&losses.lt(high)),
             (Some(low), None) => losses.gt(low),
@@ -52,9 +54,9 @@ impl Reducer for ThresholdReducer {
         let count = keep.sum(Kind::Int64).int64_value(&[]);
         self.num_past_filter = Some(count);
         if count == 0 {
-            return zero_loss(embeddings);
+            return Ok(zero_loss(part.embeddings));
         }
-        losses.masked_select(&keep).mean(losses.kind())
+        Ok(losses.masked_select(&keep).mean(losses.kind()))
     }
 
     fn clone_box(&self) -> Box<dyn Reducer> {

@@ -37,6 +37,6 @@ impl Regularizer for CenterInvariantRegularizer {
         check_rows("CenterInvariantRegularizer", rows)?;
         let squared_norms = rows.f_norm_scalaropt_dim(2.0, [1i64].as_slice(), false)?.square();
         let deviations = &squared_norms - squared_norms.mean(None::<Kind>);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", deviations.square() / 4.0, Reduction::Element)], rows))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", deviations.square() / 4.0, Reduction::Element)], rows, &super::row_numbers(rows))
     }
 }

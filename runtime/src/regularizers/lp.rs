@@ -54,6 +54,6 @@ impl Regularizer for LpRegularizer {
         if self.power != 1.0 {
             norms = norms.pow_tensor_scalar(self.power);
         }
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", norms, Reduction::Element)], rows))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", norms, Reduction::Element)], rows, &super::row_numbers(rows))
     }
 }

@@ -44,6 +44,11 @@ fn check_rows(module: &str, rows: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// Labels for a reducer: each row its own (PML passes `torch.arange` as a regularizer's labels).
+fn row_numbers(rows: &Tensor) -> Tensor {
+    Tensor::arange(rows.size()[0], (tch::Kind::Int64, rows.device()))
+}
+
 /// `.reducer(...)` and the reducer's records for a regularizer struct with a `reducer` field.
 macro_rules! with_reducer {
     ($ty:ty) => {

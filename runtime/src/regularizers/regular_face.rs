@@ -48,6 +48,6 @@ impl Regularizer for RegularFaceRegularizer {
             others.argmax(1, true)
         });
         let losses = cosines.gather(1, &nearest, false).squeeze_dim(1);
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], rows))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], rows, &super::row_numbers(rows))
     }
 }

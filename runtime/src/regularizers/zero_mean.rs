@@ -35,6 +35,6 @@ impl Regularizer for ZeroMeanRegularizer {
     fn regularize(&mut self, rows: &Tensor) -> Result<Tensor> {
         check_rows("ZeroMeanRegularizer", rows)?;
         let sums = rows.f_sum_dim_intlist(1i64, false, None::<Kind>)?.abs();
-        Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", sums, Reduction::Element)], rows))
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", sums, Reduction::Element)], rows, &super::row_numbers(rows))
     }
 }
