@@ -67,10 +67,10 @@ pub mod prelude {
     pub use crate::evaluation::{knn_scores, KnnScores};
     pub use crate::indices::Tuples;
     pub use crate::losses::{
-        ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossEntropyLoss, FastAPLoss,
-        GeneralizedLiftedStructureLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, NCALoss,
-        NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, Reference, SignalToNoiseRatioContrastiveLoss, SupConLoss,
-        TripletMarginLoss, TripletsPerAnchor,
+        AngularLoss, ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossEntropyLoss, FastAPLoss,
+        GeneralizedLiftedStructureLoss, HistogramLoss, IntraPairVarianceLoss, LiftedStructureLoss, MarginLoss, MetricLoss,
+        MultiSimilarityLoss, NCALoss, NPairsLoss, NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, Reference,
+        SignalToNoiseRatioContrastiveLoss, SupConLoss, TripletMarginLoss, TripletsPerAnchor, TupletMarginLoss,
     };
     pub use crate::miners::{
         AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, HdcMiner, MaximumLossMiner,

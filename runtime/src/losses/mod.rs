@@ -5,37 +5,47 @@
 //!
 //! Pair losses follow PML's `GenericPairLoss`: tuples become pairs; with no tuples, all pairs.
 
+mod angular;
 mod circle;
 mod contrastive;
 mod cross_entropy;
 mod fast_ap;
+mod histogram;
 mod input;
+mod intra_pair_variance;
 mod learned_weights;
 mod lifted_structure;
 mod margin;
 mod margin_softmax;
 mod multi_similarity;
+mod n_pairs;
 mod nca;
 mod normalized_softmax;
 mod ntxent;
 mod proxy_anchor;
 mod supcon;
 mod triplet_margin;
+mod tuplet_margin;
 
+pub use angular::AngularLoss;
 pub use circle::CircleLoss;
 pub use contrastive::{ContrastiveLoss, SignalToNoiseRatioContrastiveLoss};
 pub use cross_entropy::CrossEntropyLoss;
 pub use fast_ap::FastAPLoss;
+pub use histogram::HistogramLoss;
+pub use intra_pair_variance::IntraPairVarianceLoss;
 pub use lifted_structure::{GeneralizedLiftedStructureLoss, LiftedStructureLoss};
 pub use margin::MarginLoss;
 pub use margin_softmax::{ArcFaceLoss, CosFaceLoss, MarginSoftmaxLoss};
 pub use normalized_softmax::NormalizedSoftmaxLoss;
 pub use proxy_anchor::ProxyAnchorLoss;
 pub use multi_similarity::MultiSimilarityLoss;
+pub use n_pairs::NPairsLoss;
 pub use nca::NCALoss;
 pub use ntxent::NTXentLoss;
 pub use supcon::SupConLoss;
 pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
+pub use tuplet_margin::TupletMarginLoss;
 
 pub(crate) use input::{gather_pairs, neg_inf, LossInput};
 
