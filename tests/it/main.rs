@@ -21,3 +21,4 @@ mod samplers;
 mod schedules;
 mod stock_trainers;
 mod testers;
+mod tuple_losses;

@@ -24,6 +24,11 @@ fn losses() -> Vec<(&'static str, Box<dyn MetricLoss>)> {
         ("CosFaceLoss", Box::new(CosFaceLoss::new(4, 16).device(cpu).scale(8.0))),
         ("NormalizedSoftmaxLoss", Box::new(NormalizedSoftmaxLoss::new(4, 16).device(cpu).temperature(0.5))),
         ("ProxyAnchorLoss", Box::new(ProxyAnchorLoss::new(4, 16).device(cpu).alpha(4.0))),
+        ("AngularLoss", Box::new(AngularLoss::new())),
+        ("NPairsLoss", Box::new(NPairsLoss::new())),
+        ("TupletMarginLoss", Box::new(TupletMarginLoss::new().scale(16.0))),
+        ("IntraPairVarianceLoss", Box::new(IntraPairVarianceLoss::new())),
+        ("HistogramLoss", Box::new(HistogramLoss::new().n_bins(20))),
     ]
 }
 
