@@ -76,11 +76,10 @@ impl MetricLoss for AngularLoss {
         let positives = normalized(input.ref_embeddings).index_select(0, &p);
         let reference_labels = input.ref_labels.as_ref().unwrap_or(&input.labels);
         let keep = input.labels.index_select(0, &a1).unsqueeze(1).ne_tensor(&reference_labels.unsqueeze(0));
-        self.average_angle = Some(tch::no_grad(|| average_angle(&anchors, &positives, input.ref_embeddings, &keep)));
-
         let sq_tan_alpha = self.alpha.to_radians().tan().powi(2);
         let ap_dot = (&anchors * &positives).sum_dim_intlist(1i64, true, None::<Kind>);
         let centre_dot_negatives = (&anchors + &positives).matmul(&input.ref_embeddings.transpose(0, 1));
+        self.average_angle = Some(tch::no_grad(|| average_angle(&anchors, &positives, input.ref_embeddings, &centre_dot_negatives, &keep)));
         let exponents = centre_dot_negatives * (4.0 * sq_tan_alpha) - ap_dot * (2.0 * (1.0 + sq_tan_alpha));
         let losses = masked_logsumexp(&exponents, &keep, true).squeeze_dim(1);
         Ok(reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::PosPair)], embeddings))
@@ -88,13 +87,17 @@ impl MetricLoss for AngularLoss {
 }
 
 /// PML's `average_angle` in degrees: per pair and negative, `atan(|a - p| / (2 |c - n|))` with
-/// `c` the pair's centre, averaged over the negatives `keep` marks. In float64, with the
-/// centre-to-negative distances from one matrix product where PML builds a (references x
-/// pairs x width) cube.
-fn average_angle(anchors: &Tensor, positives: &Tensor, negatives: &Tensor, keep: &Tensor) -> Tensor {
-    let ap_distance = LpDistance::new().pairwise(anchors, positives).to_kind(Kind::Double);
-    let centres = ((anchors + positives) / 2.0).to_kind(Kind::Double);
-    let centre_distance = Tensor::cdist(&centres, &negatives.to_kind(Kind::Double), 2.0, None);
+/// `c` the pair's centre, averaged over the negatives `keep` marks. `|c - n|²` comes from the
+/// loss's own `(a + p)·n` (in float64, so that nothing cancels), where PML builds a (references
+/// x pairs x width) cube.
+fn average_angle(anchors: &Tensor, positives: &Tensor, negatives: &Tensor, centre_dot_negatives: &Tensor, keep: &Tensor) -> Tensor {
+    let double = |x: &Tensor| x.to_kind(Kind::Double);
+    let squared_norm = |x: Tensor| x.square().sum_dim_intlist(1i64, false, None::<Kind>);
+    let ap_distance = double(&LpDistance::new().pairwise(anchors, positives));
+    let centres = double(&(anchors + positives)) / 2.0;
+    let centre_distance = (squared_norm(centres).unsqueeze(1) + squared_norm(double(negatives)).unsqueeze(0) - double(centre_dot_negatives))
+        .clamp_min(0.0)
+        .sqrt();
     let angles = (ap_distance.unsqueeze(1) / (centre_distance * 2.0)).atan();
     (angles.masked_select(keep).sum(Kind::Double) / keep.sum(Kind::Double)).rad2deg()
 }
