@@ -68,11 +68,12 @@ pub mod prelude {
     pub use crate::evaluation::{knn_scores, KnnScores};
     pub use crate::indices::Tuples;
     pub use crate::losses::{
-        ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss, FastAPLoss,
-        GeneralizedLiftedStructureLoss, InstanceLoss, LargeMarginSoftmaxLoss, LiftedStructureLoss, MarginLoss, MetricLoss,
-        MultiSimilarityLoss, MultipleLosses, NCALoss, NTXentLoss, NormalizedSoftmaxLoss, ProxyAnchorLoss, ProxyNCALoss,
-        RankedListLoss, Reference, SelfSupervisedLoss, SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss,
-        SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor,
+        AngularLoss, ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss,
+        FastAPLoss, GeneralizedLiftedStructureLoss, HistogramLoss, InstanceLoss, IntraPairVarianceLoss, LargeMarginSoftmaxLoss,
+        LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss, NPairsLoss, NTXentLoss,
+        NormalizedSoftmaxLoss, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss, Reference, SelfSupervisedLoss,
+        SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss, SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss,
+        ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor, TupletMarginLoss,
     };
     pub use crate::miners::{
         AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, EmbeddingsAlreadyPackagedAsTriplets, HdcMiner,

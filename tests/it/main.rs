@@ -21,4 +21,5 @@ mod samplers;
 mod schedules;
 mod stock_trainers;
 mod testers;
+mod tuple_losses;
 mod wrappers;

@@ -29,6 +29,11 @@ fn losses() -> Vec<(&'static str, Box<dyn MetricLoss>)> {
         ("LargeMarginSoftmaxLoss", Box::new(LargeMarginSoftmaxLoss::new(4, 16).device(cpu))),
         ("SphereFaceLoss", Box::new(SphereFaceLoss::new(4, 16).device(cpu))),
         ("SubCenterArcFaceLoss", Box::new(SubCenterArcFaceLoss::new(4, 16).device(cpu).scale(8.0))),
+        ("AngularLoss", Box::new(AngularLoss::new())),
+        ("NPairsLoss", Box::new(NPairsLoss::new())),
+        ("TupletMarginLoss", Box::new(TupletMarginLoss::new().scale(16.0))),
+        ("IntraPairVarianceLoss", Box::new(IntraPairVarianceLoss::new())),
+        ("HistogramLoss", Box::new(HistogramLoss::new().n_bins(20))),
     ]
 }
 

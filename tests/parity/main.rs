@@ -222,6 +222,17 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
                 .loss_with_miner("triplet", 0.7, TripletMarginLoss::new().margin(0.1), MultiSimilarityMiner::new(0.1))
                 .loss("multi_similarity", 1.3, MultiSimilarityLoss::new()),
         ),
+        "angular" | "angular_mined" => Box::new(AngularLoss::new()),
+        "angular_narrow_sum" => Box::new(AngularLoss::new().alpha(20.0).reducer(SumReducer)),
+        "n_pairs" | "n_pairs_mined" => Box::new(NPairsLoss::new()),
+        "n_pairs_lp" => Box::new(NPairsLoss::new().distance(LpDistance::new())),
+        "tuplet_margin" | "tuplet_margin_mined" => Box::new(TupletMarginLoss::new()),
+        "tuplet_margin_wide" => Box::new(TupletMarginLoss::new().margin(20.0).scale(16.0)),
+        "intra_pair_variance" | "intra_pair_variance_mined" => Box::new(IntraPairVarianceLoss::new()),
+        "intra_pair_variance_lp" => Box::new(IntraPairVarianceLoss::new().pos_eps(0.05).neg_eps(0.02).distance(LpDistance::new())),
+        "histogram" | "histogram_mined" => Box::new(HistogramLoss::new()),
+        "histogram_bins" => Box::new(HistogramLoss::new().n_bins(10)),
+        "histogram_delta" => Box::new(HistogramLoss::new().delta(0.25)),
         other => panic!("no loss for fixture {other}"),
     }
 }
@@ -250,7 +261,11 @@ fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
         | "soft_triple_mined"
         | "large_margin_softmax_mined"
         | "subcenter_arcface_mined"
-        | "threshold_consistent_margin_mined" => {
+        | "threshold_consistent_margin_mined"
+        | "angular_mined"
+        | "tuplet_margin_mined"
+        | "intra_pair_variance_mined"
+        | "histogram_mined" => {
             Box::new(MultiSimilarityMiner::new(0.1))
         }
         "multi_similarity_miner_lp" => Box::new(MultiSimilarityMiner::new(0.1).distance(LpDistance::new())),
@@ -258,7 +273,7 @@ fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
         "triplet_margin_miner_hard" => Box::new(TripletMarginMiner::new(0.2, TripletType::Hard)),
         "triplet_margin_miner_semihard" => Box::new(TripletMarginMiner::new(0.2, TripletType::Semihard)),
         "triplet_margin_miner_easy" => Box::new(TripletMarginMiner::new(0.2, TripletType::Easy)),
-        "pair_margin_miner" | "ntxent_mined" => Box::new(PairMarginMiner::new(0.2, 0.8)),
+        "pair_margin_miner" | "ntxent_mined" | "n_pairs_mined" => Box::new(PairMarginMiner::new(0.2, 0.8)),
         "batch_hard_miner" => Box::new(BatchHardMiner::new()),
         "hdc_miner" => Box::new(HdcMiner::new(0.5)),
         "batch_easy_hard_miner" => Box::new(BatchEasyHardMiner::new(Strategy::Easy, Strategy::Semihard).expect("allowed")),
@@ -294,13 +309,17 @@ fn boundary(name: &str) -> Option<(Rule, Box<dyn Distance>)> {
         | "soft_triple_mined"
         | "large_margin_softmax_mined"
         | "subcenter_arcface_mined"
-        | "threshold_consistent_margin_mined" => {
+        | "threshold_consistent_margin_mined"
+        | "angular_mined"
+        | "tuplet_margin_mined"
+        | "intra_pair_variance_mined"
+        | "histogram_mined" => {
             (Rule::MultiSimilarity { epsilon: 0.1 }, Box::new(CosineSimilarity::new()))
         }
         "multi_similarity_miner_lp" => (Rule::MultiSimilarity { epsilon: 0.1 }, lp()),
         "triplet_margin_miner_all" | "triplet_margin_miner_easy" => triplet(false),
         "triplet_margin_miner_hard" | "triplet_margin_miner_semihard" => triplet(true),
-        "pair_margin_miner" | "ntxent_mined" => (Rule::PairMargin { pos_margin: 0.2, neg_margin: 0.8 }, lp()),
+        "pair_margin_miner" | "ntxent_mined" | "n_pairs_mined" => (Rule::PairMargin { pos_margin: 0.2, neg_margin: 0.8 }, lp()),
         "batch_hard_miner" => (Rule::BatchHard, lp()),
         "hdc_miner" => (Rule::Hdc { fraction: 0.5 }, lp()),
         "angular_miner" => (Rule::Angular { degrees: 20.0 }, lp()),

@@ -5,13 +5,16 @@
 //!
 //! Pair losses follow PML's `GenericPairLoss`: tuples become pairs; with no tuples, all pairs.
 
+mod angular;
 mod circle;
 mod contrastive;
 mod cross_batch_memory;
 mod cross_entropy;
 mod fast_ap;
+mod histogram;
 mod input;
 mod instance;
+mod intra_pair_variance;
 mod large_margin_softmax;
 mod learned_weights;
 mod lifted_structure;
@@ -19,43 +22,50 @@ mod margin;
 mod margin_softmax;
 mod multi_similarity;
 mod multiple_losses;
+mod n_pairs;
 mod nca;
 mod normalized_softmax;
 mod ntxent;
 mod proxy_anchor;
 mod proxy_nca;
 mod ranked_list;
+mod self_supervised;
 mod soft_triple;
 mod subcenter_arcface;
-mod self_supervised;
 mod supcon;
 mod threshold_consistent_margin;
 mod triplet_margin;
+mod tuplet_margin;
 
+pub use angular::AngularLoss;
 pub use circle::CircleLoss;
 pub use contrastive::{ContrastiveLoss, SignalToNoiseRatioContrastiveLoss};
 pub use cross_batch_memory::CrossBatchMemory;
 pub use cross_entropy::CrossEntropyLoss;
 pub use fast_ap::FastAPLoss;
+pub use histogram::HistogramLoss;
 pub use instance::InstanceLoss;
+pub use intra_pair_variance::IntraPairVarianceLoss;
 pub use large_margin_softmax::{LargeMarginSoftmaxLoss, SphereFaceLoss};
 pub use lifted_structure::{GeneralizedLiftedStructureLoss, LiftedStructureLoss};
 pub use margin::MarginLoss;
 pub use margin_softmax::{ArcFaceLoss, CosFaceLoss, MarginSoftmaxLoss};
-pub use normalized_softmax::NormalizedSoftmaxLoss;
-pub use proxy_anchor::ProxyAnchorLoss;
-pub use self_supervised::SelfSupervisedLoss;
 pub use multi_similarity::MultiSimilarityLoss;
 pub use multiple_losses::MultipleLosses;
+pub use n_pairs::NPairsLoss;
 pub use nca::NCALoss;
+pub use normalized_softmax::NormalizedSoftmaxLoss;
 pub use ntxent::NTXentLoss;
+pub use proxy_anchor::ProxyAnchorLoss;
 pub use proxy_nca::ProxyNCALoss;
 pub use ranked_list::RankedListLoss;
+pub use self_supervised::SelfSupervisedLoss;
 pub use soft_triple::SoftTripleLoss;
 pub use subcenter_arcface::{SubCenterArcFaceLoss, SubCenterOutliers};
 pub use supcon::SupConLoss;
 pub use threshold_consistent_margin::ThresholdConsistentMarginLoss;
 pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
+pub use tuplet_margin::TupletMarginLoss;
 
 pub(crate) use input::{check_embeddings, gather_pairs, neg_inf, small_val, LossInput};
 
