@@ -6,6 +6,8 @@
 use metric_learning::distances::CosineSimilarity;
 use metric_learning::losses::*;
 use metric_learning::miners::*;
+use metric_learning::reducers::PerAnchorReducer;
+use metric_learning::regularizers::{LpRegularizer, RegularFaceRegularizer, WithRegularizers};
 use metric_learning::tch::{self, Device, Kind, Tensor};
 use std::time::Instant;
 
@@ -34,6 +36,24 @@ fn modules(classes: i64) -> Vec<(&'static str, Module)> {
         ("CosFaceLoss", Loss(Box::new(CosFaceLoss::new(classes, 128).device(cpu)))),
         ("NormalizedSoftmaxLoss", Loss(Box::new(NormalizedSoftmaxLoss::new(classes, 128).device(cpu)))),
         ("ProxyAnchorLoss", Loss(Box::new(ProxyAnchorLoss::new(classes, 128).device(cpu)))),
+        ("AngularLoss", Loss(Box::new(AngularLoss::new()))),
+        ("NPairsLoss", Loss(Box::new(NPairsLoss::new()))),
+        ("TupletMarginLoss", Loss(Box::new(TupletMarginLoss::new()))),
+        ("IntraPairVarianceLoss", Loss(Box::new(IntraPairVarianceLoss::new()))),
+        ("HistogramLoss", Loss(Box::new(HistogramLoss::new()))),
+        ("InstanceLoss", Loss(Box::new(InstanceLoss::new()))),
+        ("ThresholdConsistentMarginLoss", Loss(Box::new(ThresholdConsistentMarginLoss::new()))),
+        ("RankedListLoss", Loss(Box::new(RankedListLoss::new(0.4, 1.0)))),
+        ("ProxyNCALoss", Loss(Box::new(ProxyNCALoss::new(classes, 128).device(cpu)))),
+        ("SoftTripleLoss", Loss(Box::new(SoftTripleLoss::new(classes, 128).device(cpu)))),
+        ("LargeMarginSoftmaxLoss", Loss(Box::new(LargeMarginSoftmaxLoss::new(classes, 128).device(cpu)))),
+        ("SphereFaceLoss", Loss(Box::new(SphereFaceLoss::new(classes, 128).device(cpu)))),
+        ("SubCenterArcFaceLoss", Loss(Box::new(SubCenterArcFaceLoss::new(classes, 128).device(cpu)))),
+        ("ContrastiveLoss+LpRegularizer", Loss(Box::new(ContrastiveLoss::new().embedding_regularizer(LpRegularizer::new(), 0.5)))),
+        ("ArcFaceLoss+RegularFaceRegularizer", Loss(Box::new(ArcFaceLoss::new(classes, 128).device(cpu).weight_regularizer(RegularFaceRegularizer::new(), 0.5)))),
+        ("ContrastiveLoss+PerAnchorReducer", Loss(Box::new(ContrastiveLoss::new().reducer(PerAnchorReducer::new())))),
+        ("MultipleLosses", Loss(Box::new(MultipleLosses::new().loss("triplet", 1.0, TripletMarginLoss::new().margin(0.1)).loss("contrastive", 0.5, ContrastiveLoss::new())))),
+        ("CrossBatchMemory", Loss(Box::new(CrossBatchMemory::new(ContrastiveLoss::new(), 128).expect("a memory loss").memory_size(1024)))),
         ("MultiSimilarityMiner", Miner(Box::new(MultiSimilarityMiner::new(0.1)))),
         ("TripletMarginMiner", Miner(Box::new(TripletMarginMiner::new(0.2, TripletType::Semihard)))),
         ("PairMarginMiner", Miner(Box::new(PairMarginMiner::new(0.2, 0.8)))),
