@@ -1,6 +1,6 @@
 //! The loader's augmentation: every sample of every batch transformed on the loader's workers,
 //! each batch from a generator seeded by the run's seed and the batch's number, so that the
-//! trainer sees the same batches with 0, 1 or 3 workers.
+//! trainer sees the same batches with 0, 1 or 4 workers.
 
 use metric_learning::data::{Batch, InMemoryDataset, Labels};
 use metric_learning::prelude::*;
@@ -47,7 +47,7 @@ fn the_same_augmented_batches_with_any_number_of_workers() {
     one_thread();
     let inline = batches(0, true);
     assert_eq!(inline.len(), 8, "4 batches per epoch, 2 epochs");
-    for workers in [1, 3] {
+    for workers in [1, 4] {
         let threaded = batches(workers, true);
         assert_eq!(threaded.len(), inline.len());
         for (i, (a, b)) in inline.iter().zip(&threaded).enumerate() {
