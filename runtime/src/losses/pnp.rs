@@ -141,8 +141,10 @@ impl MetricLoss for PNPLoss {
         // Per (query, positive) pair and sample j, how far j is ahead of the positive, counted
         // over the query's negatives: one row per positive pair, not PML's (batch)³ cube.
         let ahead = similarities.index_select(0, &queries) - gather_pairs(&similarities, &queries, &positives).unsqueeze(1);
+        // PML's `1 / (1 + exp(e))` as `sigmoid(-e)`: the same values, and a gradient that does
+        // not overflow in half precision; the clamp keeps PML's zero gradient beyond ±50.
         let exponent = (-ahead / self.anneal).clamp(-50.0, 50.0);
-        let smooth_step = (exponent.exp() + 1.0).reciprocal();
+        let smooth_step = (-exponent).sigmoid();
         let negatives = negative.index_select(0, &queries).to_kind(smooth_step.kind());
         let counts = (smooth_step * negatives).sum_dim_intlist(1i64, false, None::<Kind>);
         let penalties = self.penalty(counts);
