@@ -69,11 +69,12 @@ pub mod prelude {
     pub use crate::indices::Tuples;
     pub use crate::losses::{
         AngularLoss, ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss,
-        FastAPLoss, GeneralizedLiftedStructureLoss, HistogramLoss, InstanceLoss, IntraPairVarianceLoss, LargeMarginSoftmaxLoss,
-        LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss, NPairsLoss, NTXentLoss,
-        NormalizedSoftmaxLoss, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss, Reference, SelfSupervisedLoss,
-        SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss, SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss,
-        ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor, TupletMarginLoss,
+        DynamicSoftMarginLoss, FastAPLoss, GeneralizedLiftedStructureLoss, HistogramLoss, InstanceLoss, IntraPairVarianceLoss,
+        LargeMarginSoftmaxLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss,
+        NPairsLoss, NTXentLoss, NormalizedSoftmaxLoss, PNPLoss, PnpVariant, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss,
+        Reference, SelfSupervisedLoss, SignalToNoiseRatioContrastiveLoss, SmoothAPLoss, SoftTripleLoss, SphereFaceLoss,
+        SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor,
+        TupletMarginLoss,
     };
     pub use crate::miners::{
         AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, EmbeddingsAlreadyPackagedAsTriplets, HdcMiner,

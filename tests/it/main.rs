@@ -15,6 +15,7 @@ mod learning;
 mod loader;
 mod pml_cases;
 mod precision;
+mod rank_losses;
 mod resume;
 mod roles;
 mod samplers;

@@ -34,6 +34,9 @@ fn losses() -> Vec<(&'static str, Box<dyn MetricLoss>)> {
         ("TupletMarginLoss", Box::new(TupletMarginLoss::new().scale(16.0))),
         ("IntraPairVarianceLoss", Box::new(IntraPairVarianceLoss::new())),
         ("HistogramLoss", Box::new(HistogramLoss::new().n_bins(20))),
+        ("SmoothAPLoss", Box::new(SmoothAPLoss::new().temperature(0.1))),
+        ("PNPLoss", Box::new(PNPLoss::new().anneal(0.1).variant(PnpVariant::Ds))),
+        ("DynamicSoftMarginLoss", Box::new(DynamicSoftMarginLoss::new())),
     ]
 }
 

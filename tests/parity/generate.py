@@ -29,6 +29,9 @@ def labels_for(kind, n, classes, seed):
         return torch.zeros(n, dtype=torch.long)
     if kind == "distinct":
         return torch.arange(n)
+    if kind == "blocks":
+        # Sorted by label, as many samples per label.
+        return torch.arange(n) // (n // classes)
     raise ValueError(kind)
 
 
@@ -46,6 +49,18 @@ CASES = [
     ("reference", 24, 16, "random", 5, False, (40, 5)),
     ("large", 512, 512, "random", 16, False, None),
 ]
+
+# SmoothAPLoss takes its positives from the batch's layout, blocks of as many rows as there are
+# labels: they are the labels' samples only when the batch is sorted by label and has as many
+# samples per label as labels (ours takes them from the labels). Its fixtures drop the cases of
+# equal-size labels where the blocks are not the labels (PML raises on the others: unequal
+# labels, reference embeddings) and add two where they are.
+SMOOTH_AP_CASES = [c for c in CASES if c[0] not in {"two_no_positive", "two_one_class", "all_distinct", "one_class"}] + [
+    ("square_labels", 16, 8, "blocks", 4, False, None),
+    ("square_labels_wide", 64, 32, "blocks", 8, False, None),
+]
+# Fixtures whose cases are not CASES.
+FIXTURE_CASES = {name: SMOOTH_AP_CASES for name in ("smooth_ap", "smooth_ap_warm", "smooth_ap_mined")}
 
 COS = distances.CosineSimilarity
 LP = distances.LpDistance
@@ -160,6 +175,20 @@ MODULES = {
     "histogram": (lambda: losses.HistogramLoss(), {}, "loss"),
     "histogram_bins": (lambda: losses.HistogramLoss(n_bins=10), {}, "loss"),
     "histogram_delta": (lambda: losses.HistogramLoss(delta=0.25), {}, "loss"),
+    "smooth_ap": (lambda: losses.SmoothAPLoss(), {}, "loss"),
+    "smooth_ap_warm": (lambda: losses.SmoothAPLoss(temperature=0.5), {}, "loss"),
+    "pnp": (lambda: losses.PNPLoss(), {}, "loss"),
+    "pnp_ds": (lambda: losses.PNPLoss(variant="Ds"), {}, "loss"),
+    "pnp_dq": (lambda: losses.PNPLoss(alpha=4, anneal=0.05, variant="Dq"), {}, "loss"),
+    "pnp_iu": (lambda: losses.PNPLoss(variant="Iu"), {}, "loss"),
+    "pnp_ib": (lambda: losses.PNPLoss(b=3, anneal=0.1, variant="Ib"), {}, "loss"),
+    "dynamic_soft_margin": (lambda: losses.DynamicSoftMarginLoss(), {}, "loss"),
+    "dynamic_soft_margin_narrow": (lambda: losses.DynamicSoftMarginLoss(min_val=-1.0, num_bins=20), {}, "loss"),
+    "dynamic_soft_margin_wide": (lambda: losses.DynamicSoftMarginLoss(min_val=-3.0, num_bins=30, momentum=0.1), {}, "loss"),
+    # Two calls on the batch's halves, the second's gradient compared: the histogram is kept
+    # detached between them (PML keeps the first call's graph in it and fails in the second
+    # backward pass; ours keeps it detached).
+    "dynamic_soft_margin_two_calls": (lambda: losses.DynamicSoftMarginLoss(momentum=0.3), {}, "two_calls"),
     "batch_easy_hard_miner": (lambda: miners.BatchEasyHardMiner(), {}, "miner"),
     "batch_easy_hard_miner_hard_easy": (lambda: miners.BatchEasyHardMiner(pos_strategy="hard", neg_strategy="easy"), {}, "miner"),
     "batch_easy_hard_miner_semihard_hard": (lambda: miners.BatchEasyHardMiner(pos_strategy="semihard", neg_strategy="hard"), {}, "miner"),
@@ -199,6 +228,8 @@ MINED = {
     "tuplet_margin_mined": ("tuplet_margin", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
     "intra_pair_variance_mined": ("intra_pair_variance", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
     "histogram_mined": ("histogram", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "smooth_ap_mined": ("smooth_ap", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
+    "dynamic_soft_margin_mined": ("dynamic_soft_margin", lambda: miners.MultiSimilarityMiner(epsilon=0.1)),
 }
 
 
@@ -222,6 +253,8 @@ SKIP_LARGE = {"ntxent", "ntxent_warm", "ntxent_per_anchor", "self_supervised_ntx
 # (references x positive pairs x width) and HistogramLoss's comparison of every mined positive
 # pair with every negative pair, on all pairs or on mined ones.
 SKIP_LARGE |= {"angular", "angular_narrow_sum", "tuplet_margin", "tuplet_margin_wide"}
+# PNPLoss's (batch)³ cube of sigmoids, several times over: gigabytes at 512 samples.
+SKIP_LARGE |= {"pnp", "pnp_ds", "pnp_dq", "pnp_iu", "pnp_ib"}
 SKIP_LARGE_MINED = {"angular_mined", "tuplet_margin_mined", "histogram_mined"}
 
 
@@ -356,10 +389,12 @@ def main():
     fixtures = {}
     for name, (make, _, kind) in MODULES.items():
         cases = []
-        for case in CASES:
+        for case in FIXTURE_CASES.get(name, CASES):
             if name in SKIP_LARGE and case[0] == "large":
                 continue
             if kind == "cross_batch_memory" and case[1] // 3 < 2:
+                continue
+            if kind == "two_calls" and (case[1] < 4 or case[6] is not None):
                 continue
             record, emb, labels, ref_emb, ref_labels = inputs(case)
             try:
@@ -394,6 +429,19 @@ def main():
                     record["split"] = half
                     record["loss"] = float(module(emb[:half], emb[half : 2 * half]))
                     record["records"] = records(module.loss)
+                elif kind == "two_calls":
+                    # The first half, then the second with the histogram detached in between.
+                    half = case[1] // 2
+                    record["split"] = half
+                    emb.requires_grad_()
+                    first = float(module(emb[:half], labels[:half]).detach())
+                    module.hist_ = module.hist_.detach()
+                    second = module(emb[half : 2 * half], labels[half : 2 * half])
+                    record["losses"] = [first, float(second.detach())]
+                    record["records"] = records(module)
+                    if second.requires_grad:
+                        second.backward()
+                        record["gradients"] = gradients(record, emb, None, module)
                 elif kind == "cross_batch_memory":
                     # Three calls on consecutive slices; the masked one enqueues the even rows of
                     # each slice and queries with the odd ones.
@@ -437,13 +485,14 @@ def main():
                 # PML refuses reference embeddings for classification-style losses (ValueError),
                 # and has a bug in TripletMarginLoss's swap with them (IndexError; fixed here).
                 # HistogramLoss indexes past its histogram for a similarity of 1 (RuntimeError;
-                # ours counts it in the last bin).
+                # ours counts it in the last bin), and DynamicSoftMarginLoss for a value past its
+                # nodes. SmoothAPLoss refuses labels of unequal sizes (ValueError; so do we).
                 record["pml_error"] = str(error)
             cases.append(record)
         fixtures[name] = cases
     for name, (loss_name, make_miner) in MINED.items():
         cases = []
-        for case in CASES:
+        for case in FIXTURE_CASES.get(name, CASES):
             if case[6] is not None or (name in SKIP_LARGE_MINED and case[0] == "large"):
                 continue
             record, emb, labels, _, _ = inputs(case)
@@ -455,8 +504,9 @@ def main():
             emb.requires_grad_()
             try:
                 loss = module(emb, labels, tuples)
-            except RuntimeError as error:
-                # HistogramLoss on a mined pair of similarity 1 (see above).
+            except (ValueError, RuntimeError) as error:
+                # HistogramLoss on a mined pair of similarity 1 (see above); SmoothAPLoss on
+                # labels of unequal sizes; DynamicSoftMarginLoss on a value past its histogram.
                 record["pml_error"] = str(error)
                 cases.append(record)
                 continue

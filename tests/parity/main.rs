@@ -233,6 +233,16 @@ fn loss(name: &str, case: &Value) -> Box<dyn MetricLoss> {
         "histogram" | "histogram_mined" => Box::new(HistogramLoss::new()),
         "histogram_bins" => Box::new(HistogramLoss::new().n_bins(10)),
         "histogram_delta" => Box::new(HistogramLoss::new().delta(0.25)),
+        "smooth_ap" | "smooth_ap_mined" => Box::new(SmoothAPLoss::new()),
+        "smooth_ap_warm" => Box::new(SmoothAPLoss::new().temperature(0.5)),
+        "pnp" => Box::new(PNPLoss::new()),
+        "pnp_ds" => Box::new(PNPLoss::new().variant(PnpVariant::Ds)),
+        "pnp_dq" => Box::new(PNPLoss::new().alpha(4.0).anneal(0.05).variant(PnpVariant::Dq)),
+        "pnp_iu" => Box::new(PNPLoss::new().variant(PnpVariant::Iu)),
+        "pnp_ib" => Box::new(PNPLoss::new().b(3.0).anneal(0.1).variant(PnpVariant::Ib)),
+        "dynamic_soft_margin" | "dynamic_soft_margin_mined" => Box::new(DynamicSoftMarginLoss::new()),
+        "dynamic_soft_margin_narrow" => Box::new(DynamicSoftMarginLoss::new().min_val(-1.0).num_bins(20)),
+        "dynamic_soft_margin_wide" => Box::new(DynamicSoftMarginLoss::new().min_val(-3.0).num_bins(30).momentum(0.1)),
         other => panic!("no loss for fixture {other}"),
     }
 }
@@ -265,7 +275,9 @@ fn miner(name: &str) -> Option<Box<dyn TupleMiner>> {
         | "angular_mined"
         | "tuplet_margin_mined"
         | "intra_pair_variance_mined"
-        | "histogram_mined" => {
+        | "histogram_mined"
+        | "smooth_ap_mined"
+        | "dynamic_soft_margin_mined" => {
             Box::new(MultiSimilarityMiner::new(0.1))
         }
         "multi_similarity_miner_lp" => Box::new(MultiSimilarityMiner::new(0.1).distance(LpDistance::new())),
@@ -313,7 +325,9 @@ fn boundary(name: &str) -> Option<(Rule, Box<dyn Distance>)> {
         | "angular_mined"
         | "tuplet_margin_mined"
         | "intra_pair_variance_mined"
-        | "histogram_mined" => {
+        | "histogram_mined"
+        | "smooth_ap_mined"
+        | "dynamic_soft_margin_mined" => {
             (Rule::MultiSimilarity { epsilon: 0.1 }, Box::new(CosineSimilarity::new()))
         }
         "multi_similarity_miner_lp" => (Rule::MultiSimilarity { epsilon: 0.1 }, lp()),
@@ -429,6 +443,9 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
     if name.starts_with("cross_batch_memory") {
         return check_cross_batch_memory(name, case, &x, &y);
     }
+    if name == "dynamic_soft_margin_two_calls" {
+        return check_two_calls(case, &x, &y);
+    }
     // A loss on mined tuples: where ours differ from PML's by float32 ties only, the loss takes
     // PML's, so that it compares like with like (one pair more or less moves a small case's loss
     // far beyond the tolerance).
@@ -472,8 +489,10 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
             if ours == 0.0 { Ok(()) } else { Err(format!("{name}/{case_name}: ours {ours} where PML has NaN for nothing")) }
         }
         // PML raised: it refuses reference embeddings for classification-style losses, and so
-        // do we; on its swap bug with them, ours must at least be a number.
+        // do we; on its swap bug with them, ours must at least be a number. SmoothAP's refusal
+        // of labels of unequal sizes is ours too.
         (None, Err(_)) => Ok(()),
+        (None, Ok(ours)) if name.starts_with("smooth_ap") => Err(format!("{name}/{case_name}: ours {ours} where PML raised {}", case["pml_error"])),
         (None, Ok(ours)) if ours.is_finite() => Ok(()),
         (None, Ok(ours)) => Err(format!("{name}/{case_name}: ours {ours} where PML raised")),
     };
@@ -572,6 +591,31 @@ fn check_cross_batch_memory(name: &str, case: &Value, x: &Tensor, y: &Tensor) ->
         return Err(format!("{name}/{case_name}: {} PML losses, expected 3", expected.len()));
     }
     check_records(name, case, &module.records()).map(|()| 0)
+}
+
+/// `generate.py`'s two-call cases: the batch's first half, then its second, the histogram kept
+/// detached in between; both losses compared, and the second call's gradient.
+fn check_two_calls(case: &Value, x: &Tensor, y: &Tensor) -> Result<usize, String> {
+    let what = format!("dynamic_soft_margin_two_calls/{}", case["name"].as_str().unwrap_or("?"));
+    let expected: Vec<f64> = case["losses"].as_array().map(|v| v.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+    if case.get("pml_error").is_some() {
+        return Ok(0);
+    }
+    if expected.len() != 2 {
+        return Err(format!("{what}: {} PML losses, expected 2", expected.len()));
+    }
+    let mut module = DynamicSoftMarginLoss::new().momentum(0.3);
+    let half = case_i64(case, "split");
+    let x = x.set_requires_grad(true);
+    let first = module.compute(&x.narrow(0, 0, half), &y.narrow(0, 0, half), None).map_err(|e| format!("{what}, call 0: {e}"))?;
+    let second = module.compute(&x.narrow(0, half, half), &y.narrow(0, half, half), None).map_err(|e| format!("{what}, call 1: {e}"))?;
+    for (call, (ours, pml)) in [first.double_value(&[]), second.double_value(&[])].iter().zip(&expected).enumerate() {
+        if (ours - pml).abs() > 1e-5 * pml.abs() + 1e-6 {
+            return Err(format!("{what}, call {call}: ours {ours}, PML {pml}"));
+        }
+    }
+    check_records("dynamic_soft_margin_two_calls", case, &module.records())?;
+    check_gradients(&what, case, &second, &[("embeddings", Some(&x))]).map(|()| 0)
 }
 
 /// Each part's name (`triplets`, `positive`, `negative`) and its tuple keys.
