@@ -71,9 +71,9 @@ pub mod prelude {
         AngularLoss, ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss,
         FastAPLoss, GeneralizedLiftedStructureLoss, HistogramLoss, InstanceLoss, IntraPairVarianceLoss, LargeMarginSoftmaxLoss,
         LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss, NPairsLoss, NTXentLoss,
-        NormalizedSoftmaxLoss, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss, Reference, SelfSupervisedLoss,
+        NormalizedSoftmaxLoss, P2SGradLoss, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss, Reference, SelfSupervisedLoss,
         SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss, SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss,
-        ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor, TupletMarginLoss,
+        ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor, TupletMarginLoss, VICRegLoss,
     };
     pub use crate::miners::{
         AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, EmbeddingsAlreadyPackagedAsTriplets, HdcMiner,

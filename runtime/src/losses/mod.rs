@@ -26,6 +26,7 @@ mod n_pairs;
 mod nca;
 mod normalized_softmax;
 mod ntxent;
+mod p2s_grad;
 mod proxy_anchor;
 mod proxy_nca;
 mod ranked_list;
@@ -36,6 +37,7 @@ mod supcon;
 mod threshold_consistent_margin;
 mod triplet_margin;
 mod tuplet_margin;
+mod vicreg;
 
 pub use angular::AngularLoss;
 pub use circle::CircleLoss;
@@ -56,6 +58,7 @@ pub use n_pairs::NPairsLoss;
 pub use nca::NCALoss;
 pub use normalized_softmax::NormalizedSoftmaxLoss;
 pub use ntxent::NTXentLoss;
+pub use p2s_grad::P2SGradLoss;
 pub use proxy_anchor::ProxyAnchorLoss;
 pub use proxy_nca::ProxyNCALoss;
 pub use ranked_list::RankedListLoss;
@@ -66,6 +69,7 @@ pub use supcon::SupConLoss;
 pub use threshold_consistent_margin::ThresholdConsistentMarginLoss;
 pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
 pub use tuplet_margin::TupletMarginLoss;
+pub use vicreg::VICRegLoss;
 
 pub(crate) use input::{check_embeddings, gather_pairs, neg_inf, small_val, LossInput};
 
