@@ -71,10 +71,10 @@ pub mod prelude {
         AngularLoss, ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss,
         DynamicSoftMarginLoss, FastAPLoss, GeneralizedLiftedStructureLoss, HistogramLoss, InstanceLoss, IntraPairVarianceLoss,
         LargeMarginSoftmaxLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss,
-        NPairsLoss, NTXentLoss, NormalizedSoftmaxLoss, PNPLoss, PnpVariant, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss,
-        Reference, SelfSupervisedLoss, SignalToNoiseRatioContrastiveLoss, SmoothAPLoss, SoftTripleLoss, SphereFaceLoss,
-        SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor,
-        TupletMarginLoss,
+        NPairsLoss, NTXentLoss, NormalizedSoftmaxLoss, P2SGradLoss, PNPLoss, PnpVariant, ProxyAnchorLoss, ProxyNCALoss,
+        RankedListLoss, Reference, SelfSupervisedLoss, SignalToNoiseRatioContrastiveLoss, SmoothAPLoss, SoftTripleLoss,
+        SphereFaceLoss, SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss,
+        TripletsPerAnchor, TupletMarginLoss, VICRegLoss,
     };
     pub use crate::miners::{
         AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, EmbeddingsAlreadyPackagedAsTriplets, HdcMiner,

@@ -189,6 +189,10 @@ MODULES = {
     # detached between them (PML keeps the first call's graph in it and fails in the second
     # backward pass; ours keeps it detached).
     "dynamic_soft_margin_two_calls": (lambda: losses.DynamicSoftMarginLoss(momentum=0.3), {}, "two_calls"),
+    # Two views: the batch's first half against its second, row i of each a pair.
+    "vicreg": (lambda: losses.VICRegLoss(), {}, "two_views"),
+    "vicreg_weighted_terms": (lambda: losses.VICRegLoss(invariance_lambda=5, variance_mu=10, covariance_v=2, eps=1e-3), {}, "two_views"),
+    "p2s_grad": (lambda c, d: losses.P2SGradLoss(d, c), {}, "weighted_loss"),
     "batch_easy_hard_miner": (lambda: miners.BatchEasyHardMiner(), {}, "miner"),
     "batch_easy_hard_miner_hard_easy": (lambda: miners.BatchEasyHardMiner(pos_strategy="hard", neg_strategy="easy"), {}, "miner"),
     "batch_easy_hard_miner_semihard_hard": (lambda: miners.BatchEasyHardMiner(pos_strategy="semihard", neg_strategy="hard"), {}, "miner"),
@@ -236,10 +240,10 @@ MINED = {
 def weighted(make, labels, d, seed):
     """A loss with learned weights, its weights drawn from `seed + 2` (the Rust side draws the
     same, of the same shape), for `max(label) + 1` classes. The parameter is PML's `proxies`
-    (proxy losses), `fc` (SoftTripleLoss) or `W` (the others)."""
+    (proxy losses), `fc` (SoftTripleLoss), `weight` (P2SGradLoss) or `W` (the others)."""
     num_classes = int(labels.max()) + 1
     module = make(num_classes, d)
-    parameter = next(getattr(module, name) for name in ("proxies", "fc", "W") if hasattr(module, name))
+    parameter = next(getattr(module, name) for name in ("proxies", "fc", "W", "weight") if hasattr(module, name))
     torch.manual_seed(seed + 2)
     parameter.data.copy_(torch.randn(parameter.shape))
     return module
@@ -442,6 +446,21 @@ def main():
                     if second.requires_grad:
                         second.backward()
                         record["gradients"] = gradients(record, emb, None, module)
+                elif kind == "two_views":
+                    # As self_supervised, with the gradient with respect to the whole batch
+                    # (both views are slices of it). One row per view has no variance: NaN.
+                    half = case[1] // 2
+                    record["split"] = half
+                    emb.requires_grad_()
+                    loss = module(emb[:half], ref_emb=emb[half : 2 * half])
+                    value = float(loss.detach())
+                    record["records"] = records(module)
+                    if value != value:
+                        record["pml_nan"] = True
+                    else:
+                        record["loss"] = value
+                        loss.backward()
+                        record["gradients"] = {"embeddings": fingerprint(emb.grad, record["seed"] + 11)}
                 elif kind == "cross_batch_memory":
                     # Three calls on consecutive slices; the masked one enqueues the even rows of
                     # each slice and queries with the odd ones.

@@ -156,6 +156,11 @@ fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
             loss.set_weights(&seeded([d, classes * 2])).expect("shape");
             Box::new(loss)
         }
+        "p2s_grad" => {
+            let mut loss = P2SGradLoss::new(d, classes).device(device);
+            loss.set_weights(&seeded([d, classes])).expect("shape");
+            Box::new(loss)
+        }
         _ => return None,
     })
 }
@@ -437,6 +442,9 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
         check_records(name, case, &miner.records())?;
         return Ok(ties);
     }
+    if name.starts_with("vicreg") {
+        return check_two_views(name, case, &x);
+    }
     if name.starts_with("self_supervised") {
         return check_self_supervised(name, case, &x);
     }
@@ -557,6 +565,45 @@ fn check_self_supervised(name: &str, case: &Value, x: &Tensor) -> Result<usize, 
         return Err(format!("{name}/{case_name}: ours {ours}, PML {pml}"));
     }
     check_records(name, case, &module.records()).map(|()| 0)
+}
+
+/// `generate.py`'s two-view cases: the batch's first half against its second, the gradient
+/// with respect to the whole batch. One view through `compute_pair`, the other through the
+/// `MetricLoss` trait with the second half as the reference. Where PML's variance of one row
+/// is NaN, ours refuses the batch.
+fn check_two_views(name: &str, case: &Value, x: &Tensor) -> Result<usize, String> {
+    let case_name = case["name"].as_str().unwrap_or("?");
+    let what = format!("{name}/{case_name}");
+    let x = x.set_requires_grad(true);
+    let half = case_i64(case, "split");
+    let (first, second) = (x.narrow(0, 0, half), x.narrow(0, half, half));
+    let (module, computed) = match name {
+        "vicreg" => {
+            let mut module = VICRegLoss::new();
+            let computed = module.compute_pair(&first, &second);
+            (module, computed)
+        }
+        "vicreg_weighted_terms" => {
+            let mut module = VICRegLoss::new().invariance_lambda(5.0).variance_mu(10.0).covariance_v(2.0).eps(1e-3);
+            let rows = Tensor::arange(half, (Kind::Int64, Device::Cpu));
+            let computed = module.compute_with_reference(&first, &rows, None, Some(Reference { embeddings: &second, labels: &rows }));
+            (module, computed)
+        }
+        other => panic!("no two-view loss for fixture {other}"),
+    };
+    if case["pml_nan"].as_bool() == Some(true) {
+        return match computed {
+            Err(_) => Ok(0),
+            Ok(ours) => Err(format!("{what}: ours {} where PML has NaN (one row per view)", ours.double_value(&[]))),
+        };
+    }
+    let loss = computed.map_err(|e| format!("{what}: {e}"))?;
+    let (ours, pml) = (loss.double_value(&[]), case["loss"].as_f64().ok_or_else(|| format!("{what}: no PML loss"))?);
+    if (ours - pml).abs() > 1e-5 * pml.abs() + 1e-6 {
+        return Err(format!("{what}: ours {ours}, PML {pml}"));
+    }
+    check_records(name, case, &module.records())?;
+    check_gradients(&what, case, &loss, &[("embeddings", Some(&x))]).map(|()| 0)
 }
 
 /// `generate.py`'s cross-batch-memory cases: three calls on consecutive slices, each call's

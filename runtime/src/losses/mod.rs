@@ -27,6 +27,7 @@ mod n_pairs;
 mod nca;
 mod normalized_softmax;
 mod ntxent;
+mod p2s_grad;
 mod pnp;
 mod proxy_anchor;
 mod proxy_nca;
@@ -39,6 +40,7 @@ mod supcon;
 mod threshold_consistent_margin;
 mod triplet_margin;
 mod tuplet_margin;
+mod vicreg;
 
 pub use angular::AngularLoss;
 pub use circle::CircleLoss;
@@ -60,6 +62,7 @@ pub use n_pairs::NPairsLoss;
 pub use nca::NCALoss;
 pub use normalized_softmax::NormalizedSoftmaxLoss;
 pub use ntxent::NTXentLoss;
+pub use p2s_grad::P2SGradLoss;
 pub use pnp::{PNPLoss, PnpVariant};
 pub use proxy_anchor::ProxyAnchorLoss;
 pub use proxy_nca::ProxyNCALoss;
@@ -72,6 +75,7 @@ pub use supcon::SupConLoss;
 pub use threshold_consistent_margin::ThresholdConsistentMarginLoss;
 pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
 pub use tuplet_margin::TupletMarginLoss;
+pub use vicreg::VICRegLoss;
 
 pub(crate) use input::{check_embeddings, gather_pairs, neg_inf, small_val, LossInput};
 

@@ -1,0 +1,121 @@
+use super::learned_weights::{check_width, LearnedWeights};
+use super::margin_softmax::check_classes;
+use super::{LossInput, MetricLoss, Reference};
+use crate::component::{Component, Record};
+use crate::indices::Tuples;
+use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
+use crate::{Error, Result};
+use tch::nn::{Init, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// P2SGrad (Zhang et al., 2019): the mean squared error between each sample's cosines to
+/// learned class weights (clamped to [-1, 1]) and its one-hot label, the loss whose gradient is
+/// the paper's (PML's `P2SGradLoss`). The weights are a parameter: give the loss key an
+/// optimizer.
+///
+/// As PML does, every call first rescales the stored weights in place, outside the graph, to
+/// columns of unit norm (`renorm(2.0, 1, 1e-5) * 1e5`), and the gradient is that of the loss at
+/// the rescaled weights. Takes neither mined tuples nor reference embeddings, as PML.
+#[derive(Debug)]
+pub struct P2SGradLoss {
+    num_classes: i64,
+    weights: LearnedWeights,
+    reducer: Box<dyn Reducer>,
+}
+
+impl P2SGradLoss {
+    /// Weights of shape (descriptors_dim, num_classes), uniform in [-1, 1] then rescaled to
+    /// unit columns, as PML draws them.
+    pub fn new(descriptors_dim: i64, num_classes: i64) -> P2SGradLoss {
+        let init = Init::Uniform { lo: -1.0, up: 1.0 };
+        let weights = LearnedWeights::new("weight", [descriptors_dim, num_classes], init, Device::cuda_if_available());
+        let loss = P2SGradLoss { num_classes, weights, reducer: Box::new(MeanReducer) };
+        loss.renormalise();
+        loss
+    }
+
+    /// Moves the weights to a device.
+    pub fn device(mut self, device: Device) -> Self {
+        self.weights.vs.set_device(device);
+        self
+    }
+
+    /// Passes the (already reduced) loss through, for the records of a reducer.
+    pub fn reducer(mut self, reducer: impl Reducer + 'static) -> Self {
+        self.reducer = Box::new(reducer);
+        self
+    }
+
+    /// The class weights, (descriptors_dim, num_classes).
+    pub fn weights(&self) -> &Tensor {
+        &self.weights.weights
+    }
+
+    /// Replaces the class weights; the next call rescales them to unit columns.
+    ///
+    /// # Errors
+    /// When the shape differs.
+    pub fn set_weights(&mut self, weights: &Tensor) -> Result<()> {
+        self.weights.set(weights)
+    }
+
+    /// Each column to norm `n / (n + 1e-7)`, about 1: libtorch's `renorm` to 1e-5 scaled back
+    /// by 1e5, which is how PML normalises (a column of norm at most 1e-5 is only scaled up).
+    fn renormalise(&self) {
+        tch::no_grad(|| {
+            let unit = self.weights.weights.renorm(2.0, 1, 1e-5) * 1e5;
+            self.weights.weights.shallow_clone().copy_(&unit);
+        });
+    }
+
+    /// PML asserts that every column has unit norm after the rescaling; a column of norm at
+    /// most 1e-5 (all zeros, say) cannot reach it.
+    fn check_unit_columns(&self) -> Result<()> {
+        let norms = self.weights.weights.detach().to_kind(Kind::Float).square().sum_dim_intlist(0i64, false, None::<Kind>).sqrt();
+        let worst = (norms - 1.0).abs().max().double_value(&[]);
+        if !(worst < 1e-5) {
+            return Err(Error::data(format!(
+                "P2SGradLoss: every weight column must rescale to unit norm, but one is {worst} away (a column of norm at most 1e-5, or NaN)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Component for P2SGradLoss {
+    fn var_store(&self) -> Option<&VarStore> {
+        Some(&self.weights.vs)
+    }
+
+    fn records(&self) -> Vec<Record> {
+        self.reducer.records()
+    }
+}
+
+impl MetricLoss for P2SGradLoss {
+    /// The class weights as rows, `(num_classes, descriptors_dim)`, as PML regularizes them.
+    fn class_weights(&self) -> Option<Tensor> {
+        Some(self.weights.weights.transpose(0, 1))
+    }
+
+    fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
+        if indices.is_some() {
+            return Err(Error::config("P2SGradLoss takes no mined tuples (PML refuses them too): use it without a tuple miner"));
+        }
+        if reference.is_some() {
+            return Err(Error::data("P2SGradLoss: reference embeddings are not supported (as in PML)"));
+        }
+        let input = LossInput::new("P2SGradLoss", embeddings, labels, None)?;
+        check_width("P2SGradLoss", embeddings, self.weights.weights.size()[0])?;
+        check_classes("P2SGradLoss", &input.labels, self.num_classes)?;
+        self.renormalise();
+        self.check_unit_columns()?;
+        let weights = self.weights.weights.to_kind(embeddings.kind());
+        // No epsilon, as PML: a zero row has no direction, and its cosines are NaN.
+        let modulus = embeddings.square().sum_dim_intlist(1i64, true, None::<Kind>).sqrt();
+        let cosines = (embeddings.matmul(&weights) / modulus).clamp(-1.0, 1.0);
+        let targets = input.labels.one_hot(self.num_classes).to_kind(cosines.kind());
+        let loss = cosines.mse_loss(&targets, tch::Reduction::Mean);
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", loss, Reduction::AlreadyReduced)], embeddings, &input.labels)
+    }
+}
