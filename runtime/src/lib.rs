@@ -70,7 +70,7 @@ pub mod prelude {
     pub use crate::losses::{
         AngularLoss, ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss,
         FastAPLoss, GeneralizedLiftedStructureLoss, HistogramLoss, InstanceLoss, IntraPairVarianceLoss, LargeMarginSoftmaxLoss,
-        LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss, NPairsLoss, NTXentLoss,
+        LiftedStructureLoss, ManifoldLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss, NPairsLoss, NTXentLoss,
         NormalizedSoftmaxLoss, P2SGradLoss, ProxyAnchorLoss, ProxyNCALoss, RankedListLoss, Reference, SelfSupervisedLoss,
         SignalToNoiseRatioContrastiveLoss, SoftTripleLoss, SphereFaceLoss, SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss,
         ThresholdConsistentMarginLoss, TripletMarginLoss, TripletsPerAnchor, TupletMarginLoss, VICRegLoss,
