@@ -70,11 +70,11 @@ pub mod prelude {
     pub use crate::losses::{
         AngularLoss, ArcFaceLoss, CircleLoss, ClassifierLoss, ContrastiveLoss, CosFaceLoss, CrossBatchMemory, CrossEntropyLoss,
         DynamicSoftMarginLoss, FastAPLoss, GeneralizedLiftedStructureLoss, HistogramLoss, InstanceLoss, IntraPairVarianceLoss,
-        LargeMarginSoftmaxLoss, LiftedStructureLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses, NCALoss,
-        NPairsLoss, NTXentLoss, NormalizedSoftmaxLoss, P2SGradLoss, PNPLoss, PnpVariant, ProxyAnchorLoss, ProxyNCALoss,
-        RankedListLoss, Reference, SelfSupervisedLoss, SignalToNoiseRatioContrastiveLoss, SmoothAPLoss, SoftTripleLoss,
-        SphereFaceLoss, SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss, TripletMarginLoss,
-        TripletsPerAnchor, TupletMarginLoss, VICRegLoss,
+        LargeMarginSoftmaxLoss, LiftedStructureLoss, ManifoldLoss, MarginLoss, MetricLoss, MultiSimilarityLoss, MultipleLosses,
+        NCALoss, NPairsLoss, NTXentLoss, NormalizedSoftmaxLoss, P2SGradLoss, PNPLoss, PnpVariant, ProxyAnchorLoss,
+        ProxyNCALoss, RankedListLoss, Reference, SelfSupervisedLoss, SignalToNoiseRatioContrastiveLoss, SmoothAPLoss,
+        SoftTripleLoss, SphereFaceLoss, SubCenterArcFaceLoss, SubCenterOutliers, SupConLoss, ThresholdConsistentMarginLoss,
+        TripletMarginLoss, TripletsPerAnchor, TupletMarginLoss, VICRegLoss,
     };
     pub use crate::miners::{
         AngularMiner, BatchEasyHardMiner, BatchHardMiner, DistanceWeightedMiner, EmbeddingsAlreadyPackagedAsTriplets, HdcMiner,

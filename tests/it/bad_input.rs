@@ -214,6 +214,7 @@ fn losses_with_learned_weights_refuse_what_they_cannot_score() {
         ("LargeMarginSoftmaxLoss", Box::new(LargeMarginSoftmaxLoss::new(3, 4).device(cpu))),
         ("SphereFaceLoss", Box::new(SphereFaceLoss::new(3, 4).device(cpu))),
         ("SubCenterArcFaceLoss", Box::new(SubCenterArcFaceLoss::new(3, 4).device(cpu))),
+        ("P2SGradLoss", Box::new(P2SGradLoss::new(4, 3).device(cpu))),
     ];
     let embeddings = Tensor::randn([4, 4], (Kind::Float, cpu));
     let labels = Tensor::from_slice(&[0i64, 1, 2, 1]);
@@ -229,4 +230,46 @@ fn losses_with_learned_weights_refuse_what_they_cannot_score() {
     }
     let text = message(LargeMarginSoftmaxLoss::new(3, 4).device(cpu).margin(0).compute(&embeddings, &labels, None));
     assert!(text.contains("LargeMarginSoftmaxLoss: the margin must be a positive integer, found 0"), "{text}");
+}
+
+/// VICReg needs its second view and two rows per view; P2SGrad a weight column it can rescale
+/// to unit norm; ManifoldLoss a proxy per embedding to draw meta-classes, meta-classes among
+/// its proxies, and a non-negative lambdaC. None takes mined tuples.
+#[test]
+fn two_view_proxy_and_meta_class_losses_refuse_what_they_cannot_use() {
+    let cpu = Device::Cpu;
+    let embeddings = Tensor::randn([4, 4], (Kind::Float, cpu));
+    let labels = Tensor::from_slice(&[0i64, 1, 2, 1]);
+    let tuples = Tuples::Triplets { a: Tensor::from_slice(&[0i64]), p: Tensor::from_slice(&[3i64]), n: Tensor::from_slice(&[1i64]) };
+
+    let mut vicreg = VICRegLoss::new();
+    let text = message(vicreg.compute(&embeddings, &labels, None));
+    assert!(text.contains("VICRegLoss needs the second view as reference embeddings"), "{text}");
+    let text = message(vicreg.compute_pair(&embeddings, &embeddings.narrow(1, 0, 3)));
+    assert!(text.contains("VICRegLoss: embeddings and ref_emb must be 2-D of one shape"), "{text}");
+    let text = message(vicreg.compute_pair(&embeddings.narrow(0, 0, 1), &embeddings.narrow(0, 1, 1)));
+    assert!(text.contains("VICRegLoss: the variance and covariance need at least 2 rows, found 1"), "{text}");
+    let reference = Reference { embeddings: &embeddings, labels: &labels };
+    assert!(message(vicreg.compute_with_reference(&embeddings, &labels, Some(&tuples), Some(reference))).contains("VICRegLoss takes no mined tuples"));
+    assert!(vicreg.compute_with_reference(&embeddings, &labels, None, Some(reference)).is_ok());
+
+    let mut p2s = P2SGradLoss::new(4, 3).device(cpu);
+    assert!(message(p2s.compute(&embeddings, &labels, Some(&tuples))).contains("P2SGradLoss takes no mined tuples"));
+    let zero_column = Tensor::ones([4, 3], (Kind::Float, cpu)) * Tensor::from_slice(&[1.0f32, 0.0, 1.0]);
+    p2s.set_weights(&zero_column).unwrap();
+    let text = message(p2s.compute(&embeddings, &labels, None));
+    assert!(text.contains("P2SGradLoss: every weight column must rescale to unit norm"), "{text}");
+
+    let mut manifold = ManifoldLoss::new(4).num_proxies(5).device(cpu);
+    let text = message(manifold.compute(&embeddings, &labels, None));
+    assert!(text.contains("ManifoldLoss: drawing meta-classes needs at least one embedding per proxy (5), found 4"), "{text}");
+    let text = message(manifold.compute_with_meta_classes(&embeddings, Some(&Tensor::from_slice(&[0i64, 1, 5, 2]))));
+    assert!(text.contains("ManifoldLoss: meta-classes must lie in 0..5 (one per proxy); found 0..=5"), "{text}");
+    let text = message(manifold.compute_with_meta_classes(&embeddings, Some(&Tensor::from_slice(&[0i64, 1]))));
+    assert!(text.contains("ManifoldLoss: one meta-class per embedding (4) expected"), "{text}");
+    assert!(manifold.compute_with_meta_classes(&embeddings, Some(&labels)).is_ok());
+    assert!(message(manifold.compute(&embeddings, &labels, Some(&tuples))).contains("ManifoldLoss takes meta-classes, not mined tuples"));
+    let text = message(manifold.compute(&embeddings.narrow(1, 0, 3), &labels, None));
+    assert!(text.contains("ManifoldLoss was built with embedding_size 4, but the embeddings are 3 wide"), "{text}");
+    assert!(message(ManifoldLoss::new(4).device(cpu).lambda_c(-1.0)).contains("lambdaC"));
 }

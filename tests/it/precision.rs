@@ -37,6 +37,7 @@ fn losses() -> Vec<(&'static str, Box<dyn MetricLoss>)> {
         ("SmoothAPLoss", Box::new(SmoothAPLoss::new().temperature(0.1))),
         ("PNPLoss", Box::new(PNPLoss::new().anneal(0.1).variant(PnpVariant::Ds))),
         ("DynamicSoftMarginLoss", Box::new(DynamicSoftMarginLoss::new())),
+        ("P2SGradLoss", Box::new(P2SGradLoss::new(16, 4).device(cpu))),
     ]
 }
 
@@ -55,6 +56,34 @@ fn losses_in_half_precision_agree_with_f32() {
         for kind in [Kind::Half, Kind::BFloat16] {
             let half = embeddings.to_kind(kind).set_requires_grad(true);
             let value = loss.compute(&half, &labels, None).unwrap_or_else(|e| panic!("{name} in {kind:?}: {e}"));
+            value.backward();
+            let value = value.double_value(&[]);
+            let tolerance = if kind == Kind::Half { 0.02 } else { 0.06 };
+            assert!((value - full).abs() <= tolerance * full.abs().max(0.1), "{name} in {kind:?}: {value} vs {full} in f32");
+            assert!(half.grad().defined(), "{name} in {kind:?}: no gradient");
+        }
+    }
+}
+
+/// The losses `losses()` cannot call through `compute` alike in every precision: VICReg on two
+/// views (the batch's halves), and ManifoldLoss with given meta-classes (it draws new ones on
+/// every call otherwise).
+#[test]
+fn two_view_and_meta_class_losses_in_half_precision_agree_with_f32() {
+    one_thread();
+    let (embeddings, _) = inputs();
+    let meta_classes = Tensor::arange(32, (Kind::Int64, Device::Cpu)).remainder(4);
+    let mut vicreg = VICRegLoss::new();
+    let mut manifold = ManifoldLoss::new(16).num_proxies(4).device(Device::Cpu);
+    let mut cases: Vec<(&str, Box<dyn FnMut(&Tensor) -> Tensor + '_>)> = vec![
+        ("VICRegLoss", Box::new(|x: &Tensor| vicreg.compute_pair(&x.narrow(0, 0, 16), &x.narrow(0, 16, 16)).unwrap())),
+        ("ManifoldLoss", Box::new(|x: &Tensor| manifold.compute_with_meta_classes(x, Some(&meta_classes)).unwrap())),
+    ];
+    for (name, loss) in cases.iter_mut() {
+        let full = loss(&embeddings).double_value(&[]);
+        for kind in [Kind::Half, Kind::BFloat16] {
+            let half = embeddings.to_kind(kind).set_requires_grad(true);
+            let value = loss(&half);
             value.backward();
             let value = value.double_value(&[]);
             let tolerance = if kind == Kind::Half { 0.02 } else { 0.06 };

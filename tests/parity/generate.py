@@ -193,6 +193,11 @@ MODULES = {
     "vicreg": (lambda: losses.VICRegLoss(), {}, "two_views"),
     "vicreg_weighted_terms": (lambda: losses.VICRegLoss(invariance_lambda=5, variance_mu=10, covariance_v=2, eps=1e-3), {}, "two_views"),
     "p2s_grad": (lambda c, d: losses.P2SGradLoss(d, c), {}, "weighted_loss"),
+    # Unlabelled, with learned proxies (K = max(label) + 1 of them, from seed + 2), and the
+    # meta-classes drawn from the generator right after them, on both sides.
+    "manifold": (lambda c, d: losses.ManifoldLoss(l=d, K=c), {}, "unlabelled_weighted"),
+    "manifold_tuned": (lambda c, d: losses.ManifoldLoss(l=d, K=c, lambdaC=0.5, alpha=0.6, margin=0.01), {}, "unlabelled_weighted"),
+    "manifold_intrinsic": (lambda c, d: losses.ManifoldLoss(l=d, K=c, lambdaC=0.0), {}, "unlabelled_weighted"),
     "batch_easy_hard_miner": (lambda: miners.BatchEasyHardMiner(), {}, "miner"),
     "batch_easy_hard_miner_hard_easy": (lambda: miners.BatchEasyHardMiner(pos_strategy="hard", neg_strategy="easy"), {}, "miner"),
     "batch_easy_hard_miner_semihard_hard": (lambda: miners.BatchEasyHardMiner(pos_strategy="semihard", neg_strategy="hard"), {}, "miner"),
@@ -404,7 +409,7 @@ def main():
             try:
                 if kind == "cross_batch_memory":
                     module = make(case[1] // 3, case[2])
-                elif kind == "weighted_loss":
+                elif kind in ("weighted_loss", "unlabelled_weighted"):
                     module = weighted(make, labels, case[2], record["seed"])
                 elif kind == "regularizer":
                     # On the case's embeddings as rows (class weights or embeddings alike).
@@ -476,11 +481,15 @@ def main():
                             values.append(float(module(emb[rows], labels[rows])))
                     record["losses"] = values
                     record["records"] = records(module)
-                elif kind in ("loss", "weighted_loss", "class_loss"):
+                elif kind in ("loss", "weighted_loss", "class_loss", "unlabelled_weighted"):
                     emb.requires_grad_()
                     if ref_emb is not None:
                         ref_emb.requires_grad_()
-                    loss = module(emb, labels, None, ref_emb, ref_labels)
+                    if kind == "unlabelled_weighted":
+                        # PML refuses labels; the Rust side passes them and they are ignored.
+                        loss = module(emb, None, None, ref_emb, None)
+                    else:
+                        loss = module(emb, labels, None, ref_emb, ref_labels)
                     value = float(loss.detach())
                     record["records"] = records(module)
                     if loss.requires_grad and value == value:

@@ -156,6 +156,17 @@ fn weighted(name: &str, case: &Value) -> Option<Box<dyn MetricLoss>> {
             loss.set_weights(&seeded([d, classes * 2])).expect("shape");
             Box::new(loss)
         }
+        "manifold" | "manifold_tuned" | "manifold_intrinsic" => {
+            let loss = ManifoldLoss::new(d).num_proxies(classes).device(device);
+            let mut loss = match name {
+                "manifold_tuned" => loss.lambda_c(0.5).expect("non-negative").alpha(0.6).margin(0.01),
+                "manifold_intrinsic" => loss.lambda_c(0.0).expect("non-negative"),
+                _ => loss,
+            };
+            // The meta-classes are drawn from the generator right after the proxies, as in PML.
+            loss.set_proxies(&seeded([classes, d])).expect("shape");
+            Box::new(loss)
+        }
         "p2s_grad" => {
             let mut loss = P2SGradLoss::new(d, classes).device(device);
             loss.set_weights(&seeded([d, classes])).expect("shape");
