@@ -42,6 +42,10 @@ def modules(classes):
         ("ContrastiveLoss+PerAnchorReducer", losses.ContrastiveLoss(reducer=reducers.PerAnchorReducer())),
         ("MultipleLosses", losses.MultipleLosses([losses.TripletMarginLoss(margin=0.1), losses.ContrastiveLoss()], weights=[1.0, 0.5])),
         ("CrossBatchMemory", losses.CrossBatchMemory(losses.ContrastiveLoss(), 128, memory_size=1024)),
+        ("P2SGradLoss", losses.P2SGradLoss(128, classes)),
+        ("SmoothAPLoss", losses.SmoothAPLoss()),
+        ("PNPLoss", losses.PNPLoss()),
+        ("DynamicSoftMarginLoss", losses.DynamicSoftMarginLoss()),
         ("MultiSimilarityMiner", miners.MultiSimilarityMiner(epsilon=0.1)),
         ("TripletMarginMiner", miners.TripletMarginMiner(margin=0.2, type_of_triplets="semihard")),
         ("PairMarginMiner", miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8)),
@@ -60,8 +64,11 @@ def modules(classes):
 def skipped(name, batch):
     # AngularMiner gathers (triplets x width) rows: 3.7 GB per gather at 1024; AngularLoss and
     # TupletMarginLoss build PML's (positive pairs x negative pairs) matrix too. HistogramLoss
-    # lists every triplet: about 50 s and 3 GB per call at 1024, five calls per timing.
-    return batch > 256 and name in ("NTXentLoss", "LiftedStructureLoss", "AngularMiner", "AngularLoss", "TupletMarginLoss", "HistogramLoss")
+    # lists every triplet: about 50 s and 3 GB per call at 1024, five calls per timing. PNPLoss
+    # and SmoothAPLoss build (batch x batch x batch) cubes: 4 GB each at 1024, with gradients.
+    return batch > 256 and name in (
+        "NTXentLoss", "LiftedStructureLoss", "AngularMiner", "AngularLoss", "TupletMarginLoss", "HistogramLoss", "PNPLoss", "SmoothAPLoss",
+    )
 
 
 def time_ms(run):
