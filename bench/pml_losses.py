@@ -36,7 +36,7 @@ def modules(classes):
         ("SoftTripleLoss", losses.SoftTripleLoss(classes, 128)),
         ("LargeMarginSoftmaxLoss", losses.LargeMarginSoftmaxLoss(classes, 128)),
         ("SphereFaceLoss", losses.SphereFaceLoss(classes, 128)),
-        ("SubCenterArcFaceLoss", losses.SubCenterArcFaceLoss(classes, 128)),
+        ("SubCenterArcFaceLoss", losses.SubCenterArcFaceLoss(num_classes=classes, embedding_size=128)),
         ("ContrastiveLoss+LpRegularizer", losses.ContrastiveLoss(embedding_regularizer=regularizers.LpRegularizer(), embedding_reg_weight=0.5)),
         ("ArcFaceLoss+RegularFaceRegularizer", losses.ArcFaceLoss(classes, 128, weight_regularizer=regularizers.RegularFaceRegularizer(), weight_reg_weight=0.5)),
         ("ContrastiveLoss+PerAnchorReducer", losses.ContrastiveLoss(reducer=reducers.PerAnchorReducer())),
@@ -93,6 +93,14 @@ def main():
                 continue
             if "+" in name:
                 ms = time_ms(lambda: module(embeddings, labels, pair_miner(embeddings, labels)).backward())
+            elif isinstance(module, losses.DynamicSoftMarginLoss):
+                # PML keeps the previous call's graph in its histogram and fails in the next
+                # backward pass; detached between calls, as ours keeps it.
+                def run(module=module):
+                    module.hist_ = module.hist_.detach()
+                    module(embeddings, labels).backward()
+
+                ms = time_ms(run)
             elif isinstance(module, miners.BaseMiner):
                 ms = time_ms(lambda: module(embeddings, labels))
             else:

@@ -38,7 +38,7 @@ impl CosineSimilarity {
 
 impl Distance for DotProductSimilarity {
     fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
-        let (q, r) = (self.common.maybe_normalize(query), self.common.maybe_normalize(reference));
+        let (q, r) = self.common.maybe_normalize_both(query, reference);
         self.common.maybe_power(q.matmul(&r.transpose(0, 1)))
     }
 

@@ -30,7 +30,7 @@ common_options!(LpDistance);
 
 impl Distance for LpDistance {
     fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
-        let (q, r) = (self.common.maybe_normalize(query), self.common.maybe_normalize(reference));
+        let (q, r) = self.common.maybe_normalize_both(query, reference);
         // cdist has no half-precision kernel on every device; PML falls back to pairs, we to f32.
         let matrix = if matches!(q.kind(), Kind::Half | Kind::BFloat16) {
             Tensor::cdist(&q.to_kind(Kind::Float), &r.to_kind(Kind::Float), self.common.p, None).to_kind(q.kind())

@@ -4,7 +4,7 @@ use crate::indices::Tuples;
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::{Error, Result};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// Instance loss (Zheng et al., 2020): softmax cross-entropy over each sample's scaled cosine
 /// similarities to the batch, the target being the column whose number is the sample's label
@@ -60,9 +60,9 @@ impl MetricLoss for InstanceLoss {
             return Err(Error::config("InstanceLoss takes no reference embeddings (PML refuses them too)"));
         }
         let input = LossInput::new("InstanceLoss", embeddings, labels, None)?;
-        let (_, ranks, _) = input.labels.f_unique_dim(0, true, true, false)?;
+        let (_, ranks, _) = input.labels.f_internal_unique2(true, true, false)?;
         let logits = self.distance.matrix(embeddings, embeddings) * self.gamma;
-        let losses = -logits.log_softmax(1, None::<Kind>).gather(1, &ranks.unsqueeze(1), false).squeeze_dim(1);
+        let losses = logits.f_cross_entropy_loss::<Tensor>(&ranks, None, tch::Reduction::None, -100, 0.0)?;
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings, &input.labels)
     }
 }

@@ -1,4 +1,4 @@
-use super::{LossInput, MetricLoss, Reference};
+use super::{gather_pairs, LossInput, MetricLoss, Reference};
 use crate::distances::{CosineSimilarity, Distance};
 use crate::indices::Tuples;
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
@@ -65,11 +65,10 @@ impl MetricLoss for ThresholdConsistentMarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("ThresholdConsistentMarginLoss", embeddings, labels, reference)?;
         let (a1, p, a2, n) = input.pairs(indices);
-        let similarity = |a: &Tensor, b: &Tensor| {
-            let (x, y) = (embeddings.index_select(0, a), input.ref_embeddings.index_select(0, b));
-            Tensor::cosine_similarity(&x, &y, 1, 1e-8)
-        };
-        let (positive, negative) = (similarity(&a1, &p), similarity(&a2, &n));
+        // One (queries x references) matrix, then its entries at the pairs: PML gathers both
+        // rows of every pair (a million pairs of 128-wide rows at a batch of 1024).
+        let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
+        let (positive, negative) = (gather_pairs(&matrix, &a1, &p), gather_pairs(&matrix, &a2, &n));
         let positive_part = mean_where(&(-&positive + self.margin_plus), &positive.le(self.margin_plus));
         let negative_part = mean_where(&(&negative - self.margin_minus), &negative.ge(self.margin_minus));
         let loss = positive_part * self.lambda_plus + negative_part * self.lambda_minus;
