@@ -84,25 +84,6 @@ impl LargeMarginSoftmaxLoss {
         self
     }
 
-    /// Moves the weights to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.weights.vs.set_device(device);
-        self
-    }
-
-    /// The class weights, (embedding_size, num_classes).
-    pub fn weights(&self) -> &Tensor {
-        &self.weights.weights
-    }
-
-    /// Replaces the class weights.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_weights(&mut self, weights: &Tensor) -> Result<()> {
-        self.weights.set(weights)
-    }
-
     /// Cosines to every class times the magnitudes and the scale, without the margin (PML's
     /// `get_logits`).
     pub fn logits(&self, embeddings: &Tensor) -> Tensor {
@@ -147,6 +128,8 @@ impl LargeMarginSoftmaxLoss {
 fn binomial(n: i64, k: i64) -> f64 {
     (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
 }
+
+super::learned_weights::accessors!(LargeMarginSoftmaxLoss, weights, weights, set_weights, "class weights, `(embedding_size, num_classes)`");
 
 impl Component for LargeMarginSoftmaxLoss {
     fn var_store(&self) -> Option<&VarStore> {

@@ -42,3 +42,28 @@ pub(crate) fn check_width(module: &str, embeddings: &Tensor, embedding_size: i64
     }
     Ok(())
 }
+
+/// `.device(...)`, a getter and a setter (`$get`, `$set`) of the learned matrix that the
+/// `LearnedWeights` field `$field` of loss `$ty` holds, described as `$what`.
+macro_rules! accessors {
+    ($ty:ty, $field:ident, $get:ident, $set:ident, $what:literal) => {
+        impl $ty {
+            /// Moves the learned weights to a device.
+            pub fn device(mut self, device: tch::Device) -> Self {
+                self.$field.vs.set_device(device);
+                self
+            }
+
+            #[doc = concat!("The ", $what, ".")]
+            pub fn $get(&self) -> &tch::Tensor {
+                &self.$field.weights
+            }
+
+            #[doc = concat!("Replaces the ", $what, ".\n\n# Errors\nWhen the shape differs.")]
+            pub fn $set(&mut self, values: &tch::Tensor) -> $crate::Result<()> {
+                self.$field.set(values)
+            }
+        }
+    };
+}
+pub(crate) use accessors;

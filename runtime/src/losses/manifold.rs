@@ -87,25 +87,6 @@ impl ManifoldLoss {
         self
     }
 
-    /// Moves the proxies to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.proxies.vs.set_device(device);
-        self
-    }
-
-    /// The proxies, `(K, l)`.
-    pub fn proxies(&self) -> &Tensor {
-        &self.proxies.weights
-    }
-
-    /// Replaces the proxies.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_proxies(&mut self, proxies: &Tensor) -> Result<()> {
-        self.proxies.set(proxies)
-    }
-
     /// The loss with each embedding's proxy given (PML's `indices_tuple` of this loss: one
     /// proxy index per embedding), or drawn as PML draws them when `None`.
     ///
@@ -199,6 +180,8 @@ fn unit_rows(x: &Tensor) -> Tensor {
 }
 
 distance_and_reducer!(ManifoldLoss);
+
+super::learned_weights::accessors!(ManifoldLoss, proxies, proxies, set_proxies, "proxies, `(K, l)`");
 
 impl Component for ManifoldLoss {
     fn var_store(&self) -> Option<&VarStore> {

@@ -87,30 +87,13 @@ impl MarginSoftmaxLoss {
         self
     }
 
-    /// Moves the weights to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.weights.vs.set_device(device);
-        self
-    }
-
-    /// The class weights, (embedding_size, num_classes).
-    pub fn weights(&self) -> &Tensor {
-        &self.weights.weights
-    }
-
-    /// Replaces the class weights.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_weights(&mut self, weights: &Tensor) -> Result<()> {
-        self.weights.set(weights)
-    }
-
     /// Scaled cosines to every class, without the margin (PML's `get_logits`).
     pub fn logits(&self, embeddings: &Tensor) -> Tensor {
         weight_cosines(embeddings, &self.weights.weights) * self.scale
     }
 }
+
+super::learned_weights::accessors!(MarginSoftmaxLoss, weights, weights, set_weights, "class weights, `(embedding_size, num_classes)`");
 
 impl Component for MarginSoftmaxLoss {
     fn var_store(&self) -> Option<&VarStore> {

@@ -37,25 +37,6 @@ impl NormalizedSoftmaxLoss {
         self
     }
 
-    /// Moves the weights to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.weights.vs.set_device(device);
-        self
-    }
-
-    /// The class weights, (embedding_size, num_classes).
-    pub fn weights(&self) -> &Tensor {
-        &self.weights.weights
-    }
-
-    /// Replaces the class weights.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_weights(&mut self, weights: &Tensor) -> Result<()> {
-        self.weights.set(weights)
-    }
-
     /// Cosines to every class over the temperature.
     pub fn logits(&self, embeddings: &Tensor) -> Tensor {
         let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
@@ -64,6 +45,8 @@ impl NormalizedSoftmaxLoss {
         e.matmul(&w) / self.temperature
     }
 }
+
+super::learned_weights::accessors!(NormalizedSoftmaxLoss, weights, weights, set_weights, "class weights, `(embedding_size, num_classes)`");
 
 impl Component for NormalizedSoftmaxLoss {
     fn var_store(&self) -> Option<&VarStore> {

@@ -34,29 +34,10 @@ impl P2SGradLoss {
         loss
     }
 
-    /// Moves the weights to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.weights.vs.set_device(device);
-        self
-    }
-
     /// Passes the (already reduced) loss through, for the records of a reducer.
     pub fn reducer(mut self, reducer: impl Reducer + 'static) -> Self {
         self.reducer = Box::new(reducer);
         self
-    }
-
-    /// The class weights, (descriptors_dim, num_classes).
-    pub fn weights(&self) -> &Tensor {
-        &self.weights.weights
-    }
-
-    /// Replaces the class weights; the next call rescales them to unit columns.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_weights(&mut self, weights: &Tensor) -> Result<()> {
-        self.weights.set(weights)
     }
 
     /// Each column to norm `n / (n + 1e-7)`, about 1: libtorch's `renorm` to 1e-5 scaled back
@@ -81,6 +62,8 @@ impl P2SGradLoss {
         Ok(())
     }
 }
+
+super::learned_weights::accessors!(P2SGradLoss, weights, weights, set_weights, "class weights, `(descriptors_dim, num_classes)` (each call first rescales them to unit columns)");
 
 impl Component for P2SGradLoss {
     fn var_store(&self) -> Option<&VarStore> {

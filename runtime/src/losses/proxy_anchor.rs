@@ -56,26 +56,9 @@ impl ProxyAnchorLoss {
         self.reducer = Box::new(reducer);
         self
     }
-
-    /// Moves the proxies to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.proxies.vs.set_device(device);
-        self
-    }
-
-    /// The proxies, (num_classes, embedding_size).
-    pub fn proxies(&self) -> &Tensor {
-        &self.proxies.weights
-    }
-
-    /// Replaces the proxies.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_proxies(&mut self, proxies: &Tensor) -> Result<()> {
-        self.proxies.set(proxies)
-    }
 }
+
+super::learned_weights::accessors!(ProxyAnchorLoss, proxies, proxies, set_proxies, "proxies, `(num_classes, embedding_size)`");
 
 impl Component for ProxyAnchorLoss {
     fn var_store(&self) -> Option<&VarStore> {

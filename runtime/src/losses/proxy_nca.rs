@@ -44,25 +44,6 @@ impl ProxyNCALoss {
         self
     }
 
-    /// Moves the proxies to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.proxies.vs.set_device(device);
-        self
-    }
-
-    /// The proxies, (num_classes, embedding_size).
-    pub fn weights(&self) -> &Tensor {
-        &self.proxies.weights
-    }
-
-    /// Replaces the proxies.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_weights(&mut self, proxies: &Tensor) -> Result<()> {
-        self.proxies.set(proxies)
-    }
-
     /// The distances from the embeddings to every proxy (PML's `get_logits`).
     pub fn logits(&self, embeddings: &Tensor) -> Tensor {
         self.distance.matrix(embeddings, &self.proxies.weights.to_kind(embeddings.kind()))
@@ -70,6 +51,8 @@ impl ProxyNCALoss {
 }
 
 distance_and_reducer!(ProxyNCALoss);
+
+super::learned_weights::accessors!(ProxyNCALoss, proxies, weights, set_weights, "proxies, `(num_classes, embedding_size)`");
 
 impl Component for ProxyNCALoss {
     fn var_store(&self) -> Option<&VarStore> {

@@ -91,25 +91,7 @@ impl SoftTripleLoss {
         self
     }
 
-    /// Moves the centers to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.centers.vs.set_device(device);
-        self
-    }
-
     /// The centers, (embedding_size, num_classes * centers_per_class); class `c`'s are columns
-    /// `c * centers_per_class ..`.
-    pub fn weights(&self) -> &Tensor {
-        &self.centers.weights
-    }
-
-    /// Replaces the centers.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_weights(&mut self, centers: &Tensor) -> Result<()> {
-        self.centers.set(centers)
-    }
 
     /// The similarity of each embedding to each class, (batch, num_classes) (PML's
     /// `get_logits`).
@@ -120,6 +102,8 @@ impl SoftTripleLoss {
         (weights * to_centers).sum_dim_intlist(2i64, false, None::<Kind>)
     }
 }
+
+super::learned_weights::accessors!(SoftTripleLoss, centers, weights, set_weights, "centres, `(embedding_size, num_classes * centers_per_class)`");
 
 impl Component for SoftTripleLoss {
     fn var_store(&self) -> Option<&VarStore> {

@@ -87,25 +87,7 @@ impl SubCenterArcFaceLoss {
         self
     }
 
-    /// Moves the weights to a device.
-    pub fn device(mut self, device: Device) -> Self {
-        self.weights.vs.set_device(device);
-        self
-    }
-
     /// The sub-centers, (embedding_size, num_classes * sub_centers); class `c`'s are columns
-    /// `c * sub_centers ..`.
-    pub fn weights(&self) -> &Tensor {
-        &self.weights.weights
-    }
-
-    /// Replaces the sub-centers.
-    ///
-    /// # Errors
-    /// When the shape differs.
-    pub fn set_weights(&mut self, weights: &Tensor) -> Result<()> {
-        self.weights.set(weights)
-    }
 
     /// Cosines to every sub-center, (batch, num_classes, sub_centers).
     fn sub_center_cosines(&self, embeddings: &Tensor) -> Tensor {
@@ -167,6 +149,8 @@ impl SubCenterArcFaceLoss {
         }))
     }
 }
+
+super::learned_weights::accessors!(SubCenterArcFaceLoss, weights, weights, set_weights, "sub-centres, `(embedding_size, num_classes * sub_centers)`");
 
 impl Component for SubCenterArcFaceLoss {
     fn var_store(&self) -> Option<&VarStore> {
