@@ -70,7 +70,8 @@ impl Regularizer for SparseCentersRegularizer {
         let (same, different) = self.masks(rows.device());
         let doubled = (similarities.masked_select(&same) * 2.0).clamp_max(2.0);
         let values = (-doubled + 2.0 + small_val(rows.kind())).sqrt();
-        let divisor = 2.0 * same.sum(Kind::Int64).int64_value(&[]) as f64;
+        // Twice the pairs (i < j) of one class's centres: known from the sizes, no device sync.
+        let divisor = (self.num_classes * self.centers_per_class * (self.centers_per_class - 1)) as f64;
         tch::no_grad(|| {
             let mean = |mask: &Tensor| similarities.masked_select(mask).mean(Kind::Double).double_value(&[]);
             self.same_class_center_sim = mean(&same);
