@@ -45,19 +45,15 @@ impl Tuples {
     }
 
     /// The tuple as triplets: pairs become every `(a, p, n)` whose positive and negative pair
-    /// share the anchor, ordered by anchor, then positive, then negative, as PML orders them.
+    /// share the anchor, ordered by positive pair, then negative pair, as PML orders them.
     /// `rows` and `columns` are the numbers of queries and references the indices point into.
     pub fn to_triplets(&self, rows: i64, columns: i64) -> (Tensor, Tensor, Tensor) {
         match self {
             Tuples::Triplets { a, p, n } => (a.shallow_clone(), p.shallow_clone(), n.shallow_clone()),
-            Tuples::Pairs { a1, p, a2, n } => {
-                // Each positive pair meets every negative pair of its anchor: gather the anchors'
-                // rows of the negative mask, (positive pairs x references), rather than compare
-                // every positive pair with every negative pair as PML does. Same triplets, same
-                // order when the negative pairs are row-major, as mined pairs are.
-                let negative = pair_mask(a2, n, rows, columns);
-                triplets_from_positive_pairs(a1, p, &negative)
-            }
+            Tuples::Pairs { a1, p, a2, n } => match triplet_pairs(a1, a2, rows, columns) {
+                Some((positive_pair, negative_pair)) => (a1.index_select(0, &positive_pair), p.index_select(0, &positive_pair), n.index_select(0, &negative_pair)),
+                None => dense_triplets(a1, p, a2, n, rows, columns),
+            },
         }
     }
 
@@ -117,6 +113,12 @@ pub fn all_triplets(labels: &Tensor, ref_labels: Option<&Tensor>) -> Tuples {
     Tuples::Triplets { a, p, n }
 }
 
+/// The triplets of positive pairs `(a1, p)` and negative pairs `(a2, n)` from the anchors' rows
+/// of the negative pairs' mask: for many triplets per positive pair (see [`triplet_pairs`]).
+pub(crate) fn dense_triplets(a1: &Tensor, p: &Tensor, a2: &Tensor, n: &Tensor, rows: i64, columns: i64) -> (Tensor, Tensor, Tensor) {
+    triplets_from_positive_pairs(a1, p, &pair_mask(a2, n, rows, columns))
+}
+
 /// `(a, p, n)` for every positive pair `(a, p)` and every `n` the negative mask allows for `a`,
 /// ordered by pair, then negative. Costs (pairs x references), not PML's (rows x refs x refs)
 /// cube.
@@ -128,6 +130,42 @@ fn triplets_from_positive_pairs(a: &Tensor, p: &Tensor, negative: &Tensor) -> (T
     let per_pair = negative.index_select(0, a).nonzero();
     let (pair, n) = (per_pair.select(1, 0), per_pair.select(1, 1));
     (a.index_select(0, &pair), p.index_select(0, &pair), n.contiguous())
+}
+
+/// The triplets that positive pairs `(a1, _)` and negative pairs `(a2, _)` make, as indices
+/// into the two lists: each positive pair meets every negative pair of its anchor, ordered by
+/// positive pair, then negative pair, as PML's `convert_to_triplets` orders them. Counts and
+/// offsets per anchor cost O(pairs + triplets), where PML compares every positive pair with every
+/// negative pair. `None` when the triplets are so many that gathering the anchors' rows of the
+/// negative mask and taking its `nonzero`, O(positive pairs x columns) but a few times cheaper
+/// per element, costs less ([`triplets_from_positive_pairs`]).
+pub(crate) fn triplet_pairs(a1: &Tensor, a2: &Tensor, rows: i64, columns: i64) -> Option<(Tensor, Tensor)> {
+    let device = a1.device();
+    if a1.numel() == 0 || a2.numel() == 0 {
+        let empty = Tensor::zeros([0], (Kind::Int64, device));
+        return Some((empty.shallow_clone(), empty));
+    }
+    let per_anchor = a2.bincount::<Tensor>(None, rows);
+    let per_positive = per_anchor.index_select(0, a1);
+    let triplets = per_positive.sum(Kind::Int64).int64_value(&[]);
+    if triplets * 4 > a1.numel() as i64 * columns {
+        return None;
+    }
+    // The negative pairs grouped by anchor, keeping their order within an anchor; a miner's
+    // pairs come from `nonzero`, row-major, and need no sort.
+    let n = a2.numel() as i64;
+    let sorted = n < 2 || a2.narrow(0, 1, n - 1).ge_tensor(&a2.narrow(0, 0, n - 1)).all().int64_value(&[]) != 0;
+    let order = (!sorted).then(|| a2.argsort_stable(true, 0, false));
+    let first_of_anchor = per_anchor.cumsum(0, Kind::Int64) - &per_anchor;
+    let positive_pair = Tensor::repeat_interleave(&per_positive, Some(triplets));
+    let first_of_pair = (per_positive.cumsum(0, Kind::Int64) - &per_positive).index_select(0, &positive_pair);
+    let rank = Tensor::arange(triplets, (Kind::Int64, device)) - first_of_pair;
+    let grouped = first_of_anchor.index_select(0, &a1.index_select(0, &positive_pair)) + rank;
+    let negative_pair = match order {
+        Some(order) => order.index_select(0, &grouped),
+        None => grouped,
+    };
+    Some((positive_pair, negative_pair))
 }
 
 /// `per_anchor` random triplets for every anchor that has a positive and a negative: the
@@ -162,4 +200,48 @@ pub fn sample_weights(indices: Option<&Tuples>, samples: i64, anchors_only: bool
     }
     let counts = all.bincount::<Tensor>(None, samples).to_kind(kind);
     &counts / counts.max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PML's way: compare every positive pair with every negative pair.
+    fn brute_force(a1: &[i64], a2: &[i64]) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for (i, x) in a1.iter().enumerate() {
+            for (j, y) in a2.iter().enumerate() {
+                if x == y {
+                    out.push((i as i64, j as i64));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn triplet_pairs_match_the_all_pairs_comparison_in_order() {
+        // Row-major negatives (a miner's), and shuffled ones a user could give, with an anchor
+        // that has positives but no negatives (3) and one with negatives but no positives (4).
+        let a1 = [0i64, 0, 1, 3, 2, 0];
+        for a2 in [vec![0i64, 0, 1, 2, 2, 2, 4], vec![2i64, 0, 4, 1, 2, 0, 2]] {
+            let (pp, np) = triplet_pairs(&Tensor::from_slice(&a1), &Tensor::from_slice(&a2), 5, 100).expect("few triplets");
+            let ours: Vec<(i64, i64)> = Vec::<i64>::try_from(&pp).unwrap().into_iter().zip(Vec::<i64>::try_from(&np).unwrap()).collect();
+            assert_eq!(ours, brute_force(&a1, &a2), "negative anchors {a2:?}");
+        }
+        let (pp, _) = triplet_pairs(&Tensor::from_slice(&a1), &Tensor::from_slice(&[4i64]), 5, 100).expect("few triplets");
+        assert_eq!(pp.numel(), 0);
+    }
+
+    #[test]
+    fn many_triplets_take_the_mask_path_with_the_same_result() {
+        let t = |v: &[i64]| Tensor::from_slice(v);
+        let v = |x: Tensor| Vec::<i64>::try_from(x).unwrap();
+        let pairs = Tuples::Pairs { a1: t(&[0, 0, 1, 3, 2, 0]), p: t(&[1, 2, 0, 4, 3, 4]), a2: t(&[0, 0, 1, 2, 2, 2, 4]), n: t(&[3, 4, 2, 0, 1, 4, 0]) };
+        let Tuples::Pairs { a1, a2, .. } = &pairs else { unreachable!() };
+        // 10 triplets: against 6 positive pairs x 5 columns the mask is cheaper; against 100, not.
+        assert!(triplet_pairs(a1, a2, 5, 5).is_none() && triplet_pairs(a1, a2, 5, 100).is_some());
+        let (dense, sparse) = (pairs.to_triplets(5, 5), pairs.to_triplets(5, 100));
+        assert_eq!((v(dense.0), v(dense.1), v(dense.2)), (v(sparse.0), v(sparse.1), v(sparse.2)));
+    }
 }

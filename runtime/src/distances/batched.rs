@@ -74,6 +74,13 @@ impl Distance for BatchedDistance {
             Err(_) => self.distance.matrix(query, reference),
         }
     }
+    fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+        if super::few(rows.numel() as i64, query.size()[0], reference.size()[0]) {
+            self.distance.entries(query, reference, rows, columns)
+        } else {
+            super::gather_pairs(&self.matrix(query, reference), rows, columns)
+        }
+    }
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
         self.distance.pairwise(x, y)
     }

@@ -42,6 +42,14 @@ impl Distance for DotProductSimilarity {
         self.common.maybe_power(q.matmul(&r.transpose(0, 1)))
     }
 
+    fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+        if !super::few(rows.numel() as i64, query.size()[0], reference.size()[0]) {
+            return super::gather_pairs(&self.matrix(query, reference), rows, columns);
+        }
+        let (q, r) = self.common.entry_rows(query, reference, rows, columns);
+        self.common.maybe_power((q * r).sum_dim_intlist(1i64, false, None::<Kind>))
+    }
+
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
         (x * y).sum_dim_intlist(1i64, false, None::<Kind>)
     }
@@ -62,6 +70,10 @@ impl Distance for DotProductSimilarity {
 impl Distance for CosineSimilarity {
     fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
         DotProductSimilarity::new().matrix(query, reference)
+    }
+
+    fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+        DotProductSimilarity::new().entries(query, reference, rows, columns)
     }
 
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {

@@ -40,6 +40,18 @@ impl Distance for LpDistance {
         self.common.maybe_power(matrix)
     }
 
+    fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+        if !super::few(rows.numel() as i64, query.size()[0], reference.size()[0]) {
+            return super::gather_pairs(&self.matrix(query, reference), rows, columns);
+        }
+        let (q, r) = self.common.entry_rows(query, reference, rows, columns);
+        let kind = q.kind();
+        // As `cdist` computes a small matrix; in f32 for half precision, as `matrix` does.
+        let (q, r) = if matches!(kind, Kind::Half | Kind::BFloat16) { (q.to_kind(Kind::Float), r.to_kind(Kind::Float)) } else { (q, r) };
+        let distances = (q - r).norm_scalaropt_dim(self.common.p, [1i64].as_slice(), false).to_kind(kind);
+        self.common.maybe_power(distances)
+    }
+
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
         Tensor::pairwise_distance(x, y, self.common.p, 1e-6, false)
     }
@@ -76,6 +88,10 @@ impl NegativeLpDistance {
 impl Distance for NegativeLpDistance {
     fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
         -self.inner.matrix(query, reference)
+    }
+
+    fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+        -self.inner.entries(query, reference, rows, columns)
     }
 
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {

@@ -23,6 +23,13 @@ pub trait Distance: Send + std::fmt::Debug {
     /// The distance of each row of `x` to the same row of `y`, on the rows as given: as PML's
     /// `pairwise_distance`, neither normalisation nor `power` applies.
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor;
+    /// The matrix's entries at `(rows[i], columns[i])`, as `matrix(query, reference)` would
+    /// give them; distances that can compute an entry alone do so when the entries are
+    /// [`few`] (a handful of mined tuples in a large batch), and skip the rest of the matrix
+    /// and its backward pass.
+    fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+        gather_pairs(&self.matrix(query, reference), rows, columns)
+    }
     /// Whether larger values mean closer (similarities).
     fn is_inverted(&self) -> bool;
     /// A copy, so that a loss can own a distance it changes (DAML's negated one).
@@ -46,6 +53,19 @@ pub fn margin(distance: &dyn Distance, x: &Tensor, y: &Tensor) -> Tensor {
 /// The element-wise closer of two distances: the minimum, or the maximum for similarities.
 pub fn smallest(distance: &dyn Distance, x: &Tensor, y: &Tensor) -> Tensor {
     if distance.is_inverted() { x.maximum(y) } else { x.minimum(y) }
+}
+
+/// The entries of `matrix` at `(rows[i], columns[i])`.
+pub(crate) fn gather_pairs(matrix: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+    let width = matrix.size()[1];
+    matrix.reshape([-1]).index_select(0, &(rows * width + columns))
+}
+
+/// Whether `entries` of a (queries x references) matrix are few enough to compute one by one:
+/// per entry that costs a gather and a reduction over the width, forward and backward, about
+/// sixteen times what a matrix product spends on one.
+pub fn few(entries: i64, queries: i64, references: i64) -> bool {
+    entries * 16 <= queries * references
 }
 
 /// Options every distance shares (PML's `BaseDistance`).
@@ -77,6 +97,12 @@ impl Common {
         let same = query.data_ptr() == reference.data_ptr() && query.size() == reference.size() && query.stride() == reference.stride() && query.kind() == reference.kind();
         let r = if same { q.shallow_clone() } else { self.maybe_normalize(reference) };
         (q, r)
+    }
+
+    /// The normalised query rows and reference rows of each entry.
+    pub fn entry_rows(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> (Tensor, Tensor) {
+        let (q, r) = self.maybe_normalize_both(query, reference);
+        (q.index_select(0, rows), r.index_select(0, columns))
     }
 
     pub fn maybe_power(&self, matrix: Tensor) -> Tensor {

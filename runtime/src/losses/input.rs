@@ -2,7 +2,8 @@
 //! shapes, move labels to the embeddings' device, and default the reference to the queries.
 
 use super::Reference;
-use crate::indices::{all_pairs, Tuples};
+use crate::distances::Distance;
+use crate::indices::{all_pairs, dense_triplets, triplet_pairs, Tuples};
 use crate::{Error, Result};
 use tch::{Kind, Tensor};
 
@@ -23,8 +24,10 @@ pub(crate) fn check_embeddings(module: &str, embeddings: &Tensor, labels: &Tenso
         return Err(Error::data(format!("{module}: the batch is empty (embeddings of shape {e:?})")));
     }
     // One device sync per call: a NaN would otherwise surface as a NaN loss, or as a zero loss
-    // when every tuple's value is filtered out, far from its cause.
-    if embeddings.isnan().any().int64_value(&[]) != 0 {
+    // when every tuple's value is filtered out, far from its cause. A NaN makes the sum NaN, and
+    // summing costs a fifth of `isnan().any()`; only a NaN sum (a NaN, or infinities of both
+    // signs) needs the exact check.
+    if embeddings.sum(embeddings.kind()).isnan().int64_value(&[]) != 0 && embeddings.isnan().any().int64_value(&[]) != 0 {
         return Err(Error::data(format!("{module}: the embeddings (shape {e:?}) contain NaN")));
     }
     Ok(())
@@ -114,6 +117,33 @@ impl<'a> LossInput<'a> {
         tuples.to_triplets(self.rows(), self.columns())
     }
 
+    /// The triplets (as [`LossInput::triplets`] gives them) with their anchor-positive and
+    /// anchor-negative entries of `distance`'s matrix. Mined pairs are measured once each
+    /// before they are combined into triplets, and only the entries the triplets use are
+    /// computed when they are few.
+    pub fn triplet_distances(&self, distance: &dyn Distance, indices: Option<&Tuples>, per_anchor: super::TripletsPerAnchor) -> TripletDistances {
+        let (a, p, n) = match indices {
+            Some(Tuples::Pairs { a1, p, a2, n }) => match triplet_pairs(a1, a2, self.rows(), self.columns()) {
+                Some((positive_pair, negative_pair)) => {
+                    let positives = a1.size()[0];
+                    let d = distance.entries(self.embeddings, self.ref_embeddings, &Tensor::cat(&[a1, a2], 0), &Tensor::cat(&[p, n], 0));
+                    return TripletDistances {
+                        a: a1.index_select(0, &positive_pair),
+                        p: p.index_select(0, &positive_pair),
+                        n: n.index_select(0, &negative_pair),
+                        ap: d.narrow(0, 0, positives).index_select(0, &positive_pair),
+                        an: d.narrow(0, positives, a2.size()[0]).index_select(0, &negative_pair),
+                    };
+                }
+                None => dense_triplets(a1, p, a2, n, self.rows(), self.columns()),
+            },
+            _ => self.triplets(indices, per_anchor),
+        };
+        let d = distance.entries(self.embeddings, self.ref_embeddings, &Tensor::cat(&[&a, &a], 0), &Tensor::cat(&[&p, &n], 0));
+        let t = a.size()[0];
+        TripletDistances { ap: d.narrow(0, 0, t), an: d.narrow(0, t, t), a, p, n }
+    }
+
     /// The tuples as pairs; every pair when none are given (PML's `convert_to_pairs`).
     pub fn pairs(&self, indices: Option<&Tuples>) -> (Tensor, Tensor, Tensor, Tensor) {
         match indices {
@@ -123,15 +153,18 @@ impl<'a> LossInput<'a> {
     }
 }
 
+/// Triplets `(a, p, n)` with their distances `ap = d(a, p)` and `an = d(a, n)`.
+pub(crate) struct TripletDistances {
+    pub a: Tensor,
+    pub p: Tensor,
+    pub n: Tensor,
+    pub ap: Tensor,
+    pub an: Tensor,
+}
+
 /// PML's generic pair loss skips the computation when every index list has at most one entry.
 pub(crate) fn too_few_pairs(pairs: &(Tensor, Tensor, Tensor, Tensor)) -> bool {
     [&pairs.0, &pairs.1, &pairs.2, &pairs.3].iter().all(|t| t.numel() <= 1)
-}
-
-/// The entries of `matrix` at `(rows[i], columns[i])`.
-pub(crate) fn gather_pairs(matrix: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
-    let width = matrix.size()[1];
-    matrix.reshape([-1]).index_select(0, &(rows * width + columns))
 }
 
 /// The most negative finite value of a kind (PML's `neg_inf`, `torch.finfo(dtype).min`).

@@ -1,4 +1,5 @@
-use super::input::{gather_pairs, masked_logsumexp, too_few_pairs};
+use super::gather_pairs;
+use super::input::{masked_logsumexp, too_few_pairs};
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{margin, Distance, LpDistance};
 use crate::indices::Tuples;

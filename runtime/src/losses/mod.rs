@@ -79,7 +79,8 @@ pub use triplet_margin::{TripletMarginLoss, TripletsPerAnchor};
 pub use tuplet_margin::TupletMarginLoss;
 pub use vicreg::VICRegLoss;
 
-pub(crate) use input::{check_embeddings, gather_pairs, neg_inf, small_val, LossInput};
+pub(crate) use crate::distances::gather_pairs;
+pub(crate) use input::{check_embeddings, neg_inf, small_val, LossInput};
 
 use crate::indices::Tuples;
 use crate::component::Component;

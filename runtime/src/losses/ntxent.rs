@@ -1,4 +1,5 @@
-use super::input::{gather_pairs, neg_inf, small_val, too_few_pairs};
+use super::gather_pairs;
+use super::input::{neg_inf, small_val, too_few_pairs};
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
 use crate::distances::{CosineSimilarity, Distance};
 use crate::indices::Tuples;

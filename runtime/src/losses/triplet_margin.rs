@@ -90,25 +90,19 @@ impl Component for TripletMarginLoss {
 impl MetricLoss for TripletMarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("TripletMarginLoss", embeddings, labels, reference)?;
-        let (a, p, n) = input.triplets(indices, self.triplets_per_anchor);
-        if a.numel() == 0 {
+        let t = input.triplet_distances(self.distance.as_ref(), indices, self.triplets_per_anchor);
+        if t.a.numel() == 0 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         }
-        let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-        // Index the flattened matrix: gathering whole rows first would copy a row per triplet.
-        let (columns, flat) = (matrix.size()[1], matrix.reshape([-1]));
-        let pick = |row: &Tensor, column: &Tensor| flat.index_select(0, &(row * columns + column));
-        let ap = pick(&a, &p);
-        let mut an = pick(&a, &n);
+        let (ap, mut an) = (t.ap, t.an);
         if self.swap {
             // d(p, n) between two references.
-            let reference_matrix = self.distance.matrix(input.ref_embeddings, input.ref_embeddings);
-            let pn = reference_matrix.reshape([-1]).index_select(0, &(&p * columns + &n));
+            let pn = self.distance.entries(input.ref_embeddings, input.ref_embeddings, &t.p, &t.n);
             an = smallest(self.distance.as_ref(), &an, &pn);
         }
         let violation = margin(self.distance.as_ref(), &ap, &an) + self.margin;
         let losses = if self.smooth_loss { violation.softplus() } else { violation.relu() };
-        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Triplet).indices(LossIndices::Triplets(a, p, n))], embeddings, &input.labels)
+        reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Triplet).indices(LossIndices::Triplets(t.a, t.p, t.n))], embeddings, &input.labels)
     }
 }
 

@@ -1,4 +1,5 @@
-use super::input::{gather_pairs, masked_logsumexp, too_few_pairs};
+use super::gather_pairs;
+use super::input::{masked_logsumexp, too_few_pairs};
 use super::{LossInput, MetricLoss, Reference};
 use crate::distances::{CosineSimilarity, Distance};
 use crate::indices::{pair_mask, Tuples};

@@ -45,20 +45,20 @@ impl TupleMiner for MultiSimilarityMiner {
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             let (positive, negative) = pair_masks(&input.labels, input.ref_labels.as_ref());
-            let (hardest_negative, hardest_positive, keep_positive, keep_negative);
-            if self.distance.is_inverted() {
-                // An anchor without negatives gets -inf as its hardest negative and so keeps no
-                // positive; one without positives keeps no negative (as PML's sentinels do).
-                hardest_negative = matrix.masked_fill(&negative.logical_not(), f64::NEG_INFINITY).amax([1i64].as_slice(), true);
-                hardest_positive = matrix.masked_fill(&positive.logical_not(), f64::INFINITY).amin([1i64].as_slice(), true);
-                keep_positive = (&matrix - self.epsilon).lt_tensor(&hardest_negative);
-                keep_negative = (&matrix + self.epsilon).gt_tensor(&hardest_positive);
+            // `where` keeps the pairs of one kind and fills the others (twice as fast as
+            // `masked_fill` of the complement on the CPU). An anchor without negatives gets the
+            // filler as its hardest negative and so keeps no positive; one without positives
+            // keeps no negative (as PML's sentinels do).
+            let (closest, furthest) = if self.distance.is_inverted() { (f64::INFINITY, f64::NEG_INFINITY) } else { (f64::NEG_INFINITY, f64::INFINITY) };
+            let hardest_negative = matrix.where_scalarother(&negative, furthest);
+            let hardest_positive = matrix.where_scalarother(&positive, closest);
+            let (keep_positive, keep_negative) = if self.distance.is_inverted() {
+                let (hardest_negative, hardest_positive) = (hardest_negative.amax([1i64].as_slice(), true), hardest_positive.amin([1i64].as_slice(), true));
+                ((&matrix - self.epsilon).lt_tensor(&hardest_negative), (&matrix + self.epsilon).gt_tensor(&hardest_positive))
             } else {
-                hardest_negative = matrix.masked_fill(&negative.logical_not(), f64::INFINITY).amin([1i64].as_slice(), true);
-                hardest_positive = matrix.masked_fill(&positive.logical_not(), f64::NEG_INFINITY).amax([1i64].as_slice(), true);
-                keep_positive = (&matrix + self.epsilon).gt_tensor(&hardest_negative);
-                keep_negative = (&matrix - self.epsilon).lt_tensor(&hardest_positive);
-            }
+                let (hardest_negative, hardest_positive) = (hardest_negative.amin([1i64].as_slice(), true), hardest_positive.amax([1i64].as_slice(), true));
+                ((&matrix + self.epsilon).gt_tensor(&hardest_negative), (&matrix - self.epsilon).lt_tensor(&hardest_positive))
+            };
             Tuples::from_masks(&positive.logical_and(&keep_positive), &negative.logical_and(&keep_negative))
         });
         self.last = Some(tuples.counts());
