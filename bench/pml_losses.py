@@ -1,5 +1,6 @@
 """PML's half of bench/losses_vs_pml: the same modules, inputs and timing loop as
 examples/bench_losses.rs, printing `module batch milliseconds` lines."""
+import os
 import time
 
 import torch
@@ -45,6 +46,8 @@ def modules(classes):
         ("P2SGradLoss", losses.P2SGradLoss(128, classes)),
         ("SmoothAPLoss", losses.SmoothAPLoss()),
         ("PNPLoss", losses.PNPLoss()),
+        ("ManifoldLoss", losses.ManifoldLoss(l=128)),
+        ("VICRegLoss", losses.VICRegLoss()),
         ("DynamicSoftMarginLoss", losses.DynamicSoftMarginLoss()),
         ("MultiSimilarityMiner", miners.MultiSimilarityMiner(epsilon=0.1)),
         ("TripletMarginMiner", miners.TripletMarginMiner(margin=0.2, type_of_triplets="semihard")),
@@ -83,13 +86,16 @@ def time_ms(run):
 
 
 def main():
+    # BENCH_MODULES=A,B: only the modules named, as our half reads it.
+    only = [m for m in os.environ.get("BENCH_MODULES", "").split(",") if m]
     for batch in (64, 256, 1024):
         torch.manual_seed(batch)
         embeddings = torch.randn(batch, 128).requires_grad_(True)
         labels = torch.div(torch.arange(batch), 8, rounding_mode="floor")
         pair_miner = miners.MultiSimilarityMiner(epsilon=0.1)
+        half = batch // 2
         for name, module in modules(batch // 8):
-            if skipped(name, batch):
+            if skipped(name, batch) or (only and name not in only):
                 continue
             if "+" in name:
                 ms = time_ms(lambda: module(embeddings, labels, pair_miner(embeddings, labels)).backward())
@@ -101,6 +107,10 @@ def main():
                     module(embeddings, labels).backward()
 
                 ms = time_ms(run)
+            elif isinstance(module, losses.VICRegLoss):
+                ms = time_ms(lambda: module(embeddings[:half], ref_emb=embeddings[half:]).backward())
+            elif isinstance(module, losses.ManifoldLoss):
+                ms = time_ms(lambda: module(embeddings).backward())
             elif isinstance(module, miners.BaseMiner):
                 ms = time_ms(lambda: module(embeddings, labels))
             else:

@@ -1,7 +1,8 @@
 //! Our half of `bench/losses_vs_pml`: times each loss (forward and backward) and each miner
 //! (forward) on seeded embeddings of width 128, batches of 64, 256 and 1024 with 8 samples per
 //! class, and prints `module batch milliseconds` lines. Run through the script, which runs PML's
-//! half on the same inputs right after and prints the ratio.
+//! half on the same inputs right after and prints the ratio. `BENCH_MODULES=A,B` times only
+//! the modules named.
 
 use metric_learning::distances::CosineSimilarity;
 use metric_learning::losses::*;
@@ -13,11 +14,13 @@ use std::time::Instant;
 
 enum Module {
     Loss(Box<dyn MetricLoss>),
+    /// Takes the batch's first half as embeddings and its second as their other views.
+    TwoViews(VICRegLoss),
     Miner(Box<dyn TupleMiner>),
 }
 
 fn modules(classes: i64) -> Vec<(&'static str, Module)> {
-    use Module::{Loss, Miner};
+    use Module::{Loss, Miner, TwoViews};
     let cpu = Device::Cpu;
     vec![
         ("TripletMarginLoss", Loss(Box::new(TripletMarginLoss::new().margin(0.1)))),
@@ -58,6 +61,8 @@ fn modules(classes: i64) -> Vec<(&'static str, Module)> {
         ("SmoothAPLoss", Loss(Box::new(SmoothAPLoss::new()))),
         ("PNPLoss", Loss(Box::new(PNPLoss::new()))),
         ("DynamicSoftMarginLoss", Loss(Box::new(DynamicSoftMarginLoss::new()))),
+        ("ManifoldLoss", Loss(Box::new(ManifoldLoss::new(128).device(cpu)))),
+        ("VICRegLoss", TwoViews(VICRegLoss::new())),
         ("MultiSimilarityMiner", Miner(Box::new(MultiSimilarityMiner::new(0.1)))),
         ("TripletMarginMiner", Miner(Box::new(TripletMarginMiner::new(0.2, TripletType::Semihard)))),
         ("PairMarginMiner", Miner(Box::new(PairMarginMiner::new(0.2, 0.8)))),
@@ -89,13 +94,19 @@ fn main() {
         let embeddings = Tensor::randn([batch, 128], (Kind::Float, Device::Cpu)).set_requires_grad(true);
         let labels = Tensor::arange(batch, (Kind::Int64, Device::Cpu)).divide_scalar_mode(8, "floor");
         let mut pair_miner = MultiSimilarityMiner::new(0.1);
-        for (name, mut module) in modules(batch / 8) {
+        let only = std::env::var("BENCH_MODULES").ok();
+        let chosen = |name: &str| only.as_ref().is_none_or(|only| only.split(',').any(|o| o == name));
+        let half = batch / 2;
+        for (name, mut module) in modules(batch / 8).into_iter().filter(|(name, _)| chosen(name)) {
             let ms = match &mut module {
                 Module::Loss(loss) if name.contains('+') => time_ms(|| {
                     let tuples = pair_miner.mine(&embeddings, &labels).expect("mine");
                     loss.compute(&embeddings, &labels, Some(&tuples)).expect("loss").backward();
                 }),
                 Module::Loss(loss) => time_ms(|| loss.compute(&embeddings, &labels, None).expect("loss").backward()),
+                Module::TwoViews(loss) => time_ms(|| {
+                    loss.compute_pair(&embeddings.narrow(0, 0, half), &embeddings.narrow(0, half, half)).expect("loss").backward();
+                }),
                 Module::Miner(miner) => time_ms(|| {
                     miner.mine(&embeddings, &labels).expect("mine");
                 }),

@@ -147,15 +147,17 @@ pub(crate) fn triplet_pairs(a1: &Tensor, a2: &Tensor, rows: i64, columns: i64) -
     }
     let per_anchor = a2.bincount::<Tensor>(None, rows);
     let per_positive = per_anchor.index_select(0, a1);
-    let triplets = per_positive.sum(Kind::Int64).int64_value(&[]);
+    // The triplet count and whether the negative pairs are grouped by anchor (a miner's are:
+    // `nonzero` is row-major), read in one transfer.
+    let n = a2.numel() as i64;
+    let descents = a2.narrow(0, 1, n - 1).lt_tensor(&a2.narrow(0, 0, n - 1)).sum(Kind::Int64);
+    let read = Vec::<i64>::try_from(Tensor::stack(&[per_positive.sum(Kind::Int64), descents], 0)).unwrap_or_default();
+    let [triplets, descents] = read[..] else { return None };
     if triplets * 4 > a1.numel() as i64 * columns {
         return None;
     }
-    // The negative pairs grouped by anchor, keeping their order within an anchor; a miner's
-    // pairs come from `nonzero`, row-major, and need no sort.
-    let n = a2.numel() as i64;
-    let sorted = n < 2 || a2.narrow(0, 1, n - 1).ge_tensor(&a2.narrow(0, 0, n - 1)).all().int64_value(&[]) != 0;
-    let order = (!sorted).then(|| a2.argsort_stable(true, 0, false));
+    // The negative pairs grouped by anchor, keeping their order within an anchor.
+    let order = (descents > 0).then(|| a2.argsort_stable(true, 0, false));
     let first_of_anchor = per_anchor.cumsum(0, Kind::Int64) - &per_anchor;
     let positive_pair = Tensor::repeat_interleave(&per_positive, Some(triplets));
     let first_of_pair = (per_positive.cumsum(0, Kind::Int64) - &per_positive).index_select(0, &positive_pair);

@@ -20,9 +20,20 @@ use tch::{Kind, Tensor};
 pub struct AngularLoss {
     alpha: f64,
     reducer: Box<dyn Reducer>,
-    /// The mean angle in degrees between a pair's centre and its negatives, as a tensor so that
-    /// reading it waits until `records()`.
-    average_angle: Option<Tensor>,
+    /// What the mean angle between a pair's centre and its negatives comes from, kept until
+    /// `records()` asks: the angles cost more than the loss, PML computes them only with
+    /// `collect_stats` on, and most calls are never logged.
+    angles_of_last_call: Option<Angles>,
+}
+
+/// The detached inputs of [`average_angle`].
+#[derive(Debug)]
+struct Angles {
+    anchors: Tensor,
+    positives: Tensor,
+    negatives: Tensor,
+    centre_dot_negatives: Tensor,
+    keep: Tensor,
 }
 
 impl Default for AngularLoss {
@@ -34,7 +45,7 @@ impl Default for AngularLoss {
 impl AngularLoss {
     /// PML's default: alpha 40 degrees.
     pub fn new() -> AngularLoss {
-        AngularLoss { alpha: 40.0, reducer: Box::new(MeanReducer), average_angle: None }
+        AngularLoss { alpha: 40.0, reducer: Box::new(MeanReducer), angles_of_last_call: None }
     }
     /// The cone's half-angle, in degrees.
     pub fn alpha(mut self, degrees: f64) -> Self {
@@ -53,7 +64,7 @@ impl Component for AngularLoss {
         // PML keeps alpha in radians.
         let mut records = vec![
             Record { name: "alpha", value: self.alpha.to_radians() },
-            Record { name: "average_angle", value: self.average_angle.as_ref().map_or(0.0, |t| t.double_value(&[])) },
+            Record { name: "average_angle", value: self.angles_of_last_call.as_ref().map_or(0.0, |a| tch::no_grad(|| average_angle(a)).double_value(&[])) },
         ];
         records.extend(LpDistance::new().records());
         records.extend(self.reducer.records());
@@ -64,7 +75,7 @@ impl Component for AngularLoss {
 impl MetricLoss for AngularLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = LossInput::new("AngularLoss", embeddings, labels, reference)?;
-        self.average_angle = None;
+        self.angles_of_last_call = None;
         let (a1, p, a2, _) = input.pairs(indices);
         if a1.numel() == 0 || a2.numel() == 0 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
@@ -79,7 +90,13 @@ impl MetricLoss for AngularLoss {
         let sq_tan_alpha = self.alpha.to_radians().tan().powi(2);
         let ap_dot = (&anchors * &positives).sum_dim_intlist(1i64, true, None::<Kind>);
         let centre_dot_negatives = (&anchors + &positives).matmul(&input.ref_embeddings.transpose(0, 1));
-        self.average_angle = Some(tch::no_grad(|| average_angle(&anchors, &positives, input.ref_embeddings, &centre_dot_negatives, &keep)));
+        self.angles_of_last_call = Some(Angles {
+            anchors: anchors.detach(),
+            positives: positives.detach(),
+            negatives: input.ref_embeddings.detach(),
+            centre_dot_negatives: centre_dot_negatives.detach(),
+            keep: keep.shallow_clone(),
+        });
         let exponents = centre_dot_negatives * (4.0 * sq_tan_alpha) - ap_dot * (2.0 * (1.0 + sq_tan_alpha));
         let losses = masked_logsumexp(&exponents, &keep, true).squeeze_dim(1);
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::PosPair).indices(LossIndices::Pairs(a1.shallow_clone(), p.shallow_clone()))], embeddings, &input.labels)
@@ -90,7 +107,7 @@ impl MetricLoss for AngularLoss {
 /// `c` the pair's centre, averaged over the negatives `keep` marks. `|c - n|²` comes from the
 /// loss's own `(a + p)·n` (in float64, so that nothing cancels), where PML builds a (references
 /// x pairs x width) cube.
-fn average_angle(anchors: &Tensor, positives: &Tensor, negatives: &Tensor, centre_dot_negatives: &Tensor, keep: &Tensor) -> Tensor {
+fn average_angle(Angles { anchors, positives, negatives, centre_dot_negatives, keep }: &Angles) -> Tensor {
     let double = |x: &Tensor| x.to_kind(Kind::Double);
     let squared_norm = |x: Tensor| x.square().sum_dim_intlist(1i64, false, None::<Kind>);
     let ap_distance = double(&LpDistance::new().pairwise(anchors, positives));

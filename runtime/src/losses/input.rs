@@ -190,11 +190,10 @@ pub(crate) fn small_val(kind: Kind) -> f64 {
 /// `log(sum(exp(x)))` per row over the entries `keep` marks, with an extra zero term when
 /// `add_one`; rows with nothing kept give 0 (PML's `lmu.logsumexp`).
 pub(crate) fn masked_logsumexp(x: &Tensor, keep: &Tensor, add_one: bool) -> Tensor {
-    let mut x = x.masked_fill(&keep.logical_not(), neg_inf(x.kind()));
+    let mut output = x.where_scalarother(keep, neg_inf(x.kind())).logsumexp([1i64].as_slice(), true);
     if add_one {
-        let zeros = Tensor::zeros([x.size()[0], 1], (x.kind(), x.device()));
-        x = Tensor::cat(&[x, zeros], 1);
+        // log(sum + 1) without copying the matrix to append a column of zeros.
+        output = output.logaddexp(&Tensor::zeros([1], (x.kind(), x.device())));
     }
-    let output = x.logsumexp([1i64].as_slice(), true);
     output.masked_fill(&keep.any_dim(1, true).logical_not(), 0.0)
 }
