@@ -1,5 +1,5 @@
 use super::{LossInput, MetricLoss, Reference};
-use crate::distances::{CosineSimilarity, Distance};
+use crate::distances::{Common, CosineSimilarity, Distance};
 use crate::indices::Tuples;
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
@@ -61,7 +61,10 @@ impl MetricLoss for InstanceLoss {
         }
         let input = LossInput::new("InstanceLoss", embeddings, labels, None)?;
         let (_, ranks, _) = input.labels.f_internal_unique2(true, true, false)?;
-        let logits = self.distance.matrix(embeddings, embeddings) * self.gamma;
+        // The scale multiplies one side before the product (exactly so for PML's 64, a power of
+        // two): a (batch x width) product instead of a (batch x batch) one, forward and backward.
+        let normalized = Common::new().maybe_normalize(embeddings);
+        let logits = (&normalized * self.gamma).matmul(&normalized.transpose(0, 1));
         let losses = logits.f_cross_entropy_loss::<Tensor>(&ranks, None, tch::Reduction::None, -100, 0.0)?;
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings, &input.labels)
     }
