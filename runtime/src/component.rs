@@ -2,6 +2,7 @@
 //! of this crate, so that models, losses, miners and the engine can all depend on it.
 
 use tch::nn::VarStore;
+use tch::Tensor;
 
 /// One recorded value: a hyper-parameter or a statistic of a loss or miner (PML's `record_these`).
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +33,22 @@ pub trait Component {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
+    /// What a resumed run needs of the value besides its parameters and buffers (a loss's queue
+    /// of past embeddings, a running histogram), as named tensors: checkpoints hold them.
+    fn state(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+    /// Restores what [`state`](Component::state) returned. An empty list (a checkpoint written
+    /// before the value kept any) leaves the value as it is.
+    ///
+    /// # Errors
+    /// What does not fit (a missing or unknown name, a shape), with nothing changed.
+    fn load_state(&mut self, state: Vec<(String, Tensor)>) -> Result<(), String> {
+        match state.first() {
+            None => Ok(()),
+            Some((name, _)) => Err(format!("the checkpoint holds its state `{name}`, but it keeps none")),
+        }
+    }
 }
 
 impl<T: Component + ?Sized> Component for Box<T> {
@@ -49,6 +66,12 @@ impl<T: Component + ?Sized> Component for Box<T> {
     }
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         (**self).as_any()
+    }
+    fn state(&self) -> Vec<(String, Tensor)> {
+        (**self).state()
+    }
+    fn load_state(&mut self, state: Vec<(String, Tensor)>) -> Result<(), String> {
+        (**self).load_state(state)
     }
 }
 
@@ -72,5 +95,15 @@ impl<T: Component> Component for Option<T> {
     }
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         self.as_ref().and_then(Component::as_any)
+    }
+    fn state(&self) -> Vec<(String, Tensor)> {
+        self.as_ref().map(Component::state).unwrap_or_default()
+    }
+    fn load_state(&mut self, state: Vec<(String, Tensor)>) -> Result<(), String> {
+        match self {
+            Some(inner) => inner.load_state(state),
+            None if state.is_empty() => Ok(()),
+            None => Err("the checkpoint holds state for this key, which is not set".into()),
+        }
     }
 }

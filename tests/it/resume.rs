@@ -1,6 +1,6 @@
 //! Exact resume: a run killed with SIGKILL in the middle of an epoch and resumed from its last
 //! checkpoint ends with parameters bitwise equal to an uninterrupted run's, for MetricLossOnly
-//! (tuple miner, MPerClassSampler), TrainWithClassifier (a scheduler by iteration) and DAML
+//! (tuple miner, MPerClassSampler; and CrossBatchMemory, whose queue is state), TrainWithClassifier (a scheduler by iteration) and DAML
 //! across its phases (its triplet draws use libtorch's generator). Every run is a child
 //! process (this test binary again, running `child_process`): libtorch's generator is one per
 //! process, and the other tests of this binary, running on other threads, draw from it too.
@@ -71,6 +71,26 @@ fn metric_loss_only(run: Option<Run<'_>>) -> Trainer<MetricLossOnly> {
         .iterations_per_epoch(ITERATIONS_PER_EPOCH)
         .progress_bar(false)
         .seed(5)
+        .dataset(dataset)
+        .batch_size(8);
+    with_run!(builder, run, MetricLossOnly).build().unwrap()
+}
+
+/// A loss with state: the queue of CrossBatchMemory (20 entries, so that it wraps mid-batch),
+/// which the checkpoints must hold for the resumed run to see the pairs the uninterrupted one did.
+fn cross_batch_memory(run: Option<Run<'_>>) -> Trainer<MetricLossOnly> {
+    let dataset = data();
+    let sampler = MPerClassSampler::new(&int_labels(&dataset), 2).length_before_new_iter(32);
+    let builder = MetricLossOnly::builder()
+        .trunk(linear(6, 8))
+        .embedder(linear(8, 4))
+        .metric_loss(CrossBatchMemory::new(ContrastiveLoss::new(), 4).unwrap().memory_size(20))
+        .trunk_optimizer(Adam::new(0.01))
+        .embedder_optimizer(Adam::new(0.01))
+        .sampler(sampler)
+        .iterations_per_epoch(ITERATIONS_PER_EPOCH)
+        .progress_bar(false)
+        .seed(6)
         .dataset(dataset)
         .batch_size(8);
     with_run!(builder, run, MetricLossOnly).build().unwrap()
@@ -200,6 +220,7 @@ fn child_process() {
     }
     match scenario {
         "metric_loss_only" => run!(metric_loss_only),
+        "cross_batch_memory" => run!(cross_batch_memory),
         "train_with_classifier" => run!(train_with_classifier),
         "daml" => run!(daml),
         "unsupervised" => run!(unsupervised),
@@ -283,6 +304,7 @@ macro_rules! kill_and_resume {
 }
 
 kill_and_resume!(metric_loss_only_resumes_bitwise_after_a_kill, "metric_loss_only", metric_loss_only);
+kill_and_resume!(cross_batch_memory_resumes_bitwise_with_its_queue_after_a_kill, "cross_batch_memory", cross_batch_memory);
 kill_and_resume!(train_with_classifier_resumes_bitwise_after_a_kill, "train_with_classifier", train_with_classifier);
 kill_and_resume!(daml_resumes_bitwise_after_a_kill_across_its_phases, "daml", daml);
 kill_and_resume!(unsupervised_augmentations_resume_bitwise_after_a_kill, "unsupervised", unsupervised);

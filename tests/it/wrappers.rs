@@ -127,3 +127,25 @@ fn multiple_losses_weigh_and_refuse_tuples_with_miners() {
     let text = message(mined.compute(&x, &labels, Some(&tuples)));
     assert!(text.contains("tuples were given, but triplet mine their own"), "{text}");
 }
+
+#[test]
+fn cross_batch_memory_state_round_trips_and_refuses_another_queue() {
+    use metric_learning::component::Component;
+    one_thread();
+    let labels = Tensor::from_slice(&[0i64, 1, 0, 1]);
+    let mut memory = CrossBatchMemory::new(ContrastiveLoss::new(), 3).unwrap().memory_size(6);
+    let _ = memory.compute(&points(4, 3), &labels, None).unwrap();
+    let mut restored = CrossBatchMemory::new(ContrastiveLoss::new(), 3).unwrap().memory_size(6);
+    restored.load_state(memory.state()).unwrap();
+    assert_eq!(restored.queue_idx(), 4);
+    // The next batch wraps around the queue and meets the same entries in both.
+    let next = points(4, 3) * 0.5 + 0.1;
+    let (a, b) = (memory.compute(&next, &labels, None).unwrap(), restored.compute(&next, &labels, None).unwrap());
+    assert_eq!(a.double_value(&[]), b.double_value(&[]));
+    let mut smaller = CrossBatchMemory::new(ContrastiveLoss::new(), 3).unwrap().memory_size(5);
+    let text = smaller.load_state(memory.state()).unwrap_err();
+    assert!(text.contains("a queue of 5 embeddings of width 3 expected") && text.contains("[6, 3]"), "{text}");
+    assert_eq!(smaller.queue_idx(), 0, "a refused state changes nothing");
+    let text = ContrastiveLoss::new().load_state(memory.state()).unwrap_err();
+    assert!(text.contains("holds its state `embedding_memory`, but it keeps none"), "{text}");
+}

@@ -10,6 +10,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use tch::Tensor;
 
+/// The checkpoint's name for one tensor of a key's state (see `Component::state`).
+fn state_name(key: &str, name: &str) -> String {
+    format!("state.{key}.{name}")
+}
+
 /// f64 as its bits: exact through JSON, infinities included.
 fn bits(x: f64) -> Value {
     json!(x.to_bits())
@@ -33,7 +38,11 @@ impl<T: Step> Trainer<T> {
         let mut tensors: BTreeMap<String, Tensor> = BTreeMap::new();
         let mut keys = Map::new();
         for key in self.keys.parameter_keys() {
-            let Some(vs) = self.keys.component(key).and_then(|c| c.var_store()) else { continue };
+            let Some(component) = self.keys.component(key) else { continue };
+            for (name, tensor) in component.state() {
+                tensors.insert(state_name(&key.name(), &name), tensor);
+            }
+            let Some(vs) = component.var_store() else { continue };
             let mut shapes = Map::new();
             for (name, var) in vs.variables() {
                 shapes.insert(name.clone(), json!(var.size()));
@@ -129,6 +138,15 @@ impl<T: Step> Trainer<T> {
                 }
             }
         }
+        // A key's state (a loss's queue): restored after every other check, each key's earlier
+        // state kept to put back if a later one does not fit.
+        let mut states = Vec::new();
+        for key in self.keys.parameter_keys() {
+            let prefix = state_name(&key.name(), "");
+            let names: Vec<String> = tensors.keys().filter(|n| n.starts_with(&prefix)).cloned().collect();
+            let state: Vec<(String, Tensor)> = names.iter().filter_map(|n| Some((n[prefix.len()..].to_string(), tensors.remove(n)?))).collect();
+            states.push((key, state));
+        }
         let mut optimizer_states = Vec::new();
         for (index, slot) in self.slots.iter().enumerate() {
             let saved = &manifest["optimizers"][slot.key.name()];
@@ -172,6 +190,20 @@ impl<T: Step> Trainer<T> {
         }
         if !problems.is_empty() {
             return Err(invalid(format!("it does not fit trainer `{}`: {}", T::NAME, problems.join("; "))));
+        }
+        let mut replaced = Vec::new();
+        for (key, state) in states {
+            let Some(component) = self.keys.component_mut(key) else { continue };
+            let before = component.state();
+            if let Err(error) = component.load_state(state) {
+                for (key, before) in replaced {
+                    if let Some(component) = self.keys.component_mut(key) {
+                        let _ = component.load_state(before);
+                    }
+                }
+                return Err(invalid(format!("key `{}`: {error}", key.name())));
+            }
+            replaced.push((key, before));
         }
 
         tch::no_grad(|| -> Result<()> {

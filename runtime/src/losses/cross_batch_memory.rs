@@ -30,8 +30,8 @@ const SUPPORTED: &[&str] = &[
 /// paired with its own queue entry. With an `enqueue_mask`, the rows it marks go into the queue
 /// only and the others are the queries (then no entry is a query's own).
 ///
-/// The queue lives in memory only: a checkpoint does not hold it (the `Component` trait has no
-/// hook for a key's state other than learned weights), so a resumed run starts with it empty.
+/// The queue is the wrapper's state: checkpoints hold it, so a resumed run continues with the
+/// queue the interrupted one had.
 pub struct CrossBatchMemory {
     loss: Box<dyn MetricLoss>,
     miner: Option<Box<dyn TupleMiner>>,
@@ -252,6 +252,46 @@ impl Component for CrossBatchMemory {
     }
     fn bind_key(&mut self, key: &str) {
         self.loss.bind_key(key)
+    }
+    /// The queue: its embeddings and labels, where the next batch goes, and whether it has
+    /// wrapped around (then every entry is valid).
+    fn state(&self) -> Vec<(String, Tensor)> {
+        vec![
+            ("embedding_memory".to_string(), self.embedding_memory.shallow_clone()),
+            ("label_memory".to_string(), self.label_memory.shallow_clone()),
+            ("queue_idx".to_string(), Tensor::from(self.queue_idx)),
+            ("has_been_filled".to_string(), Tensor::from(i64::from(self.has_been_filled))),
+        ]
+    }
+    fn load_state(&mut self, state: Vec<(String, Tensor)>) -> std::result::Result<(), String> {
+        if state.is_empty() {
+            return Ok(());
+        }
+        let find = |name: &str| state.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| format!("CrossBatchMemory: the checkpoint's queue has no `{name}`"));
+        let (embeddings, labels) = (find("embedding_memory")?, find("label_memory")?);
+        let scalar = |name: &str| -> std::result::Result<i64, String> { find(name)?.f_int64_value(&[]).map_err(|e| format!("CrossBatchMemory: `{name}` is not a number: {e}")) };
+        let (queue_idx, filled) = (scalar("queue_idx")?, scalar("has_been_filled")?);
+        let size = self.memory_size;
+        if embeddings.size() != [size, self.embedding_size] || labels.size() != [size] || labels.kind() != Kind::Int64 {
+            return Err(format!(
+                "CrossBatchMemory: a queue of {size} embeddings of width {} expected, the checkpoint holds embeddings of shape {:?} and {:?} labels of shape {:?}",
+                self.embedding_size,
+                embeddings.size(),
+                labels.kind(),
+                labels.size()
+            ));
+        }
+        if !(0..size).contains(&queue_idx) || !(0..=1).contains(&filled) {
+            return Err(format!("CrossBatchMemory: queue_idx {queue_idx} (of {size}) and has_been_filled {filled} do not describe a queue"));
+        }
+        if let Some((name, _)) = state.iter().find(|(n, _)| !["embedding_memory", "label_memory", "queue_idx", "has_been_filled"].contains(&n.as_str())) {
+            return Err(format!("CrossBatchMemory: the checkpoint's queue holds `{name}`, which it does not keep"));
+        }
+        self.embedding_memory = embeddings.copy();
+        self.label_memory = labels.copy();
+        self.queue_idx = queue_idx;
+        self.has_been_filled = filled == 1;
+        Ok(())
     }
 }
 

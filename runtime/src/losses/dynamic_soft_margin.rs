@@ -19,8 +19,8 @@ use tch::{Kind, Tensor};
 /// tuples make; with none the loss is zero and the histogram stays as it is. The loss is
 /// already one number: the reducer passes it through, as PML's does.
 ///
-/// The histogram is state: it is not part of a checkpoint (read it with
-/// [`histogram`](Self::histogram) and restore it with [`set_histogram`](Self::set_histogram)),
+/// The histogram is state: checkpoints hold it (and [`histogram`](Self::histogram) and
+/// [`set_histogram`](Self::set_histogram) read and restore it),
 /// and it is kept detached between calls, where PML keeps the previous call's graph in it and
 /// so fails in the second call's backward pass. A value beyond the histogram's nodes counts at
 /// the outermost node; PML indexes past its histogram there and fails. PML's form without labels
@@ -96,6 +96,19 @@ impl Component for DynamicSoftMarginLoss {
         records.extend(self.distance.records());
         records.extend(self.reducer.records());
         records
+    }
+    /// The running histogram; an empty one before the first call with a triplet.
+    fn state(&self) -> Vec<(String, Tensor)> {
+        let histogram = self.histogram.as_ref().map_or_else(|| Tensor::zeros([0], (Kind::Float, tch::Device::Cpu)), Tensor::shallow_clone);
+        vec![("histogram".to_string(), histogram)]
+    }
+    fn load_state(&mut self, state: Vec<(String, Tensor)>) -> std::result::Result<(), String> {
+        let Some((name, histogram)) = state.into_iter().next() else { return Ok(()) };
+        if name != "histogram" {
+            return Err(format!("DynamicSoftMarginLoss keeps a `histogram`, not `{name}`"));
+        }
+        let histogram = (histogram.numel() > 0).then_some(histogram);
+        self.set_histogram(histogram.as_ref()).map_err(|e| e.to_string())
     }
 }
 

@@ -94,6 +94,34 @@ impl Component for MultipleLosses {
     fn bind_key(&mut self, key: &str) {
         self.parts.iter_mut().for_each(|p| p.loss.bind_key(key))
     }
+    /// Each loss's state, its names prefixed with the loss's (`memory.embedding_memory`).
+    fn state(&self) -> Vec<(String, Tensor)> {
+        self.parts.iter().flat_map(|p| p.loss.state().into_iter().map(move |(name, t)| (format!("{}.{name}", p.name), t))).collect()
+    }
+    fn load_state(&mut self, mut state: Vec<(String, Tensor)>) -> std::result::Result<(), String> {
+        let mut previous: Vec<Vec<(String, Tensor)>> = Vec::new();
+        let mut failure = None;
+        for part in self.parts.iter_mut() {
+            let prefix = format!("{}.", part.name);
+            let (mine, rest): (Vec<_>, Vec<_>) = state.into_iter().partition(|(name, _)| name.starts_with(&prefix));
+            state = rest;
+            let before = part.loss.state();
+            if let Err(error) = part.loss.load_state(mine.into_iter().map(|(name, t)| (name[prefix.len()..].to_string(), t)).collect()) {
+                failure = Some(format!("loss `{}`: {error}", part.name));
+                break;
+            }
+            previous.push(before);
+        }
+        if let (None, Some((name, _))) = (&failure, state.first()) {
+            failure = Some(format!("the checkpoint holds state `{name}`, which none of its losses keeps"));
+        }
+        let Some(failure) = failure else { return Ok(()) };
+        // Nothing changes: the losses loaded before the failure get their state back.
+        for (part, before) in self.parts.iter_mut().zip(previous) {
+            let _ = part.loss.load_state(before);
+        }
+        Err(failure)
+    }
 }
 
 impl MetricLoss for MultipleLosses {

@@ -85,6 +85,12 @@ impl<L: MetricLoss> Component for Regularized<L> {
     fn bind_key(&mut self, key: &str) {
         self.loss.bind_key(key)
     }
+    fn state(&self) -> Vec<(String, Tensor)> {
+        self.loss.state()
+    }
+    fn load_state(&mut self, state: Vec<(String, Tensor)>) -> std::result::Result<(), String> {
+        self.loss.load_state(state)
+    }
 }
 
 impl<L: MetricLoss> MetricLoss for Regularized<L> {
