@@ -2,7 +2,7 @@
 //! (forward) on seeded embeddings of width 128, batches of 64, 256 and 1024 with 8 samples per
 //! class, and prints `module batch milliseconds` lines. Run through the script, which runs PML's
 //! half on the same inputs right after and prints the ratio. `BENCH_MODULES=A,B` times only
-//! the modules named.
+//! the modules named; `--list` prints every module's name.
 
 use metric_learning::distances::CosineSimilarity;
 use metric_learning::losses::*;
@@ -76,19 +76,31 @@ fn modules(classes: i64) -> Vec<(&'static str, Module)> {
     ]
 }
 
+/// Milliseconds per call: the fastest of three windows of at least 0.1 s (and 3 calls) each,
+/// after 2 calls of warm-up; the fastest window is the one a busy machine disturbed least.
 fn time_ms(mut run: impl FnMut()) -> f64 {
     run();
     run();
-    let started = Instant::now();
-    let mut calls = 0;
-    while calls < 3 || started.elapsed().as_secs_f64() < 0.3 {
-        run();
-        calls += 1;
+    let mut fastest = f64::INFINITY;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut calls = 0;
+        while calls < 3 || started.elapsed().as_secs_f64() < 0.1 {
+            run();
+            calls += 1;
+        }
+        fastest = fastest.min(started.elapsed().as_secs_f64() * 1000.0 / calls as f64);
     }
-    started.elapsed().as_secs_f64() * 1000.0 / calls as f64
+    fastest
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--list") {
+        for (name, _) in modules(8) {
+            println!("{name}");
+        }
+        return;
+    }
     for batch in [64i64, 256, 1024] {
         tch::manual_seed(batch);
         let embeddings = Tensor::randn([batch, 128], (Kind::Float, Device::Cpu)).set_requires_grad(true);

@@ -56,7 +56,9 @@ impl Reducer for ThresholdReducer {
         if count == 0 {
             return Ok(zero_loss(part.embeddings));
         }
-        Ok(losses.masked_select(&keep).mean(losses.kind()))
+        // The kept values' sum over their count: masked_select would gather them first and
+        // wait for the device to know how many there are.
+        Ok(losses.where_scalarother(&keep, 0.0).sum(losses.kind()) / count as f64)
     }
 
     fn clone_box(&self) -> Box<dyn Reducer> {
