@@ -154,4 +154,26 @@ mod tests {
         assert!((squared.double_value(&[0, 1]) - 13.0).abs() < 1e-4);
         assert!(CosineSimilarity::new().is_inverted() && !LpDistance::new().is_inverted());
     }
+
+    #[test]
+    fn entries_computed_pair_by_pair_are_the_matrix_entries() {
+        let (query, reference) = (Tensor::randn([40, 8], (tch::Kind::Float, tch::Device::Cpu)), Tensor::randn([30, 8], (tch::Kind::Float, tch::Device::Cpu)));
+        let rows = Tensor::from_slice(&[0i64, 3, 39, 3]);
+        let columns = Tensor::from_slice(&[29i64, 0, 7, 0]);
+        assert!(few(4, 40, 30));
+        let distances: Vec<Box<dyn Distance>> = vec![
+            Box::new(LpDistance::new()),
+            Box::new(LpDistance::new().normalize_embeddings(false).p(1.0).power(2.0)),
+            Box::new(CosineSimilarity::new()),
+            Box::new(DotProductSimilarity::new().normalize_embeddings(false)),
+            Box::new(NegativeLpDistance::new()),
+            Box::new(SnrDistance::new()),
+        ];
+        for distance in distances {
+            let alone = distance.entries(&query, &reference, &rows, &columns);
+            let from_matrix = gather_pairs(&distance.matrix(&query, &reference), &rows, &columns);
+            let gap = ((&alone - &from_matrix).abs() / from_matrix.abs().clamp_min(1.0)).max().double_value(&[]);
+            assert!(gap < 1e-5, "{distance:?}: {alone} vs {from_matrix}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 use super::{miner_distance, tuple_records, TupleMiner};
 use crate::distances::{Distance, LpDistance};
-use crate::indices::{all_pairs, pair_mask, TupleCounts, Tuples};
+use crate::indices::{pair_masks, TupleCounts, Tuples};
 use crate::losses::{LossInput, Reference};
 use crate::component::{Component, Record};
 use crate::{Error, Result};
@@ -80,7 +80,7 @@ impl BatchEasyHardMiner {
         if let Some((low, high)) = range {
             allowed = allowed.logical_and(&matrix.gt(high).logical_or(&matrix.lt(low)).logical_not());
         }
-        let masked = matrix.masked_fill(&allowed.logical_not(), fill);
+        let masked = matrix.where_scalarother(&allowed, fill);
         let (values, index) = if min { masked.min_dim(1, false) } else { masked.max_dim(1, false) };
         (values, index, allowed.any_dim(1, false))
     }
@@ -100,9 +100,13 @@ impl TupleMiner for BatchEasyHardMiner {
         let input = LossInput::new("BatchEasyHardMiner", embeddings, labels, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-            let (a1, p, a2, n) = all_pairs(&input.labels, input.ref_labels.as_ref()).to_pairs();
-            let (rows, columns) = (input.rows(), input.columns());
-            let (positive, negative) = (pair_mask(&a1, &p, rows, columns), pair_mask(&a2, &n, rows, columns));
+            let rows = input.rows();
+            let (positive, negative) = pair_masks(&input.labels, input.ref_labels.as_ref());
+            // Every pair of a kind, for a strategy of `All`.
+            let every = |mask: &Tensor| {
+                let pairs = mask.nonzero();
+                (pairs.select(1, 0), pairs.select(1, 1))
+            };
             let inverted = self.distance.is_inverted();
             // Hard and semihard positives are the furthest; a hard negative is the closest.
             let pos_min = |s: Strategy| matches!(s, Easy) != inverted;
@@ -130,13 +134,15 @@ impl TupleMiner for BatchEasyHardMiner {
                 }
                 (None, Some((_, n_index, n_ok))) => {
                     let keep = n_ok.nonzero().select(1, 0);
+                    let (a1, p) = every(&positive);
                     Tuples::Pairs { a1, p, a2: anchors.index_select(0, &keep), n: n_index.index_select(0, &keep) }
                 }
                 (Some((_, p_index, p_ok)), None) => {
                     let keep = p_ok.nonzero().select(1, 0);
+                    let (a2, n) = every(&negative);
                     Tuples::Pairs { a1: anchors.index_select(0, &keep), p: p_index.index_select(0, &keep), a2, n }
                 }
-                (None, None) => Tuples::Pairs { a1, p, a2, n },
+                (None, None) => Tuples::from_masks(&positive, &negative),
             }
         });
         self.last = Some(tuples.counts());

@@ -1,7 +1,7 @@
 use super::{miner_distance, tuple_records, TupleMiner};
 use crate::distances::{Distance, LpDistance};
-use crate::indices::{all_pairs, TupleCounts, Tuples};
-use crate::losses::{gather_pairs, LossInput, Reference};
+use crate::indices::{pair_masks, TupleCounts, Tuples};
+use crate::losses::{LossInput, Reference};
 use crate::component::{Component, Record};
 use crate::Result;
 use tch::Tensor;
@@ -44,15 +44,15 @@ impl TupleMiner for PairMarginMiner {
         let input = LossInput::new("PairMarginMiner", embeddings, labels, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
-            let (a1, p, a2, n) = all_pairs(&input.labels, input.ref_labels.as_ref()).to_pairs();
-            let (pos, neg) = (gather_pairs(&matrix, &a1, &p), gather_pairs(&matrix, &a2, &n));
+            // Kept pairs straight from the masks (row-major, PML's order): no index lists of
+            // every pair to gather the matrix with first.
+            let (positive, negative) = pair_masks(&input.labels, input.ref_labels.as_ref());
             let (keep_pos, keep_neg) = if self.distance.is_inverted() {
-                (pos.lt(self.pos_margin), neg.gt(self.neg_margin))
+                (matrix.lt(self.pos_margin), matrix.gt(self.neg_margin))
             } else {
-                (pos.gt(self.pos_margin), neg.lt(self.neg_margin))
+                (matrix.gt(self.pos_margin), matrix.lt(self.neg_margin))
             };
-            let (kp, kn) = (keep_pos.nonzero().select(1, 0), keep_neg.nonzero().select(1, 0));
-            Tuples::Pairs { a1: a1.index_select(0, &kp), p: p.index_select(0, &kp), a2: a2.index_select(0, &kn), n: n.index_select(0, &kn) }
+            Tuples::from_masks(&positive.logical_and(&keep_pos), &negative.logical_and(&keep_neg))
         });
         self.last = Some(tuples.counts());
         Ok(tuples)
