@@ -50,13 +50,13 @@ impl TupleMiner for MultiSimilarityMiner {
             // filler as its hardest negative and so keeps no positive; one without positives
             // keeps no negative (as PML's sentinels do).
             let (closest, furthest) = if self.distance.is_inverted() { (f64::INFINITY, f64::NEG_INFINITY) } else { (f64::NEG_INFINITY, f64::INFINITY) };
-            let hardest_negative = matrix.where_scalarother(&negative, furthest);
-            let hardest_positive = matrix.where_scalarother(&positive, closest);
+            let negatives_only = matrix.where_scalarother(&negative, furthest);
+            let positives_only = matrix.where_scalarother(&positive, closest);
             let (keep_positive, keep_negative) = if self.distance.is_inverted() {
-                let (hardest_negative, hardest_positive) = (hardest_negative.amax([1i64].as_slice(), true), hardest_positive.amin([1i64].as_slice(), true));
+                let (hardest_negative, hardest_positive) = (negatives_only.amax([1i64].as_slice(), true), positives_only.amin([1i64].as_slice(), true));
                 ((&matrix - self.epsilon).lt_tensor(&hardest_negative), (&matrix + self.epsilon).gt_tensor(&hardest_positive))
             } else {
-                let (hardest_negative, hardest_positive) = (hardest_negative.amin([1i64].as_slice(), true), hardest_positive.amax([1i64].as_slice(), true));
+                let (hardest_negative, hardest_positive) = (negatives_only.amin([1i64].as_slice(), true), positives_only.amax([1i64].as_slice(), true));
                 ((&matrix + self.epsilon).gt_tensor(&hardest_negative), (&matrix - self.epsilon).lt_tensor(&hardest_positive))
             };
             Tuples::from_masks(&positive.logical_and(&keep_positive), &negative.logical_and(&keep_negative))
