@@ -27,7 +27,8 @@ pub(crate) fn check_embeddings(module: &str, embeddings: &Tensor, labels: &Tenso
     // when every tuple's value is filtered out, far from its cause. A NaN makes the sum NaN, and
     // summing costs a fifth of `isnan().any()`; only a NaN sum (a NaN, or infinities of both
     // signs) needs the exact check.
-    if embeddings.sum(embeddings.kind()).isnan().int64_value(&[]) != 0 && embeddings.isnan().any().int64_value(&[]) != 0 {
+    let nan_sum = tch::no_grad(|| embeddings.sum(embeddings.kind()).isnan().int64_value(&[]) != 0);
+    if nan_sum && embeddings.isnan().any().int64_value(&[]) != 0 {
         return Err(Error::data(format!("{module}: the embeddings (shape {e:?}) contain NaN")));
     }
     Ok(())
