@@ -81,6 +81,9 @@ impl Distance for BatchedDistance {
             super::gather_pairs(&self.matrix(query, reference), rows, columns)
         }
     }
+    fn few_pairs(&self, entries: i64, queries: i64, references: i64) -> bool {
+        self.distance.few_pairs(entries, queries, references)
+    }
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
         self.distance.pairwise(x, y)
     }

@@ -94,6 +94,10 @@ impl Distance for NegativeLpDistance {
         -self.inner.entries(query, reference, rows, columns)
     }
 
+    fn few_pairs(&self, entries: i64, queries: i64, references: i64) -> bool {
+        self.inner.few_pairs(entries, queries, references)
+    }
+
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
         -self.inner.pairwise(x, y)
     }

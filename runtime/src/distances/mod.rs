@@ -30,6 +30,13 @@ pub trait Distance: Send + std::fmt::Debug {
     fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
         gather_pairs(&self.matrix(query, reference), rows, columns)
     }
+    /// Whether `entries` of the (queries x references) matrix, each computed on its own with its
+    /// gradient, cost less than the backward pass through the whole matrix: for distances from
+    /// a matrix product, when there are fewer than a 64th of the entries (the break-even
+    /// measured at width 128, batches 256 and 1024).
+    fn few_pairs(&self, entries: i64, queries: i64, references: i64) -> bool {
+        entries * 64 <= queries * references
+    }
     /// Whether larger values mean closer (similarities).
     fn is_inverted(&self) -> bool;
     /// A copy, so that a loss can own a distance it changes (DAML's negated one).

@@ -38,6 +38,17 @@ impl Distance for SnrDistance {
         self.common.maybe_power(variances / row_variance(&q).unsqueeze(1))
     }
 
+    fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+        // Each entry of the matrix is a variance over the width of its own difference row
+        // already: pair by pair is never more work.
+        let (q, r) = self.common.entry_rows(query, reference, rows, columns);
+        self.common.maybe_power(self.pairwise(&q, &r))
+    }
+
+    fn few_pairs(&self, _entries: i64, _queries: i64, _references: i64) -> bool {
+        true
+    }
+
     fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
         row_variance(&(x - y)) / row_variance(x)
     }

@@ -1,5 +1,5 @@
 use super::{distance_and_reducer, LossInput, MetricLoss, Reference};
-use crate::distances::{margin, Distance, LpDistance};
+use crate::distances::{gather_pairs, margin, Distance, LpDistance};
 use crate::indices::Tuples;
 use crate::reducers::{reduce, AvgNonZeroReducer, LossIndices, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
@@ -57,15 +57,42 @@ impl MetricLoss for ContrastiveLoss {
         };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let distance = self.distance.as_ref();
-        // The pairs' distances in row-major order, as PML's `mat[a1, p]` gives them.
-        let (pos, neg) = (matrix.masked_select(&positive), matrix.masked_select(&negative));
-        let pos = (pos.numel() > 0).then(|| margin(distance, &pos, &Tensor::from(self.pos_margin)).relu());
-        let neg = (neg.numel() > 0).then(|| margin(distance, &Tensor::from(self.neg_margin), &neg).relu());
+        let (pos_margin, neg_margin) = (Tensor::from(self.pos_margin), Tensor::from(self.neg_margin));
+        let (pos, positive) = self.pair_losses(&input, &matrix, positive, |d| margin(distance, d, &pos_margin).relu());
+        let (neg, negative) = self.pair_losses(&input, &matrix, negative, |d| margin(distance, &neg_margin, d).relu());
         let parts = vec![
-            SubLoss { name: "pos_loss", values: pos, reduction: Reduction::PosPair, indices: Some(LossIndices::PairMask(positive)), divisor: None },
-            SubLoss { name: "neg_loss", values: neg, reduction: Reduction::NegPair, indices: Some(LossIndices::PairMask(negative)), divisor: None },
+            SubLoss { name: "pos_loss", values: pos, reduction: Reduction::PosPair, indices: Some(positive), divisor: None },
+            SubLoss { name: "neg_loss", values: neg, reduction: Reduction::NegPair, indices: Some(negative), divisor: None },
         ];
         reduce(self.reducer.as_mut(), parts, embeddings, &input.labels)
+    }
+}
+
+impl ContrastiveLoss {
+    /// `loss` of the distances of the pairs `mask` marks (row-major, as PML's `mat[a, p]`), and
+    /// which pairs they are.
+    fn pair_losses(&self, input: &LossInput<'_>, matrix: &Tensor, mask: Tensor, loss: impl Fn(&Tensor) -> Tensor) -> (Option<Tensor>, LossIndices) {
+        if self.reducer.ignores_zeros() {
+            // Only the pairs with a positive loss reach the result, and they are usually few:
+            // their distances keep the matrix's values (PML's), with the gradient of each pair
+            // measured on its own, so that the backward pass skips the matrix's (its two
+            // matrix products, or the signal-to-noise distance's difference cube).
+            let fixed = matrix.detach();
+            let active = mask.logical_and(&loss(&fixed).gt(0.0));
+            let pairs = active.nonzero();
+            let count = pairs.size()[0];
+            if self.distance.few_pairs(count, input.rows(), input.columns()) {
+                if count == 0 {
+                    return (None, LossIndices::PairMask(active));
+                }
+                let (rows, columns) = (pairs.select(1, 0), pairs.select(1, 1));
+                let measured = self.distance.entries(input.embeddings, input.ref_embeddings, &rows, &columns);
+                let distances = gather_pairs(&fixed, &rows, &columns) + (&measured - measured.detach());
+                return (Some(loss(&distances)), LossIndices::PairMask(active));
+            }
+        }
+        let distances = matrix.masked_select(&mask);
+        ((distances.numel() > 0).then(|| loss(&distances)), LossIndices::PairMask(mask))
     }
 }
 
@@ -78,5 +105,47 @@ impl SignalToNoiseRatioContrastiveLoss {
     #[allow(clippy::new_ret_no_self)]
     pub fn new() -> ContrastiveLoss {
         ContrastiveLoss::new().distance(crate::distances::SnrDistance::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distances::{CosineSimilarity, SnrDistance};
+    use crate::reducers::MultipleReducers;
+    use tch::{Device, Kind};
+
+    /// The loss and the embeddings' gradient.
+    fn loss_and_gradient(loss: &mut ContrastiveLoss, embeddings: &Tensor, labels: &Tensor) -> (f64, Tensor) {
+        let embeddings = embeddings.detach().set_requires_grad(true);
+        let value = loss.compute(&embeddings, labels, None).unwrap();
+        value.backward();
+        (value.double_value(&[]), embeddings.grad())
+    }
+
+    /// The same threshold reducer inside MultipleReducers (which does not say it ignores
+    /// zeros) takes every pair's value: both must agree.
+    fn same_as_every_pair(distance: impl Distance + Clone + 'static, pos_margin: f64, neg_margin: f64, embeddings: &Tensor, labels: &Tensor) {
+        let built = || ContrastiveLoss::new().pos_margin(pos_margin).neg_margin(neg_margin).distance(distance.clone());
+        let (sparse, sparse_gradient) = loss_and_gradient(&mut built(), embeddings, labels);
+        let every_pair = MultipleReducers::new().default_reducer(AvgNonZeroReducer::avg_non_zero());
+        let (dense, dense_gradient) = loss_and_gradient(&mut built().reducer(every_pair), embeddings, labels);
+        let name = std::any::type_name_of_val(&distance);
+        assert!(sparse > 0.0 && (sparse - dense).abs() <= 1e-12 * dense.abs(), "{name}: {sparse} against {dense}");
+        let difference = (&sparse_gradient - &dense_gradient).abs().max().double_value(&[]);
+        assert!(difference <= 1e-9 * dense_gradient.abs().max().double_value(&[]), "{name}: gradients differ by {difference}");
+    }
+
+    #[test]
+    fn the_few_pairs_with_a_loss_give_the_loss_and_gradient_of_every_pair() {
+        // 256 samples of 128 classes: 256 positive pairs of 65,536, few enough to measure one
+        // by one. Duplicated rows give zero distances.
+        tch::manual_seed(5);
+        let embeddings = Tensor::randn([256, 16], (Kind::Double, Device::Cpu));
+        let _ = embeddings.narrow(0, 0, 8).copy_(&embeddings.narrow(0, 8, 8));
+        let labels = Tensor::arange(256, (Kind::Int64, Device::Cpu)).remainder(128);
+        same_as_every_pair(LpDistance::new(), 0.1, 1.2, &embeddings, &labels);
+        same_as_every_pair(CosineSimilarity::new(), 0.9, 0.2, &embeddings, &labels);
+        same_as_every_pair(SnrDistance::new(), 0.2, 1.2, &embeddings, &labels);
     }
 }

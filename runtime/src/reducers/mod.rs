@@ -166,6 +166,11 @@ pub trait Reducer: Send + std::fmt::Debug {
     /// Zeroes the statistics at the start of every call, as PML's `reset_stats`, so that a call
     /// with nothing to reduce records zeros rather than the previous call's values.
     fn reset(&mut self) {}
+    /// Whether values of zero never change the result (a threshold reducer keeping only values
+    /// above a non-negative `low`): a loss may then leave out the values it knows are zero.
+    fn ignores_zeros(&self) -> bool {
+        false
+    }
     /// Statistics of the last reduction (PML's reducer records).
     fn records(&self) -> Vec<Record> {
         Vec::new()

@@ -61,6 +61,10 @@ impl Reducer for ThresholdReducer {
         Ok(losses.where_scalarother(&keep, 0.0).sum(losses.kind()) / count as f64)
     }
 
+    fn ignores_zeros(&self) -> bool {
+        self.low.is_some_and(|low| low >= 0.0)
+    }
+
     fn clone_box(&self) -> Box<dyn Reducer> {
         Box::new(self.clone())
     }
