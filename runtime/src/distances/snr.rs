@@ -34,7 +34,10 @@ impl Distance for SnrDistance {
     fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
         let (q, r) = (self.common.maybe_normalize(query), self.common.maybe_normalize(reference));
         let differences = q.unsqueeze(1) - r.unsqueeze(0);
-        let variances = differences.var_dim(2i64, true, false);
+        // Unbiased, in two passes (the mean, then the squared deviations): torch's `var`
+        // reduces the cube's short rows several times slower on the CPU.
+        let deviations = &differences - differences.mean_dim(2i64, true, None::<tch::Kind>);
+        let variances = deviations.square().sum_dim_intlist(2i64, false, None::<tch::Kind>) / (q.size()[1] - 1) as f64;
         self.common.maybe_power(variances / row_variance(&q).unsqueeze(1))
     }
 
