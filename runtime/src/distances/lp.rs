@@ -28,9 +28,21 @@ impl LpDistance {
 
 common_options!(LpDistance);
 
+/// `|q|^2 + |r|^2 - 2 q.r`, what `cdist` squares its root of (clamped at zero): the squared
+/// distance without the root and the square, forward and backward.
+fn squared_euclidean(q: &Tensor, r: &Tensor) -> Tensor {
+    let squared_norms = |x: &Tensor| x.square().sum_dim_intlist(1i64, true, None::<Kind>);
+    let q_norms = squared_norms(q);
+    let r_norms = if q.data_ptr() == r.data_ptr() && q.size() == r.size() { q_norms.shallow_clone() } else { squared_norms(r) };
+    (q_norms + r_norms.tr()).addmm(&(q * -2.0), &r.tr()).clamp_min(0.0)
+}
+
 impl Distance for LpDistance {
     fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
         let (q, r) = self.common.maybe_normalize_both(query, reference);
+        if self.common.p == 2.0 && self.common.power == 2.0 && !matches!(q.kind(), Kind::Half | Kind::BFloat16) {
+            return squared_euclidean(&q, &r);
+        }
         // cdist has no half-precision kernel on every device; PML falls back to pairs, we to f32.
         let matrix = if matches!(q.kind(), Kind::Half | Kind::BFloat16) {
             Tensor::cdist(&q.to_kind(Kind::Float), &r.to_kind(Kind::Float), self.common.p, None).to_kind(q.kind())

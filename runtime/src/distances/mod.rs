@@ -171,6 +171,7 @@ mod tests {
         let distances: Vec<Box<dyn Distance>> = vec![
             Box::new(LpDistance::new()),
             Box::new(LpDistance::new().normalize_embeddings(false).p(1.0).power(2.0)),
+            Box::new(LpDistance::new().power(2.0)),
             Box::new(CosineSimilarity::new()),
             Box::new(DotProductSimilarity::new().normalize_embeddings(false)),
             Box::new(NegativeLpDistance::new()),
