@@ -36,6 +36,13 @@ impl Tuples {
         Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
     }
 
+    /// [`Tuples::from_masks`] with the masks' counts known, so that the lists are sized
+    /// without waiting for the device.
+    pub(crate) fn from_counted_masks(positive: &Tensor, negative: &Tensor, positives: i64, negatives: i64) -> Tuples {
+        let (pos, neg) = (positive.nonzero_static(positives, -1), negative.nonzero_static(negatives, -1));
+        Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
+    }
+
     /// The tuple as pairs: triplets give `(a, p)` and `(a, n)` (PML's `convert_to_pairs`).
     pub fn to_pairs(&self) -> (Tensor, Tensor, Tensor, Tensor) {
         match self {
@@ -140,21 +147,28 @@ fn triplets_from_positive_pairs(a: &Tensor, p: &Tensor, negative: &Tensor) -> (T
 /// negative mask and taking its `nonzero`, O(positive pairs x columns) but a few times cheaper
 /// per element, costs less ([`triplets_from_positive_pairs`]).
 pub(crate) fn triplet_pairs(a1: &Tensor, a2: &Tensor, rows: i64, columns: i64) -> Option<(Tensor, Tensor)> {
+    triplet_pairs_reading(a1, a2, rows, columns, |counts| Ok(Vec::<i64>::try_from(Tensor::stack(counts, 0)).unwrap_or_default())).unwrap_or(None)
+}
+
+/// [`triplet_pairs`], reading its two counts from the device with `read` (a loss's one
+/// transfer per call).
+pub(crate) fn triplet_pairs_reading(a1: &Tensor, a2: &Tensor, rows: i64, columns: i64, read: impl FnOnce(&[Tensor]) -> crate::Result<Vec<i64>>) -> crate::Result<Option<(Tensor, Tensor)>> {
     let device = a1.device();
     if a1.numel() == 0 || a2.numel() == 0 {
         let empty = Tensor::zeros([0], (Kind::Int64, device));
-        return Some((empty.shallow_clone(), empty));
+        return Ok(Some((empty.shallow_clone(), empty)));
     }
-    let per_anchor = a2.bincount::<Tensor>(None, rows);
+    // Not `bincount`, which reads the largest index from the device to size its output.
+    let per_anchor = Tensor::zeros([rows], (Kind::Int64, device)).index_add(0, a2, &a2.ones_like());
     let per_positive = per_anchor.index_select(0, a1);
     // The triplet count and whether the negative pairs are grouped by anchor (a miner's are:
     // `nonzero` is row-major), read in one transfer.
     let n = a2.numel() as i64;
     let descents = a2.narrow(0, 1, n - 1).lt_tensor(&a2.narrow(0, 0, n - 1)).sum(Kind::Int64);
-    let read = Vec::<i64>::try_from(Tensor::stack(&[per_positive.sum(Kind::Int64), descents], 0)).unwrap_or_default();
-    let [triplets, descents] = read[..] else { return None };
+    let read = read(&[per_positive.sum(Kind::Int64), descents])?;
+    let [triplets, descents] = read[..] else { return Ok(None) };
     if triplets * 4 > a1.numel() as i64 * columns {
-        return None;
+        return Ok(None);
     }
     // The negative pairs grouped by anchor, keeping their order within an anchor.
     let order = (descents > 0).then(|| a2.argsort_stable(true, 0, false));
@@ -167,7 +181,7 @@ pub(crate) fn triplet_pairs(a1: &Tensor, a2: &Tensor, rows: i64, columns: i64) -
         Some(order) => order.index_select(0, &grouped),
         None => grouped,
     };
-    Some((positive_pair, negative_pair))
+    Ok(Some((positive_pair, negative_pair)))
 }
 
 /// `per_anchor` random triplets for every anchor that has a positive and a negative: the

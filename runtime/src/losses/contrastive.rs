@@ -4,7 +4,7 @@ use crate::indices::Tuples;
 use crate::reducers::{reduce, AvgNonZeroReducer, LossIndices, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
 use crate::Result;
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// Pulls positive pairs within `pos_margin` and pushes negative pairs beyond `neg_margin`
 /// (PML's `ContrastiveLoss`; defaults `LpDistance()` and `AvgNonZeroReducer` per part).
@@ -51,15 +51,31 @@ impl Component for ContrastiveLoss {
 
 impl MetricLoss for ContrastiveLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("ContrastiveLoss", embeddings, labels, reference)?;
+        let mut input = LossInput::deferred("ContrastiveLoss", embeddings, labels, reference)?;
         let Some((positive, negative)) = input.pair_masks(indices) else {
+            input.read(&[])?;
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("pos_loss"), SubLoss::zero("neg_loss")], embeddings, &input.labels);
         };
         let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
         let distance = self.distance.as_ref();
         let (pos_margin, neg_margin) = (Tensor::from(self.pos_margin), Tensor::from(self.neg_margin));
-        let (pos, positive) = self.pair_losses(&input, &matrix, positive, |d| margin(distance, d, &pos_margin).relu());
-        let (neg, negative) = self.pair_losses(&input, &matrix, negative, |d| margin(distance, &neg_margin, d).relu());
+        let pos_loss = |d: &Tensor| margin(distance, d, &pos_margin).relu();
+        let neg_loss = |d: &Tensor| margin(distance, &neg_margin, d).relu();
+        let (pos, positive, neg, negative) = if self.reducer.ignores_zeros() {
+            // Only the pairs with a positive loss reach the result, and they are usually few.
+            let fixed = matrix.detach();
+            let active_positive = positive.logical_and(&pos_loss(&fixed).gt(0.0));
+            let active_negative = negative.logical_and(&neg_loss(&fixed).gt(0.0));
+            let counts = input.read(&[active_positive.sum(Kind::Int64), active_negative.sum(Kind::Int64)])?;
+            let (pos, positive) = self.active_pair_losses(&input, &matrix, (positive, active_positive, counts[0]), pos_loss);
+            let (neg, negative) = self.active_pair_losses(&input, &matrix, (negative, active_negative, counts[1]), neg_loss);
+            (pos, positive, neg, negative)
+        } else {
+            input.read(&[])?;
+            let (pos, positive) = pair_losses(&matrix, positive, pos_loss);
+            let (neg, negative) = pair_losses(&matrix, negative, neg_loss);
+            (pos, positive, neg, negative)
+        };
         let parts = vec![
             SubLoss { name: "pos_loss", values: pos, reduction: Reduction::PosPair, indices: Some(positive), divisor: None },
             SubLoss { name: "neg_loss", values: neg, reduction: Reduction::NegPair, indices: Some(negative), divisor: None },
@@ -68,31 +84,31 @@ impl MetricLoss for ContrastiveLoss {
     }
 }
 
+/// `loss` of the distances of the pairs `mask` marks (row-major, as PML's `mat[a, p]`), and
+/// which pairs they are.
+fn pair_losses(matrix: &Tensor, mask: Tensor, loss: impl Fn(&Tensor) -> Tensor) -> (Option<Tensor>, LossIndices) {
+    let distances = matrix.masked_select(&mask);
+    ((distances.numel() > 0).then(|| loss(&distances)), LossIndices::PairMask(mask))
+}
+
 impl ContrastiveLoss {
-    /// `loss` of the distances of the pairs `mask` marks (row-major, as PML's `mat[a, p]`), and
-    /// which pairs they are.
-    fn pair_losses(&self, input: &LossInput<'_>, matrix: &Tensor, mask: Tensor, loss: impl Fn(&Tensor) -> Tensor) -> (Option<Tensor>, LossIndices) {
-        if self.reducer.ignores_zeros() {
-            // Only the pairs with a positive loss reach the result, and they are usually few:
-            // their distances keep the matrix's values (PML's), with the gradient of each pair
-            // measured on its own, so that the backward pass skips the matrix's (its two
-            // matrix products, or the signal-to-noise distance's difference cube).
-            let fixed = matrix.detach();
-            let active = mask.logical_and(&loss(&fixed).gt(0.0));
-            let pairs = active.nonzero();
-            let count = pairs.size()[0];
-            if self.distance.few_pairs(count, input.rows(), input.columns()) {
-                if count == 0 {
-                    return (None, LossIndices::PairMask(active));
-                }
-                let (rows, columns) = (pairs.select(1, 0), pairs.select(1, 1));
-                let measured = self.distance.entries(input.embeddings, input.ref_embeddings, &rows, &columns);
-                let distances = gather_pairs(&fixed, &rows, &columns) + (&measured - measured.detach());
-                return (Some(loss(&distances)), LossIndices::PairMask(active));
-            }
+    /// [`pair_losses`] for a reducer that ignores zeros, given the pairs `(mask, active, count)`:
+    /// the pairs of `mask` whose loss is positive and how many. When they are few, their
+    /// distances keep the matrix's values (PML's) with the gradient of each pair measured on
+    /// its own, so that the backward pass skips the matrix's (its two matrix products, or the
+    /// signal-to-noise distance's difference cube).
+    fn active_pair_losses(&self, input: &LossInput<'_>, matrix: &Tensor, (mask, active, count): (Tensor, Tensor, i64), loss: impl Fn(&Tensor) -> Tensor) -> (Option<Tensor>, LossIndices) {
+        if !self.distance.few_pairs(count, input.rows(), input.columns()) {
+            return pair_losses(matrix, mask, loss);
         }
-        let distances = matrix.masked_select(&mask);
-        ((distances.numel() > 0).then(|| loss(&distances)), LossIndices::PairMask(mask))
+        if count == 0 {
+            return (None, LossIndices::PairMask(active));
+        }
+        let pairs = active.nonzero_static(count, -1);
+        let (rows, columns) = (pairs.select(1, 0), pairs.select(1, 1));
+        let measured = self.distance.entries(input.embeddings, input.ref_embeddings, &rows, &columns);
+        let distances = gather_pairs(&matrix.detach(), &rows, &columns) + (&measured - measured.detach());
+        (Some(loss(&distances)), LossIndices::PairMask(active))
     }
 }
 

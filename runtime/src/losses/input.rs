@@ -3,12 +3,18 @@
 
 use super::Reference;
 use crate::distances::Distance;
-use crate::indices::{all_pairs, dense_triplets, triplet_pairs, Tuples};
+use crate::indices::{all_pairs, dense_triplets, triplet_pairs_reading, Tuples};
 use crate::{Error, Result};
 use tch::{Kind, Tensor};
 
 /// The checks PML makes on every loss and miner input, with the module named.
 pub(crate) fn check_embeddings(module: &str, embeddings: &Tensor, labels: &Tensor) -> Result<()> {
+    check_shapes(module, embeddings, labels)?;
+    check_nan(module, embeddings, &nan_suspect(embeddings))
+}
+
+/// The shape checks alone: they read nothing from the device.
+fn check_shapes(module: &str, embeddings: &Tensor, labels: &Tensor) -> Result<()> {
     let e = embeddings.size();
     let l = labels.size();
     if e.len() != 2 {
@@ -23,13 +29,21 @@ pub(crate) fn check_embeddings(module: &str, embeddings: &Tensor, labels: &Tenso
     if e[0] == 0 {
         return Err(Error::data(format!("{module}: the batch is empty (embeddings of shape {e:?})")));
     }
-    // One device sync per call: a NaN would otherwise surface as a NaN loss, or as a zero loss
-    // when every tuple's value is filtered out, far from its cause. A NaN makes the sum NaN, and
-    // summing costs a fifth of `isnan().any()`; only a NaN sum (a NaN, or infinities of both
-    // signs) needs the exact check.
-    let nan_sum = tch::no_grad(|| embeddings.sum(embeddings.kind()).isnan().int64_value(&[]) != 0);
-    if nan_sum && embeddings.isnan().any().int64_value(&[]) != 0 {
-        return Err(Error::data(format!("{module}: the embeddings (shape {e:?}) contain NaN")));
+    Ok(())
+}
+
+/// 1 (an `Int64` scalar on the device) when the embeddings may hold a NaN, else 0. A NaN would
+/// otherwise surface as a NaN loss, or as a zero loss when every tuple's value is filtered
+/// out, far from its cause. A NaN makes the sum NaN, and summing costs a fifth of
+/// `isnan().any()`; only a NaN sum (a NaN, or infinities of both signs) needs the exact check.
+fn nan_suspect(embeddings: &Tensor) -> Tensor {
+    tch::no_grad(|| embeddings.sum(embeddings.kind()).isnan().to_kind(Kind::Int64))
+}
+
+/// The error when embeddings whose sum was NaN (`suspect`, read) hold a NaN.
+fn check_nan(module: &str, embeddings: &Tensor, suspect: &Tensor) -> Result<()> {
+    if suspect.int64_value(&[]) != 0 && embeddings.isnan().any().int64_value(&[]) != 0 {
+        return Err(Error::data(format!("{module}: the embeddings (shape {:?}) contain NaN", embeddings.size())));
     }
     Ok(())
 }
@@ -41,17 +55,30 @@ pub(crate) struct LossInput<'a> {
     pub ref_embeddings: &'a Tensor,
     /// `None` when the queries are their own references (then a sample is not its own positive).
     pub ref_labels: Option<Tensor>,
+    module: &'a str,
+    /// The NaN check still to read (see [`LossInput::deferred`]): the suspects of the
+    /// embeddings and of the reference.
+    nan_suspects: Option<(Tensor, Option<Tensor>)>,
 }
 
 impl<'a> LossInput<'a> {
-    pub fn new(module: &str, embeddings: &'a Tensor, labels: &Tensor, reference: Option<Reference<'a>>) -> Result<LossInput<'a>> {
-        check_embeddings(module, embeddings, labels)?;
+    /// Checks shapes and NaN (one read from the device).
+    pub fn new(module: &'a str, embeddings: &'a Tensor, labels: &Tensor, reference: Option<Reference<'a>>) -> Result<LossInput<'a>> {
+        let mut input = LossInput::deferred(module, embeddings, labels, reference)?;
+        input.read(&[])?;
+        Ok(input)
+    }
+
+    /// Checks shapes now and NaN with the call's first [`LossInput::read`], so that a call
+    /// that reads counts from the device reads once: the caller must read before its result.
+    pub fn deferred(module: &'a str, embeddings: &'a Tensor, labels: &Tensor, reference: Option<Reference<'a>>) -> Result<LossInput<'a>> {
+        check_shapes(module, embeddings, labels)?;
         let device = embeddings.device();
         let labels = labels.to_device(device).to_kind(Kind::Int64);
         let (ref_embeddings, ref_labels) = match reference {
             None => (embeddings, None),
             Some(r) => {
-                check_embeddings(&format!("{module} (reference)"), r.embeddings, r.labels)?;
+                check_shapes(&format!("{module} (reference)"), r.embeddings, r.labels)?;
                 if r.embeddings.size()[1] != embeddings.size()[1] {
                     return Err(Error::data(format!(
                         "{module}: embeddings of width {} but reference embeddings of width {}",
@@ -62,7 +89,44 @@ impl<'a> LossInput<'a> {
                 (r.embeddings, Some(r.labels.to_device(device).to_kind(Kind::Int64)))
             }
         };
-        Ok(LossInput { embeddings, labels, ref_embeddings, ref_labels })
+        let nan_suspects = Some((nan_suspect(embeddings), ref_labels.as_ref().map(|_| nan_suspect(ref_embeddings))));
+        Ok(LossInput { embeddings, labels, ref_embeddings, ref_labels, module, nan_suspects })
+    }
+
+    /// `counts` (`Int64` scalars) from the device in one transfer, with the NaN check when it
+    /// is still to be done.
+    ///
+    /// # Errors
+    /// When the embeddings or the reference embeddings hold a NaN.
+    pub fn read(&mut self, counts: &[Tensor]) -> Result<Vec<i64>> {
+        let suspects = self.nan_suspects.take();
+        let mut scalars: Vec<Tensor> = counts.iter().map(|c| c.to_kind(Kind::Int64).reshape([] as [i64; 0])).collect();
+        if let Some((queries, reference)) = &suspects {
+            scalars.push(queries.shallow_clone());
+            scalars.extend(reference.iter().map(Tensor::shallow_clone));
+        }
+        if scalars.is_empty() {
+            return Ok(Vec::new());
+        }
+        let read = Vec::<i64>::try_from(Tensor::stack(&scalars, 0).to_device(tch::Device::Cpu)).map_err(|e| Error::data(format!("{}: reading counts from the device: {e}", self.module)))?;
+        if let Some((_, reference)) = &suspects {
+            let module = self.module;
+            check_nan(module, self.embeddings, &Tensor::from(read[counts.len()]))?;
+            if reference.is_some() {
+                check_nan(&format!("{module} (reference)"), self.ref_embeddings, &Tensor::from(read[counts.len() + 1]))?;
+            }
+        }
+        Ok(read[..counts.len()].to_vec())
+    }
+
+    /// The pairs two (rows, columns) masks mark, row-major (as `nonzero` lists them), with
+    /// their counts read in the call's one transfer.
+    ///
+    /// # Errors
+    /// As [`LossInput::read`].
+    pub fn pairs_of_masks(&mut self, positive: &Tensor, negative: &Tensor) -> Result<Tuples> {
+        let counts = self.read(&[positive.sum(Kind::Int64), negative.sum(Kind::Int64)])?;
+        Ok(Tuples::from_counted_masks(positive, negative, counts[0], counts[1]))
     }
 
     pub fn rows(&self) -> i64 {
@@ -122,27 +186,32 @@ impl<'a> LossInput<'a> {
     /// anchor-negative entries of `distance`'s matrix. Mined pairs are measured once each
     /// before they are combined into triplets, and only the entries the triplets use are
     /// computed when they are few.
-    pub fn triplet_distances(&self, distance: &dyn Distance, indices: Option<&Tuples>, per_anchor: super::TripletsPerAnchor) -> TripletDistances {
+    pub fn triplet_distances(&mut self, distance: &dyn Distance, indices: Option<&Tuples>, per_anchor: super::TripletsPerAnchor) -> Result<TripletDistances> {
+        let (rows, columns) = (self.rows(), self.columns());
         let (a, p, n) = match indices {
-            Some(Tuples::Pairs { a1, p, a2, n }) => match triplet_pairs(a1, a2, self.rows(), self.columns()) {
+            Some(Tuples::Pairs { a1, p, a2, n }) => match triplet_pairs_reading(a1, a2, rows, columns, |counts| self.read(counts))? {
                 Some((positive_pair, negative_pair)) => {
+                    // The NaN check, when there was no count to read (no pairs of a kind).
+                    self.read(&[])?;
                     let positives = a1.size()[0];
                     let d = distance.entries(self.embeddings, self.ref_embeddings, &Tensor::cat(&[a1, a2], 0), &Tensor::cat(&[p, n], 0));
-                    return TripletDistances {
+                    return Ok(TripletDistances {
                         a: a1.index_select(0, &positive_pair),
                         p: p.index_select(0, &positive_pair),
                         n: n.index_select(0, &negative_pair),
                         ap: d.narrow(0, 0, positives).index_select(0, &positive_pair),
                         an: d.narrow(0, positives, a2.size()[0]).index_select(0, &negative_pair),
-                    };
+                    });
                 }
-                None => dense_triplets(a1, p, a2, n, self.rows(), self.columns()),
+                None => dense_triplets(a1, p, a2, n, rows, columns),
             },
             _ => self.triplets(indices, per_anchor),
         };
+        // The NaN check, when no count was read on the way.
+        self.read(&[])?;
         let d = distance.entries(self.embeddings, self.ref_embeddings, &Tensor::cat(&[&a, &a], 0), &Tensor::cat(&[&p, &n], 0));
         let t = a.size()[0];
-        TripletDistances { ap: d.narrow(0, 0, t), an: d.narrow(0, t, t), a, p, n }
+        Ok(TripletDistances { ap: d.narrow(0, 0, t), an: d.narrow(0, t, t), a, p, n })
     }
 
     /// The tuples as pairs; every pair when none are given (PML's `convert_to_pairs`).

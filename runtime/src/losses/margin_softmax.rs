@@ -136,7 +136,7 @@ impl MetricLoss for MarginSoftmaxLoss {
 /// (PML refuses them for classification-style losses), embeddings as wide as the weights, and
 /// labels within the classes.
 pub(crate) fn classification_input<'a>(
-    module: &str,
+    module: &'a str,
     embeddings: &'a Tensor,
     labels: &Tensor,
     reference: Option<Reference<'_>>,

@@ -89,8 +89,8 @@ impl Component for TripletMarginLoss {
 
 impl MetricLoss for TripletMarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("TripletMarginLoss", embeddings, labels, reference)?;
-        let t = input.triplet_distances(self.distance.as_ref(), indices, self.triplets_per_anchor);
+        let mut input = LossInput::deferred("TripletMarginLoss", embeddings, labels, reference)?;
+        let t = input.triplet_distances(self.distance.as_ref(), indices, self.triplets_per_anchor)?;
         if t.a.numel() == 0 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         }

@@ -41,7 +41,7 @@ impl Component for MultiSimilarityMiner {
 
 impl TupleMiner for MultiSimilarityMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let input = LossInput::new("MultiSimilarityMiner", embeddings, labels, reference)?;
+        let mut input = LossInput::deferred("MultiSimilarityMiner", embeddings, labels, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             let (positive, negative) = pair_masks(&input.labels, input.ref_labels.as_ref());
@@ -59,8 +59,8 @@ impl TupleMiner for MultiSimilarityMiner {
                 let (hardest_negative, hardest_positive) = (negatives_only.amin([1i64].as_slice(), true), positives_only.amax([1i64].as_slice(), true));
                 ((&matrix + self.epsilon).gt_tensor(&hardest_negative), (&matrix - self.epsilon).lt_tensor(&hardest_positive))
             };
-            Tuples::from_masks(&positive.logical_and(&keep_positive), &negative.logical_and(&keep_negative))
-        });
+            input.pairs_of_masks(&positive.logical_and(&keep_positive), &negative.logical_and(&keep_negative))
+        })?;
         self.last = Some(tuples.counts());
         Ok(tuples)
     }

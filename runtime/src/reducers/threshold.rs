@@ -1,4 +1,4 @@
-use super::{zero_loss, Reducer, Values};
+use super::{Reducer, Values};
 use crate::component::Record;
 use crate::Result;
 use tch::{Kind, Tensor};
@@ -9,7 +9,8 @@ use tch::{Kind, Tensor};
 pub struct ThresholdReducer {
     low: Option<f64>,
     high: Option<f64>,
-    num_past_filter: Option<i64>,
+    /// The count of the last reduction's kept values, on the device until a record reads it.
+    num_past_filter: Option<Tensor>,
 }
 
 impl Clone for ThresholdReducer {
@@ -48,17 +49,17 @@ impl Reducer for ThresholdReducer {
             (None, Some(high)) => losses.lt(high),
             (None, None) => losses.ones_like().to_kind(Kind::Bool),
         };
-        // Counted on the host, as PML does: when nothing is kept the result is a zero outside
-        // the losses' graph, and the backward pass skips them entirely (with many pairs, most
-        // of the work).
-        let count = keep.sum(Kind::Int64).int64_value(&[]);
-        self.num_past_filter = Some(count);
-        if count == 0 {
-            return Ok(zero_loss(part.embeddings));
-        }
-        // The kept values' sum over their count: masked_select would gather them first and
-        // wait for the device to know how many there are.
-        Ok(losses.where_scalarother(&keep, 0.0).sum(losses.kind()) / count as f64)
+        // The kept values' sum over their count (a zero when none is kept, as PML's), without
+        // waiting for the device: PML's `masked_select` and count read it.
+        let count = keep.sum(Kind::Int64);
+        let sum = losses.where_scalarother(&keep, 0.0).sum(losses.kind());
+        self.num_past_filter = Some(count.shallow_clone());
+        let count = count.clamp_min(1);
+        Ok(match losses.kind() {
+            // A count above 256 is not a bfloat16: divide in f32.
+            Kind::Half | Kind::BFloat16 => (sum.to_kind(Kind::Float) / count.to_kind(Kind::Float)).to_kind(losses.kind()),
+            kind => sum / count.to_kind(kind),
+        })
     }
 
     fn ignores_zeros(&self) -> bool {
@@ -70,7 +71,7 @@ impl Reducer for ThresholdReducer {
     }
 
     fn reset(&mut self) {
-        self.num_past_filter = Some(0);
+        self.num_past_filter = Some(Tensor::from(0i64));
     }
 
     fn records(&self) -> Vec<Record> {
@@ -82,7 +83,7 @@ impl Reducer for ThresholdReducer {
             records.push(Record { name: "high", value: high });
         }
         if let Some(count) = &self.num_past_filter {
-            records.push(Record { name: "num_past_filter", value: *count as f64 });
+            records.push(Record { name: "num_past_filter", value: count.int64_value(&[]) as f64 });
         }
         records
     }
