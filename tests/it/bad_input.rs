@@ -273,3 +273,34 @@ fn two_view_proxy_and_meta_class_losses_refuse_what_they_cannot_use() {
     assert!(text.contains("ManifoldLoss was built with embedding_size 4, but the embeddings are 3 wide"), "{text}");
     assert!(message(ManifoldLoss::new(4).device(cpu).lambda_c(-1.0)).contains("lambdaC"));
 }
+
+/// The miner and losses that check NaN with their call's one read of counts: a NaN in the
+/// embeddings or in the reference is an error naming the module and which input, on every
+/// path (mined pairs or none, the contrastive loss's few active pairs or every pair).
+#[test]
+fn nan_embeddings_are_refused_by_the_modules_that_read_once() {
+    use metric_learning::losses::Reference;
+    use metric_learning::reducers::MeanReducer;
+    let labels = Tensor::from_slice(&[0i64, 0, 1, 1, 2, 2, 3, 3]);
+    let clean = Tensor::randn([8, 4], (Kind::Float, Device::Cpu));
+    let nan = clean.copy();
+    let _ = nan.get(5).get(2).fill_(f64::NAN);
+    let pairs = MultiSimilarityMiner::new(0.5).mine(&clean, &labels).expect("clean embeddings");
+    let mut losses: Vec<(&str, Box<dyn MetricLoss>)> = vec![
+        ("TripletMarginLoss", Box::new(TripletMarginLoss::new())),
+        ("ContrastiveLoss", Box::new(ContrastiveLoss::new())),
+        ("ContrastiveLoss", Box::new(ContrastiveLoss::new().reducer(MeanReducer))),
+    ];
+    for (name, loss) in &mut losses {
+        for tuples in [None, Some(&pairs)] {
+            let text = message(loss.compute(&nan, &labels, tuples));
+            assert!(text.contains(&format!("{name}: the embeddings (shape [8, 4]) contain NaN")), "{text}");
+        }
+        let reference = Reference { embeddings: &nan, labels: &labels };
+        let text = message(loss.compute_with_reference(&clean, &labels, None, Some(reference)));
+        assert!(text.contains(&format!("{name} (reference): the embeddings (shape [8, 4]) contain NaN")), "{text}");
+        assert!(loss.compute(&clean, &labels, Some(&pairs)).is_ok(), "{name} on clean embeddings");
+    }
+    let text = message(MultiSimilarityMiner::new(0.1).mine(&nan, &labels));
+    assert!(text.contains("MultiSimilarityMiner: the embeddings (shape [8, 4]) contain NaN"), "{text}");
+}
