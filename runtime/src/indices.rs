@@ -159,8 +159,11 @@ pub(crate) fn triplet_pairs_reading(a1: &Tensor, a2: &Tensor, rows: i64, columns
         return Ok(Some((empty.shallow_clone(), empty)));
     }
     // Not `bincount`, which reads the largest index from the device to size its output.
-    let per_anchor = Tensor::zeros([rows], (Kind::Int64, device)).index_add(0, a2, &a2.ones_like());
-    let per_positive = per_anchor.index_select(0, a1);
+    // Clamped into the batch until `read` has checked the indices (a loss reads their range
+    // with these counts): an index outside it must be an error, not a fault before the read.
+    let (a1_clamped, a2_clamped) = (a1.clamp(0, rows - 1), a2.clamp(0, rows - 1));
+    let per_anchor = Tensor::zeros([rows], (Kind::Int64, device)).index_add(0, &a2_clamped, &a2.ones_like());
+    let per_positive = per_anchor.index_select(0, &a1_clamped);
     // The triplet count and whether the negative pairs are grouped by anchor (a miner's are:
     // `nonzero` is row-major), read in one transfer.
     let n = a2.numel() as i64;

@@ -304,3 +304,39 @@ fn nan_embeddings_are_refused_by_the_modules_that_read_once() {
     let text = message(MultiSimilarityMiner::new(0.1).mine(&nan, &labels));
     assert!(text.contains("MultiSimilarityMiner: the embeddings (shape [8, 4]) contain NaN"), "{text}");
 }
+
+/// Tuples given by hand that point outside the batch, or whose lists do not pair up, are
+/// errors naming the loss and the list (libtorch's indexing would fault), on the paths that
+/// check them with their one read as on the others.
+#[test]
+fn tuples_outside_the_batch_are_refused() {
+    use metric_learning::indices::Tuples;
+    use metric_learning::losses::*;
+    let labels = Tensor::from_slice(&[0i64, 0, 1, 1, 2, 2, 3, 3]);
+    let embeddings = Tensor::randn([8, 4], (Kind::Float, Device::Cpu));
+    let t = |v: &[i64]| Tensor::from_slice(v);
+    let mut losses: Vec<(&str, Box<dyn MetricLoss>)> = vec![
+        ("TripletMarginLoss", Box::new(TripletMarginLoss::new())),
+        ("ContrastiveLoss", Box::new(ContrastiveLoss::new())),
+        ("MultiSimilarityLoss", Box::new(MultiSimilarityLoss::new())),
+        ("CircleLoss", Box::new(CircleLoss::new())),
+        ("MarginLoss", Box::new(MarginLoss::new())),
+        ("NTXentLoss", Box::new(NTXentLoss::new(0.1))),
+        ("LiftedStructureLoss", Box::new(LiftedStructureLoss::new())),
+        ("FastAPLoss", Box::new(FastAPLoss::new(10))),
+        ("ArcFaceLoss", Box::new(ArcFaceLoss::new(4, 4).device(Device::Cpu))),
+    ];
+    for (name, loss) in &mut losses {
+        let beyond = Tuples::Pairs { a1: t(&[0, 2]), p: t(&[1, 3]), a2: t(&[0, 1]), n: t(&[2, 8]) };
+        let text = message(loss.compute(&embeddings, &labels, Some(&beyond)));
+        assert!(text.contains(&format!("{name}: the tuples' positives and negatives must be indices in 0..8; found 8")), "{text}");
+        let negative = Tuples::Triplets { a: t(&[0, -1]), p: t(&[1, 3]), n: t(&[2, 4]) };
+        let text = message(loss.compute(&embeddings, &labels, Some(&negative)));
+        assert!(text.contains(&format!("{name}: the tuples' anchors must be indices in 0..8; found -1")), "{text}");
+        let unpaired = Tuples::Triplets { a: t(&[0, 2]), p: t(&[1]), n: t(&[4, 5]) };
+        let text = message(loss.compute(&embeddings, &labels, Some(&unpaired)));
+        assert!(text.contains("the tuples' index lists must pair up one to one, found lengths [2, 1, 2]"), "{text}");
+        let fine = Tuples::Pairs { a1: t(&[0, 2]), p: t(&[1, 3]), a2: t(&[0, 1]), n: t(&[2, 7]) };
+        assert!(loss.compute(&embeddings, &labels, Some(&fine)).is_ok(), "{name} on tuples inside the batch");
+    }
+}

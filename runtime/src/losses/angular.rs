@@ -74,7 +74,7 @@ impl Component for AngularLoss {
 
 impl MetricLoss for AngularLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("AngularLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("AngularLoss", embeddings, labels, indices, reference)?;
         self.angles_of_last_call = None;
         let (a1, p, a2, _) = input.pairs(indices);
         if a1.numel() == 0 || a2.numel() == 0 {

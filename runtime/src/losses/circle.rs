@@ -60,7 +60,7 @@ impl Component for CircleLoss {
 
 impl MetricLoss for CircleLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("CircleLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("CircleLoss", embeddings, labels, indices, reference)?;
         let Some((pos, neg)) = input.pair_masks(indices) else {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         };

@@ -51,7 +51,7 @@ impl Component for ContrastiveLoss {
 
 impl MetricLoss for ContrastiveLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let mut input = LossInput::deferred("ContrastiveLoss", embeddings, labels, reference)?;
+        let mut input = LossInput::deferred("ContrastiveLoss", embeddings, labels, indices, reference)?;
         let Some((positive, negative)) = input.pair_masks(indices) else {
             input.read(&[])?;
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("pos_loss"), SubLoss::zero("neg_loss")], embeddings, &input.labels);

@@ -120,7 +120,7 @@ impl MetricLoss for DynamicSoftMarginLoss {
                 self.num_bins, self.min_val
             )));
         }
-        let input = LossInput::new("DynamicSoftMarginLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("DynamicSoftMarginLoss", embeddings, labels, indices, reference)?;
         let (a, p, n) = input.triplets(indices, TripletsPerAnchor::All);
         if a.numel() == 0 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);

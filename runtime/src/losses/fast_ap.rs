@@ -56,7 +56,7 @@ impl MetricLoss for FastAPLoss {
         if reference.is_some() {
             return Err(Error::data("FastAPLoss: reference embeddings are not supported"));
         }
-        let input = LossInput::new("FastAPLoss", embeddings, labels, None)?;
+        let input = LossInput::new("FastAPLoss", embeddings, labels, indices, None)?;
         let kind = embeddings.kind();
         let miner_weights = sample_weights(indices, input.rows(), false, kind, embeddings.device());
         let (positive, _) = pair_masks(&input.labels, None);

@@ -72,7 +72,7 @@ impl MetricLoss for HistogramLoss {
         if !(self.delta > 0.0 && self.delta <= 2.0) {
             return Err(Error::data(format!("HistogramLoss: delta must be in (0, 2] (at least one bin on [-1, 1]), found {}", self.delta)));
         }
-        let input = LossInput::new("HistogramLoss", embeddings, labels, None)?;
+        let input = LossInput::new("HistogramLoss", embeddings, labels, indices, None)?;
         let (positive, negative) = triplet_pairs(&input.labels, indices);
         if !bool::try_from(positive.any()).unwrap_or(false) {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);

@@ -48,6 +48,54 @@ fn check_nan(module: &str, embeddings: &Tensor, suspect: &Tensor) -> Result<()> 
     Ok(())
 }
 
+/// The tuples' index lists in groups that share a bound (anchors index the queries,
+/// positives and negatives the references), with each group's smallest and largest index on
+/// the device: `[min, max]` per group.
+struct TupleRanges {
+    groups: Vec<(&'static str, i64)>,
+    extremes: Tensor,
+}
+
+impl TupleRanges {
+    fn check(&self, module: &str, extremes: &[i64]) -> Result<()> {
+        for ((name, bound), range) in self.groups.iter().zip(extremes.chunks(2)) {
+            if let Some(outside) = range.iter().find(|&&index| index < 0 || index >= *bound) {
+                return Err(Error::data(format!("{module}: the tuples' {name} must be indices in 0..{bound}; found {outside}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The checks of tuples given to a loss that read nothing from the device (1-D `Int64` lists
+/// of matching lengths), and the range check to read with the call's other counts.
+fn tuple_ranges(module: &str, tuples: &Tuples, rows: i64, columns: i64) -> Result<Option<TupleRanges>> {
+    let (anchors, others, lengths_match): (Vec<&Tensor>, Vec<&Tensor>, bool) = match tuples {
+        Tuples::Pairs { a1, p, a2, n } => (vec![a1, a2], vec![p, n], a1.size() == p.size() && a2.size() == n.size()),
+        Tuples::Triplets { a, p, n } => (vec![a], vec![p, n], a.size() == p.size() && p.size() == n.size()),
+    };
+    for list in anchors.iter().chain(&others) {
+        if list.dim() != 1 || list.kind() != Kind::Int64 {
+            return Err(Error::data(format!("{module}: tuples must be 1-D Int64 index lists, found {:?} of shape {:?}", list.kind(), list.size())));
+        }
+    }
+    if !lengths_match {
+        let lengths: Vec<i64> = anchors.iter().chain(&others).map(|l| l.size()[0]).collect();
+        return Err(Error::data(format!("{module}: the tuples' index lists must pair up one to one, found lengths {lengths:?}")));
+    }
+    let mut groups = Vec::new();
+    let mut extremes = Vec::new();
+    for (name, lists, bound) in [("anchors", anchors, rows), ("positives and negatives", others, columns)] {
+        let lists: Vec<&Tensor> = lists.into_iter().filter(|l| l.numel() > 0).collect();
+        if !lists.is_empty() {
+            let (smallest, largest) = Tensor::cat(&lists, 0).aminmax(None, false);
+            extremes.extend([smallest.reshape([1]), largest.reshape([1])]);
+            groups.push((name, bound));
+        }
+    }
+    Ok((!groups.is_empty()).then(|| TupleRanges { groups, extremes: Tensor::cat(&extremes, 0) }))
+}
+
 /// Checked inputs of one loss or miner call.
 pub(crate) struct LossInput<'a> {
     pub embeddings: &'a Tensor,
@@ -59,19 +107,22 @@ pub(crate) struct LossInput<'a> {
     /// The NaN check still to read (see [`LossInput::deferred`]): the suspects of the
     /// embeddings and of the reference.
     nan_suspects: Option<(Tensor, Option<Tensor>)>,
+    /// The tuples' range check still to read.
+    tuple_ranges: Option<TupleRanges>,
 }
 
 impl<'a> LossInput<'a> {
-    /// Checks shapes and NaN (one read from the device).
-    pub fn new(module: &'a str, embeddings: &'a Tensor, labels: &Tensor, reference: Option<Reference<'a>>) -> Result<LossInput<'a>> {
-        let mut input = LossInput::deferred(module, embeddings, labels, reference)?;
+    /// Checks shapes, NaN and the tuples' indices (one read from the device).
+    pub fn new(module: &'a str, embeddings: &'a Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'a>>) -> Result<LossInput<'a>> {
+        let mut input = LossInput::deferred(module, embeddings, labels, indices, reference)?;
         input.read(&[])?;
         Ok(input)
     }
 
-    /// Checks shapes now and NaN with the call's first [`LossInput::read`], so that a call
-    /// that reads counts from the device reads once: the caller must read before its result.
-    pub fn deferred(module: &'a str, embeddings: &'a Tensor, labels: &Tensor, reference: Option<Reference<'a>>) -> Result<LossInput<'a>> {
+    /// Checks shapes now, and NaN and the tuples' index ranges with the call's first
+    /// [`LossInput::read`], so that a call that reads counts from the device reads once: the
+    /// caller must read before it uses the tuples' indices.
+    pub fn deferred(module: &'a str, embeddings: &'a Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'a>>) -> Result<LossInput<'a>> {
         check_shapes(module, embeddings, labels)?;
         let device = embeddings.device();
         let labels = labels.to_device(device).to_kind(Kind::Int64);
@@ -90,7 +141,11 @@ impl<'a> LossInput<'a> {
             }
         };
         let nan_suspects = Some((nan_suspect(embeddings), ref_labels.as_ref().map(|_| nan_suspect(ref_embeddings))));
-        Ok(LossInput { embeddings, labels, ref_embeddings, ref_labels, module, nan_suspects })
+        let tuple_ranges = match indices {
+            Some(tuples) => tuple_ranges(module, tuples, embeddings.size()[0], ref_embeddings.size()[0])?,
+            None => None,
+        };
+        Ok(LossInput { embeddings, labels, ref_embeddings, ref_labels, module, nan_suspects, tuple_ranges })
     }
 
     /// `counts` (`Int64` scalars) from the device in one transfer, with the NaN check when it
@@ -100,20 +155,30 @@ impl<'a> LossInput<'a> {
     /// When the embeddings or the reference embeddings hold a NaN.
     pub fn read(&mut self, counts: &[Tensor]) -> Result<Vec<i64>> {
         let suspects = self.nan_suspects.take();
-        let mut scalars: Vec<Tensor> = counts.iter().map(|c| c.to_kind(Kind::Int64).reshape([] as [i64; 0])).collect();
-        if let Some((queries, reference)) = &suspects {
-            scalars.push(queries.shallow_clone());
-            scalars.extend(reference.iter().map(Tensor::shallow_clone));
+        let ranges = self.tuple_ranges.take();
+        let mut values: Vec<Tensor> = counts.iter().map(|c| c.to_kind(Kind::Int64).reshape([1])).collect();
+        if let Some(ranges) = &ranges {
+            values.push(ranges.extremes.shallow_clone());
         }
-        if scalars.is_empty() {
+        if let Some((queries, reference)) = &suspects {
+            values.push(queries.reshape([1]));
+            values.extend(reference.iter().map(|r| r.reshape([1])));
+        }
+        if values.is_empty() {
             return Ok(Vec::new());
         }
-        let read = Vec::<i64>::try_from(Tensor::stack(&scalars, 0).to_device(tch::Device::Cpu)).map_err(|e| Error::data(format!("{}: reading counts from the device: {e}", self.module)))?;
+        let read = Vec::<i64>::try_from(Tensor::cat(&values, 0).to_device(tch::Device::Cpu)).map_err(|e| Error::data(format!("{}: reading counts from the device: {e}", self.module)))?;
+        let mut next = counts.len();
+        if let Some(ranges) = &ranges {
+            let extremes = 2 * ranges.groups.len();
+            ranges.check(self.module, &read[next..next + extremes])?;
+            next += extremes;
+        }
         if let Some((_, reference)) = &suspects {
             let module = self.module;
-            check_nan(module, self.embeddings, &Tensor::from(read[counts.len()]))?;
+            check_nan(module, self.embeddings, &Tensor::from(read[next]))?;
             if reference.is_some() {
-                check_nan(&format!("{module} (reference)"), self.ref_embeddings, &Tensor::from(read[counts.len() + 1]))?;
+                check_nan(&format!("{module} (reference)"), self.ref_embeddings, &Tensor::from(read[next + 1]))?;
             }
         }
         Ok(read[..counts.len()].to_vec())
@@ -148,7 +213,10 @@ impl<'a> LossInput<'a> {
                 if too_few_pairs(&pairs) {
                     return None;
                 }
-                let mask = |r: &Tensor, c: &Tensor| crate::indices::pair_mask(r, c, self.rows(), self.columns());
+                // Clamped into the batch: a deferred call reads the indices' range later, and an
+                // index outside must be its error, not a fault before it.
+                let (rows, columns) = (self.rows(), self.columns());
+                let mask = |r: &Tensor, c: &Tensor| crate::indices::pair_mask(&r.clamp(0, rows - 1), &c.clamp(0, columns - 1), rows, columns);
                 (mask(&pairs.0, &pairs.1), mask(&pairs.2, &pairs.3))
             }
             None => crate::indices::pair_masks(&self.labels, self.ref_labels.as_ref()),

@@ -59,7 +59,7 @@ impl MetricLoss for InstanceLoss {
         if reference.is_some() {
             return Err(Error::config("InstanceLoss takes no reference embeddings (PML refuses them too)"));
         }
-        let input = LossInput::new("InstanceLoss", embeddings, labels, None)?;
+        let input = LossInput::new("InstanceLoss", embeddings, labels, indices, None)?;
         let (_, ranks, _) = input.labels.f_internal_unique2(true, true, false)?;
         // The scale multiplies one side before the product (exactly so for PML's 64, a power of
         // two): a (batch x width) product instead of a (batch x batch) one, forward and backward.

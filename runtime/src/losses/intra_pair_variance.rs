@@ -62,7 +62,7 @@ fn beyond_mean(pairs: &Tensor, eps: f64, increase: bool) -> Tensor {
 
 impl MetricLoss for IntraPairVarianceLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("IntraPairVarianceLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("IntraPairVarianceLoss", embeddings, labels, indices, reference)?;
         let Some((positive, negative)) = input.pair_masks(indices) else {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("pos_loss"), SubLoss::zero("neg_loss")], embeddings, &input.labels);
         };

@@ -155,7 +155,7 @@ impl MetricLoss for LargeMarginSoftmaxLoss {
         if self.margin < 1 {
             return Err(Error::data(format!("{}: the margin must be a positive integer, found {}", self.name, self.margin)));
         }
-        let input = classification_input(self.name, embeddings, labels, reference, self.weights.weights.size()[0], self.num_classes)?;
+        let input = classification_input(self.name, embeddings, labels, indices, reference, self.weights.weights.size()[0], self.num_classes)?;
         let cosine = weight_cosines(embeddings, &self.weights.weights);
         let target_cosine = cosine.gather(1, &input.labels.unsqueeze(1), false).squeeze_dim(1);
         let modified = self.with_margin(&target_cosine);

@@ -71,7 +71,7 @@ margins!(GeneralizedLiftedStructureLoss);
 
 impl MetricLoss for LiftedStructureLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("LiftedStructureLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("LiftedStructureLoss", embeddings, labels, indices, reference)?;
         let pairs = input.pairs(indices);
         if too_few_pairs(&pairs) || pairs.0.numel() == 0 || pairs.2.numel() == 0 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
@@ -100,7 +100,7 @@ impl MetricLoss for LiftedStructureLoss {
 
 impl MetricLoss for GeneralizedLiftedStructureLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("GeneralizedLiftedStructureLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("GeneralizedLiftedStructureLoss", embeddings, labels, indices, reference)?;
         let Some((pos_mask, neg_mask)) = input.pair_masks(indices) else {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         };

@@ -99,7 +99,7 @@ impl Component for MarginLoss {
 
 impl MetricLoss for MarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("MarginLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("MarginLoss", embeddings, labels, indices, reference)?;
         let (a, p, n) = input.triplets(indices, self.triplets_per_anchor);
         if a.numel() == 0 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("margin_loss"), SubLoss::zero("beta_reg_loss")], embeddings, &input.labels);

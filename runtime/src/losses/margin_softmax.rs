@@ -120,7 +120,7 @@ impl MetricLoss for MarginSoftmaxLoss {
     }
 
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = classification_input(self.name, embeddings, labels, reference, self.weights.weights.size()[0], self.num_classes)?;
+        let input = classification_input(self.name, embeddings, labels, indices, reference, self.weights.weights.size()[0], self.num_classes)?;
         let cosine = weight_cosines(embeddings, &self.weights.weights);
         let target_cosine = cosine.gather(1, &input.labels.unsqueeze(1), false).squeeze_dim(1);
         let modified = match self.margin {
@@ -139,6 +139,7 @@ pub(crate) fn classification_input<'a>(
     module: &'a str,
     embeddings: &'a Tensor,
     labels: &Tensor,
+    indices: Option<&Tuples>,
     reference: Option<Reference<'_>>,
     embedding_size: i64,
     num_classes: i64,
@@ -146,7 +147,7 @@ pub(crate) fn classification_input<'a>(
     if reference.is_some() {
         return Err(Error::data(format!("{module}: reference embeddings are not supported")));
     }
-    let input = LossInput::new(module, embeddings, labels, None)?;
+    let input = LossInput::new(module, embeddings, labels, indices, None)?;
     super::learned_weights::check_width(module, embeddings, embedding_size)?;
     check_classes(module, &input.labels, num_classes)?;
     Ok(input)

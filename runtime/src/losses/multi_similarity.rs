@@ -63,7 +63,7 @@ impl Component for MultiSimilarityLoss {
 
 impl MetricLoss for MultiSimilarityLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("MultiSimilarityLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("MultiSimilarityLoss", embeddings, labels, indices, reference)?;
         let Some((pos_mask, neg_mask)) = input.pair_masks(indices) else {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         };

@@ -49,7 +49,7 @@ impl MetricLoss for NPairsLoss {
         if reference.is_some() {
             return Err(Error::data("NPairsLoss: reference embeddings are not supported (as in PML)"));
         }
-        let input = LossInput::new("NPairsLoss", embeddings, labels, None)?;
+        let input = LossInput::new("NPairsLoss", embeddings, labels, indices, None)?;
         self.num_pairs = 0;
         let (a1, p, _, _) = input.pairs(indices);
         if a1.numel() == 0 {

@@ -47,7 +47,7 @@ impl Component for NCALoss {
 
 impl MetricLoss for NCALoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("NCALoss", embeddings, labels, reference)?;
+        let input = LossInput::new("NCALoss", embeddings, labels, indices, reference)?;
         if input.rows() <= 1 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);
         }

@@ -72,7 +72,7 @@ impl MetricLoss for NormalizedSoftmaxLoss {
         if reference.is_some() {
             return Err(Error::data("NormalizedSoftmaxLoss: reference embeddings are not supported"));
         }
-        let input = LossInput::new("NormalizedSoftmaxLoss", embeddings, labels, None)?;
+        let input = LossInput::new("NormalizedSoftmaxLoss", embeddings, labels, indices, None)?;
         super::learned_weights::check_width("NormalizedSoftmaxLoss", embeddings, self.weights.weights.size()[0])?;
         check_classes("NormalizedSoftmaxLoss", &input.labels, self.num_classes)?;
         let per_sample = self.logits(embeddings).cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);

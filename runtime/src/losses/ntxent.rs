@@ -43,7 +43,7 @@ impl Component for NTXentLoss {
 
 impl MetricLoss for NTXentLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("NTXentLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("NTXentLoss", embeddings, labels, indices, reference)?;
         let pairs = input.pairs(indices);
         if too_few_pairs(&pairs) || pairs.0.numel() == 0 || pairs.2.numel() == 0 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);

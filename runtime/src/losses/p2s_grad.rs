@@ -88,7 +88,7 @@ impl MetricLoss for P2SGradLoss {
         if reference.is_some() {
             return Err(Error::data("P2SGradLoss: reference embeddings are not supported (as in PML)"));
         }
-        let input = LossInput::new("P2SGradLoss", embeddings, labels, None)?;
+        let input = LossInput::new("P2SGradLoss", embeddings, labels, indices, None)?;
         check_width("P2SGradLoss", embeddings, self.weights.weights.size()[0])?;
         check_classes("P2SGradLoss", &input.labels, self.num_classes)?;
         self.renormalise();

@@ -127,7 +127,7 @@ impl MetricLoss for PNPLoss {
         if reference.is_some() {
             return Err(Error::data("PNPLoss: reference embeddings are not supported (as in PML)"));
         }
-        let input = LossInput::new("PNPLoss", embeddings, labels, None)?;
+        let input = LossInput::new("PNPLoss", embeddings, labels, indices, None)?;
         let (positive, negative) = pair_masks(&input.labels, None);
         let has_positive = positive.any_dim(1, false);
         if !bool::try_from(has_positive.any()).unwrap_or(false) {

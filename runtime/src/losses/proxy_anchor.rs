@@ -86,7 +86,7 @@ impl MetricLoss for ProxyAnchorLoss {
         if reference.is_some() {
             return Err(Error::data("ProxyAnchorLoss: reference embeddings are not supported"));
         }
-        let input = LossInput::new("ProxyAnchorLoss", embeddings, labels, None)?;
+        let input = LossInput::new("ProxyAnchorLoss", embeddings, labels, indices, None)?;
         super::learned_weights::check_width("ProxyAnchorLoss", embeddings, self.proxies.weights.size()[1])?;
         check_classes("ProxyAnchorLoss", &input.labels, self.num_classes)?;
         let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);

@@ -76,7 +76,7 @@ impl MetricLoss for ProxyNCALoss {
     }
 
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = classification_input("ProxyNCALoss", embeddings, labels, reference, self.proxies.weights.size()[1], self.num_classes)?;
+        let input = classification_input("ProxyNCALoss", embeddings, labels, indices, reference, self.proxies.weights.size()[1], self.num_classes)?;
         let proxies = self.proxies.weights.to_kind(embeddings.kind());
         let proxy_labels = Tensor::arange(self.num_classes, (Kind::Int64, input.labels.device()));
         let query = NcaQuery { embeddings, labels: &input.labels, indices };

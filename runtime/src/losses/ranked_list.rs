@@ -84,7 +84,7 @@ impl MetricLoss for RankedListLoss {
         if reference.is_some() {
             return Err(Error::config("RankedListLoss takes no reference embeddings (PML refuses them too)"));
         }
-        let input = LossInput::new("RankedListLoss", embeddings, labels, None)?;
+        let input = LossInput::new("RankedListLoss", embeddings, labels, indices, None)?;
         let matrix = self.distance.matrix(embeddings, embeddings);
         let eye = Tensor::eye(input.rows(), (Kind::Bool, matrix.device()));
         let matrix = matrix.masked_fill(&eye, 0.0);

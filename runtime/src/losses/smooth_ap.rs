@@ -63,7 +63,7 @@ impl MetricLoss for SmoothAPLoss {
         if reference.is_some() {
             return Err(Error::data("SmoothAPLoss: reference embeddings are not supported (as in PML)"));
         }
-        let input = LossInput::new("SmoothAPLoss", embeddings, labels, None)?;
+        let input = LossInput::new("SmoothAPLoss", embeddings, labels, indices, None)?;
         let positives = positives_of_each(&input.labels)?;
         let per_label = positives.size()[1];
         let similarities = CosineSimilarity::new().matrix(embeddings, embeddings);

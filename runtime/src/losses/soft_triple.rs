@@ -138,7 +138,7 @@ impl MetricLoss for SoftTripleLoss {
         if self.centers_per_class < 1 {
             return Err(Error::data(format!("SoftTripleLoss: centers_per_class must be at least 1, found {}", self.centers_per_class)));
         }
-        let input = classification_input("SoftTripleLoss", embeddings, labels, reference, self.centers.weights.size()[0], self.num_classes)?;
+        let input = classification_input("SoftTripleLoss", embeddings, labels, indices, reference, self.centers.weights.size()[0], self.num_classes)?;
         let to_classes = self.logits(embeddings);
         let margin = input.labels.one_hot(self.num_classes).to_kind(to_classes.kind()) * self.margin;
         let logits = (to_classes - margin) * self.la;

@@ -176,7 +176,7 @@ impl MetricLoss for SubCenterArcFaceLoss {
 
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         self.check_sub_centers()?;
-        let input = classification_input("SubCenterArcFaceLoss", embeddings, labels, reference, self.weights.weights.size()[0], self.num_classes)?;
+        let input = classification_input("SubCenterArcFaceLoss", embeddings, labels, indices, reference, self.weights.weights.size()[0], self.num_classes)?;
         let cosine = self.cosines(embeddings);
         let target_cosine = cosine.gather(1, &input.labels.unsqueeze(1), false).squeeze_dim(1);
         let modified = additive_angular_margin(&target_cosine, self.margin);

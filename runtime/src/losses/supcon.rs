@@ -42,7 +42,7 @@ impl Component for SupConLoss {
 
 impl MetricLoss for SupConLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("SupConLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("SupConLoss", embeddings, labels, indices, reference)?;
         let nothing = || vec![SubLoss::zero("loss")];
         let Some((pos, neg)) = input.pair_masks(indices) else {
             return reduce(self.reducer.as_mut(), nothing(), embeddings, &input.labels);

@@ -63,7 +63,7 @@ fn mean_where(values: &Tensor, keep: &Tensor) -> Tensor {
 
 impl MetricLoss for ThresholdConsistentMarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("ThresholdConsistentMarginLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("ThresholdConsistentMarginLoss", embeddings, labels, indices, reference)?;
         let (a1, p, a2, n) = input.pairs(indices);
         // One (queries x references) matrix, then its entries at the pairs: PML gathers both
         // rows of every pair (a million pairs of 128-wide rows at a batch of 1024).

@@ -89,7 +89,7 @@ impl Component for TripletMarginLoss {
 
 impl MetricLoss for TripletMarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let mut input = LossInput::deferred("TripletMarginLoss", embeddings, labels, reference)?;
+        let mut input = LossInput::deferred("TripletMarginLoss", embeddings, labels, indices, reference)?;
         let t = input.triplet_distances(self.distance.as_ref(), indices, self.triplets_per_anchor)?;
         if t.a.numel() == 0 {
             return reduce(self.reducer.as_mut(), vec![SubLoss::zero("loss")], embeddings, &input.labels);

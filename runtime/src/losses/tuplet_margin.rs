@@ -67,7 +67,7 @@ impl Component for TupletMarginLoss {
 
 impl MetricLoss for TupletMarginLoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        let input = LossInput::new("TupletMarginLoss", embeddings, labels, reference)?;
+        let input = LossInput::new("TupletMarginLoss", embeddings, labels, indices, reference)?;
         self.angles = None;
         let pairs = input.pairs(indices);
         if too_few_pairs(&pairs) || pairs.0.numel() == 0 || pairs.2.numel() == 0 {

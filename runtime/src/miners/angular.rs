@@ -42,7 +42,7 @@ impl Component for AngularMiner {
 
 impl TupleMiner for AngularMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let input = LossInput::new("AngularMiner", embeddings, labels, reference)?;
+        let input = LossInput::new("AngularMiner", embeddings, labels, None, reference)?;
         let tuples = tch::no_grad(|| {
             // Per positive pair, its anchor's negatives: d(a, p) and the centre (a + p) / 2 are
             // computed once per pair rather than once per triplet as PML does; the values are

@@ -97,7 +97,7 @@ impl Component for BatchEasyHardMiner {
 impl TupleMiner for BatchEasyHardMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
         use Strategy::{All, Easy, Hard, Semihard};
-        let input = LossInput::new("BatchEasyHardMiner", embeddings, labels, reference)?;
+        let input = LossInput::new("BatchEasyHardMiner", embeddings, labels, None, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             let rows = input.rows();

@@ -55,7 +55,7 @@ impl Component for DistanceWeightedMiner {
 
 impl TupleMiner for DistanceWeightedMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let input = LossInput::new("DistanceWeightedMiner", embeddings, labels, reference)?;
+        let input = LossInput::new("DistanceWeightedMiner", embeddings, labels, None, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             let (positive, negative) = pair_masks(&input.labels, input.ref_labels.as_ref());

@@ -66,13 +66,13 @@ impl Component for HdcMiner {
 
 impl TupleMiner for HdcMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let input = LossInput::new("HDCMiner", embeddings, labels, reference)?;
+        let input = LossInput::new("HDCMiner", embeddings, labels, None, reference)?;
         let candidates = all_pairs(&input.labels, input.ref_labels.as_ref());
         Ok(self.filter(candidates, embeddings, input.ref_embeddings))
     }
 
     fn mine_among(&mut self, candidates: Option<&Tuples>, embeddings: &Tensor, labels: &Tensor) -> Option<Result<Tuples>> {
-        let input = match LossInput::new("HDCMiner", embeddings, labels, None) {
+        let input = match LossInput::new("HDCMiner", embeddings, labels, None, None) {
             Ok(input) => input,
             Err(error) => return Some(Err(error)),
         };

@@ -41,7 +41,7 @@ impl Component for MultiSimilarityMiner {
 
 impl TupleMiner for MultiSimilarityMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let mut input = LossInput::deferred("MultiSimilarityMiner", embeddings, labels, reference)?;
+        let mut input = LossInput::deferred("MultiSimilarityMiner", embeddings, labels, None, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             let (positive, negative) = pair_masks(&input.labels, input.ref_labels.as_ref());

@@ -41,7 +41,7 @@ impl Component for PairMarginMiner {
 
 impl TupleMiner for PairMarginMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let input = LossInput::new("PairMarginMiner", embeddings, labels, reference)?;
+        let input = LossInput::new("PairMarginMiner", embeddings, labels, None, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             // Kept pairs straight from the masks (row-major, PML's order): no index lists of

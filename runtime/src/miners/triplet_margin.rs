@@ -59,7 +59,7 @@ impl Component for TripletMarginMiner {
 
 impl TupleMiner for TripletMarginMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let input = LossInput::new("TripletMarginMiner", embeddings, labels, reference)?;
+        let input = LossInput::new("TripletMarginMiner", embeddings, labels, None, reference)?;
         let (tuples, stats) = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             let Tuples::Triplets { a, p, n } = all_triplets(&input.labels, input.ref_labels.as_ref()) else {

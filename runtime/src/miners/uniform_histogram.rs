@@ -61,7 +61,7 @@ impl Component for UniformHistogramMiner {
 
 impl TupleMiner for UniformHistogramMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let input = LossInput::new("UniformHistogramMiner", embeddings, labels, reference)?;
+        let input = LossInput::new("UniformHistogramMiner", embeddings, labels, None, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             let (mut a1, mut p, mut a2, mut n) = all_pairs(&input.labels, input.ref_labels.as_ref()).to_pairs();
