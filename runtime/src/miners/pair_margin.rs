@@ -41,7 +41,7 @@ impl Component for PairMarginMiner {
 
 impl TupleMiner for PairMarginMiner {
     fn mine_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, reference: Option<Reference<'_>>) -> Result<Tuples> {
-        let input = LossInput::new("PairMarginMiner", embeddings, labels, None, reference)?;
+        let mut input = LossInput::deferred("PairMarginMiner", embeddings, labels, None, reference)?;
         let tuples = tch::no_grad(|| {
             let matrix = self.distance.matrix(embeddings, input.ref_embeddings);
             // Kept pairs straight from the masks (row-major, PML's order): no index lists of
@@ -52,8 +52,8 @@ impl TupleMiner for PairMarginMiner {
             } else {
                 (matrix.gt(self.pos_margin), matrix.lt(self.neg_margin))
             };
-            Tuples::from_masks(&positive.logical_and(&keep_pos), &negative.logical_and(&keep_neg))
-        });
+            input.pairs_of_masks(&positive.logical_and(&keep_pos), &negative.logical_and(&keep_neg))
+        })?;
         self.last = Some(tuples.counts());
         Ok(tuples)
     }
