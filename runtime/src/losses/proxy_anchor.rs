@@ -76,6 +76,17 @@ impl Component for ProxyAnchorLoss {
     }
 }
 
+/// Per class, `log(1 + sum(exp(values)))` over the values of its rows, 0 for a class without
+/// any (PML's masked `logsumexp` with `add_one` over a one-hot mask, from the values alone).
+/// Shifted by the class's largest value or 0 (the added one), detached: the result is exact
+/// for any shift, and the gradient flows through the values.
+fn log_one_plus_sum_exp_per_class(values: &Tensor, labels: &Tensor, classes: i64) -> Tensor {
+    let zeros = Tensor::zeros([classes], (values.kind(), values.device()));
+    let shift = tch::no_grad(|| zeros.internal_scatter_reduce(0, labels, &values.detach(), "amax", true));
+    let sums = zeros.index_add(0, labels, &(values - shift.index_select(0, labels)).exp());
+    (sums + (-&shift).exp()).log() + shift
+}
+
 impl MetricLoss for ProxyAnchorLoss {
     /// The proxies, `(num_classes, embedding_size)`.
     fn class_weights(&self) -> Option<Tensor> {
@@ -93,14 +104,21 @@ impl MetricLoss for ProxyAnchorLoss {
         let proxies = self.proxies.weights.to_kind(embeddings.kind());
         let proxies = &proxies / proxies.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
         let cosine = e.matmul(&proxies.transpose(0, 1));
-        let miner_weights = sample_weights(indices, input.rows(), false, cosine.kind(), cosine.device()).unsqueeze(1) - 1.0;
-        let positive = input.labels.one_hot(self.num_classes).to_kind(Kind::Bool);
-        let negative = positive.logical_not();
+        // PML adds the miner weights minus one: zeros without tuples, left out then.
+        let miner_weights = indices.map(|_| sample_weights(indices, input.rows(), false, cosine.kind(), cosine.device()) - 1.0);
+        let weighted = |x: Tensor, weights: Option<&Tensor>| match weights {
+            Some(w) => x + w,
+            None => x,
+        };
+        // A row's one positive proxy is its label's: its term gathers one entry per row
+        // rather than soft-maximising a (batch x classes) matrix that is all but masked out.
+        let own = cosine.gather(1, &input.labels.unsqueeze(1), false).squeeze_dim(1);
+        let pos_term = log_one_plus_sum_exp_per_class(&weighted((-own + self.margin) * self.alpha, miner_weights.as_ref()), &input.labels, self.num_classes);
+        let negative = input.labels.one_hot(self.num_classes).to_kind(Kind::Bool).logical_not();
         // Per proxy (a column): the soft maximum over the batch (the rows).
-        let per_proxy = |x: Tensor, keep: &Tensor| masked_logsumexp(&x.transpose(0, 1), &keep.transpose(0, 1), true).squeeze_dim(1);
-        let pos_term = per_proxy((-&cosine + self.margin) * self.alpha + &miner_weights, &positive);
-        let neg_term = per_proxy((&cosine + self.margin) * self.alpha + &miner_weights, &negative);
-        let with_positives = positive.any_dim(0, false).sum(Kind::Int64);
+        let column_weights = miner_weights.as_ref().map(|w| w.unsqueeze(1));
+        let neg_term = masked_logsumexp(&weighted((&cosine + self.margin) * self.alpha, column_weights.as_ref()).transpose(0, 1), &negative.transpose(0, 1), true).squeeze_dim(1);
+        let with_positives = Tensor::zeros([self.num_classes], (Kind::Int64, cosine.device())).index_fill(0, &input.labels, 1).sum(Kind::Int64);
         let proxy_rows = || LossIndices::Elements(Tensor::arange(self.num_classes, (Kind::Int64, cosine.device())));
         let parts = vec![
             SubLoss::new("pos_loss", pos_term, Reduction::Element).indices(proxy_rows()).divisor(with_positives),
