@@ -14,7 +14,7 @@ pub use lp::{LpDistance, NegativeLpDistance};
 pub use snr::{SNRDistance, SnrDistance};
 
 use crate::component::Record;
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// A distance or similarity between embeddings.
 pub trait Distance: Send + std::fmt::Debug {
@@ -75,34 +75,69 @@ pub fn few(entries: i64, queries: i64, references: i64) -> bool {
     entries * 16 <= queries * references
 }
 
-/// Options every distance shares (PML's `BaseDistance`).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Options every distance shares (PML's `BaseDistance`), and the statistics of its last call.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Common {
     pub normalize_embeddings: bool,
     pub p: f64,
     pub power: f64,
+    stats: NormStats,
 }
+
+/// PML's `initial_avg_query_norm`, `initial_avg_ref_norm`, `final_avg_query_norm` and
+/// `final_avg_ref_norm` of the last call (the mean `p`-norm of the rows before and after
+/// normalisation), on the device until a record reads them. A copy of a distance starts
+/// without; they never make two distances differ.
+#[derive(Debug, Default)]
+struct NormStats(std::sync::Mutex<Option<Tensor>>);
+
+impl Clone for NormStats {
+    fn clone(&self) -> Self {
+        NormStats::default()
+    }
+}
+
+impl PartialEq for NormStats {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+const NORM_STATS: [&str; 4] = ["initial_avg_query_norm", "initial_avg_ref_norm", "final_avg_query_norm", "final_avg_ref_norm"];
 
 impl Common {
     pub fn new() -> Common {
-        Common { normalize_embeddings: true, p: 2.0, power: 1.0 }
+        Common { normalize_embeddings: true, p: 2.0, power: 1.0, stats: NormStats::default() }
     }
 
     /// Rows scaled to unit `p`-norm (`F.normalize`, eps 1e-12) when normalisation is on.
     pub fn maybe_normalize(&self, x: &Tensor) -> Tensor {
+        self.normalized_with_norms(x).0
+    }
+
+    /// The rows (normalised or not) and their mean norms before and after.
+    fn normalized_with_norms(&self, x: &Tensor) -> (Tensor, Tensor, Tensor) {
+        let norm = x.norm_scalaropt_dim(self.p, [1i64].as_slice(), true);
+        let initial = tch::no_grad(|| norm.mean(Kind::Float));
         if !self.normalize_embeddings {
-            return x.shallow_clone();
+            return (x.shallow_clone(), initial.shallow_clone(), initial);
         }
-        let norm = x.norm_scalaropt_dim(self.p, [1i64].as_slice(), true).clamp_min(1e-12);
-        x / norm
+        let divisor = norm.clamp_min(1e-12);
+        // A row's norm after normalisation: its norm over the divisor (1, or 0 for a zero row).
+        let after = tch::no_grad(|| (&norm / &divisor).mean(Kind::Float));
+        (x / divisor, initial, after)
     }
 
     /// Both sides normalised, once when they are the same tensor (a loss comparing a batch
-    /// with itself), which halves the normalisation work of most calls.
+    /// with itself), which halves the normalisation work of most calls; their norm statistics
+    /// kept for the records.
     pub fn maybe_normalize_both(&self, query: &Tensor, reference: &Tensor) -> (Tensor, Tensor) {
-        let q = self.maybe_normalize(query);
+        let (q, q_initial, q_final) = self.normalized_with_norms(query);
         let same = query.data_ptr() == reference.data_ptr() && query.size() == reference.size() && query.stride() == reference.stride() && query.kind() == reference.kind();
-        let r = if same { q.shallow_clone() } else { self.maybe_normalize(reference) };
+        let (r, r_initial, r_final) = if same { (q.shallow_clone(), q_initial.shallow_clone(), q_final.shallow_clone()) } else { self.normalized_with_norms(reference) };
+        if let Ok(mut stats) = self.stats.0.lock() {
+            *stats = Some(Tensor::stack(&[q_initial, r_initial, q_final, r_final], 0));
+        }
         (q, r)
     }
 
@@ -117,7 +152,12 @@ impl Common {
     }
 
     pub fn records(&self) -> Vec<Record> {
-        vec![Record { name: "p", value: self.p }, Record { name: "power", value: self.power }]
+        let mut records = vec![Record { name: "p", value: self.p }, Record { name: "power", value: self.power }];
+        let stats = self.stats.0.lock().ok().and_then(|s| s.as_ref().and_then(|t| Vec::<f64>::try_from(t.to_kind(Kind::Double)).ok()));
+        if let Some(values) = stats {
+            records.extend(NORM_STATS.iter().zip(values).map(|(&name, value)| Record { name, value }));
+        }
+        records
     }
 }
 
@@ -183,5 +223,22 @@ mod tests {
             let gap = ((&alone - &from_matrix).abs() / from_matrix.abs().clamp_min(1.0)).max().double_value(&[]);
             assert!(gap < 1e-5, "{distance:?}: {alone} vs {from_matrix}");
         }
+    }
+
+    #[test]
+    fn a_call_records_the_mean_norms_before_and_after_normalisation() {
+        let query = Tensor::from_slice(&[3.0f32, 4.0, 0.0, 0.0]).reshape([2, 2]);
+        let reference = Tensor::from_slice(&[0.0f32, 2.0]).reshape([1, 2]);
+        let value = |distance: &dyn Distance, name: &str| distance.records().iter().find(|r| r.name == name).map(|r| r.value);
+        let distance = LpDistance::new();
+        assert_eq!(value(&distance, "initial_avg_query_norm"), None, "nothing before a call");
+        let _ = distance.matrix(&query, &reference);
+        // Norms 5 and 0 (a zero row stays zero), then 1 and 0; the reference 2, then 1.
+        let stats: Vec<Option<f64>> = NORM_STATS.iter().map(|name| value(&distance, name)).collect();
+        assert_eq!(stats, vec![Some(2.5), Some(2.0), Some(0.5), Some(1.0)]);
+        let raw = DotProductSimilarity::new().normalize_embeddings(false);
+        let _ = raw.matrix(&query, &query);
+        let stats: Vec<Option<f64>> = NORM_STATS.iter().map(|name| value(&raw, name)).collect();
+        assert_eq!(stats, vec![Some(2.5); 4], "without normalisation the norms stay");
     }
 }

@@ -32,7 +32,7 @@ fn row_variance(x: &Tensor) -> Tensor {
 
 impl Distance for SnrDistance {
     fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
-        let (q, r) = (self.common.maybe_normalize(query), self.common.maybe_normalize(reference));
+        let (q, r) = self.common.maybe_normalize_both(query, reference);
         let differences = q.unsqueeze(1) - r.unsqueeze(0);
         // Unbiased, in two passes (the mean, then the squared deviations): torch's `var`
         // reduces the cube's short rows several times slower on the CPU.
