@@ -312,6 +312,7 @@ fn nan_embeddings_are_refused_by_the_modules_that_read_once() {
 fn tuples_outside_the_batch_are_refused() {
     use metric_learning::indices::Tuples;
     use metric_learning::losses::*;
+    use metric_learning::losses::Reference;
     let labels = Tensor::from_slice(&[0i64, 0, 1, 1, 2, 2, 3, 3]);
     let embeddings = Tensor::randn([8, 4], (Kind::Float, Device::Cpu));
     let t = |v: &[i64]| Tensor::from_slice(v);
@@ -329,14 +330,25 @@ fn tuples_outside_the_batch_are_refused() {
     for (name, loss) in &mut losses {
         let beyond = Tuples::Pairs { a1: t(&[0, 2]), p: t(&[1, 3]), a2: t(&[0, 1]), n: t(&[2, 8]) };
         let text = message(loss.compute(&embeddings, &labels, Some(&beyond)));
-        assert!(text.contains(&format!("{name}: the tuples' positives and negatives must be indices in 0..8; found 8")), "{text}");
+        assert!(text.contains(&format!("{name}: the tuples' indices must lie in 0..8; found 8")), "{text}");
         let negative = Tuples::Triplets { a: t(&[0, -1]), p: t(&[1, 3]), n: t(&[2, 4]) };
         let text = message(loss.compute(&embeddings, &labels, Some(&negative)));
-        assert!(text.contains(&format!("{name}: the tuples' anchors must be indices in 0..8; found -1")), "{text}");
+        assert!(text.contains(&format!("{name}: the tuples' indices must lie in 0..8; found -1")), "{text}");
         let unpaired = Tuples::Triplets { a: t(&[0, 2]), p: t(&[1]), n: t(&[4, 5]) };
         let text = message(loss.compute(&embeddings, &labels, Some(&unpaired)));
         assert!(text.contains("the tuples' index lists must pair up one to one, found lengths [2, 1, 2]"), "{text}");
         let fine = Tuples::Pairs { a1: t(&[0, 2]), p: t(&[1, 3]), a2: t(&[0, 1]), n: t(&[2, 7]) };
         assert!(loss.compute(&embeddings, &labels, Some(&fine)).is_ok(), "{name} on tuples inside the batch");
+        if *name == "ArcFaceLoss" || *name == "FastAPLoss" {
+            continue;
+        }
+        // With 4 reference rows, positives and negatives must lie in 0..4, anchors in 0..8.
+        let (references, reference_labels) = (embeddings.narrow(0, 0, 4), labels.narrow(0, 0, 4));
+        let reference = || Some(Reference { embeddings: &references, labels: &reference_labels });
+        let text = message(loss.compute_with_reference(&embeddings, &labels, Some(&fine), reference()));
+        assert!(text.contains(&format!("{name}: the tuples' positives and negatives must lie in 0..4; found 7")), "{text}");
+        let anchors = Tuples::Triplets { a: t(&[0, 8]), p: t(&[1, 3]), n: t(&[2, 2]) };
+        let text = message(loss.compute_with_reference(&embeddings, &labels, Some(&anchors), reference()));
+        assert!(text.contains(&format!("{name}: the tuples' anchors must lie in 0..8; found 8")), "{text}");
     }
 }

@@ -86,10 +86,11 @@ pub(crate) struct Common {
 
 /// PML's `initial_avg_query_norm`, `initial_avg_ref_norm`, `final_avg_query_norm` and
 /// `final_avg_ref_norm` of the last call (the mean `p`-norm of the rows before and after
-/// normalisation), on the device until a record reads them. A copy of a distance starts
-/// without; they never make two distances differ.
+/// normalisation): the call keeps its query and reference rows (detached views, no copy), and
+/// a record computes them. A copy of a distance starts without; they never make two distances
+/// differ.
 #[derive(Debug, Default)]
-struct NormStats(std::sync::Mutex<Option<Tensor>>);
+struct NormStats(std::sync::Mutex<Option<(Tensor, Tensor)>>);
 
 impl Clone for NormStats {
     fn clone(&self) -> Self {
@@ -112,33 +113,33 @@ impl Common {
 
     /// Rows scaled to unit `p`-norm (`F.normalize`, eps 1e-12) when normalisation is on.
     pub fn maybe_normalize(&self, x: &Tensor) -> Tensor {
-        self.normalized_with_norms(x).0
-    }
-
-    /// The rows (normalised or not) and their mean norms before and after.
-    fn normalized_with_norms(&self, x: &Tensor) -> (Tensor, Tensor, Tensor) {
-        let norm = x.norm_scalaropt_dim(self.p, [1i64].as_slice(), true);
-        let initial = tch::no_grad(|| norm.mean(Kind::Float));
         if !self.normalize_embeddings {
-            return (x.shallow_clone(), initial.shallow_clone(), initial);
+            return x.shallow_clone();
         }
-        let divisor = norm.clamp_min(1e-12);
-        // A row's norm after normalisation: its norm over the divisor (1, or 0 for a zero row).
-        let after = tch::no_grad(|| (&norm / &divisor).mean(Kind::Float));
-        (x / divisor, initial, after)
+        let norm = x.norm_scalaropt_dim(self.p, [1i64].as_slice(), true).clamp_min(1e-12);
+        x / norm
     }
 
     /// Both sides normalised, once when they are the same tensor (a loss comparing a batch
-    /// with itself), which halves the normalisation work of most calls; their norm statistics
-    /// kept for the records.
+    /// with itself), which halves the normalisation work of most calls; both kept for the
+    /// norm statistics.
     pub fn maybe_normalize_both(&self, query: &Tensor, reference: &Tensor) -> (Tensor, Tensor) {
-        let (q, q_initial, q_final) = self.normalized_with_norms(query);
+        let q = self.maybe_normalize(query);
         let same = query.data_ptr() == reference.data_ptr() && query.size() == reference.size() && query.stride() == reference.stride() && query.kind() == reference.kind();
-        let (r, r_initial, r_final) = if same { (q.shallow_clone(), q_initial.shallow_clone(), q_final.shallow_clone()) } else { self.normalized_with_norms(reference) };
+        let r = if same { q.shallow_clone() } else { self.maybe_normalize(reference) };
         if let Ok(mut stats) = self.stats.0.lock() {
-            *stats = Some(Tensor::stack(&[q_initial, r_initial, q_final, r_final], 0));
+            *stats = Some((query.detach(), reference.detach()));
         }
         (q, r)
+    }
+
+    /// The mean norm of the rows before and after normalisation: a row's norm after is its
+    /// norm over the divisor normalisation used (1, or 0 for a zero row).
+    fn mean_norms(&self, x: &Tensor) -> (f64, f64) {
+        let norm = x.norm_scalaropt_dim(self.p, [1i64].as_slice(), false).to_kind(Kind::Double);
+        let before = norm.mean(Kind::Double).double_value(&[]);
+        let after = if self.normalize_embeddings { (&norm / norm.clamp_min(1e-12)).mean(Kind::Double).double_value(&[]) } else { before };
+        (before, after)
     }
 
     /// The normalised query rows and reference rows of each entry.
@@ -153,8 +154,10 @@ impl Common {
 
     pub fn records(&self) -> Vec<Record> {
         let mut records = vec![Record { name: "p", value: self.p }, Record { name: "power", value: self.power }];
-        let stats = self.stats.0.lock().ok().and_then(|s| s.as_ref().and_then(|t| Vec::<f64>::try_from(t.to_kind(Kind::Double)).ok()));
-        if let Some(values) = stats {
+        let last = self.stats.0.lock().ok().and_then(|last| last.as_ref().map(|(q, r)| (q.shallow_clone(), r.shallow_clone())));
+        if let Some((query, reference)) = last {
+            let ((query_before, query_after), (reference_before, reference_after)) = tch::no_grad(|| (self.mean_norms(&query), self.mean_norms(&reference)));
+            let values = [query_before, reference_before, query_after, reference_after];
             records.extend(NORM_STATS.iter().zip(values).map(|(&name, value)| Record { name, value }));
         }
         records

@@ -60,7 +60,7 @@ impl TupleRanges {
     fn check(&self, module: &str, extremes: &[i64]) -> Result<()> {
         for ((name, bound), range) in self.groups.iter().zip(extremes.chunks(2)) {
             if let Some(outside) = range.iter().find(|&&index| index < 0 || index >= *bound) {
-                return Err(Error::data(format!("{module}: the tuples' {name} must be indices in 0..{bound}; found {outside}")));
+                return Err(Error::data(format!("{module}: the tuples' {name} must lie in 0..{bound}; found {outside}")));
             }
         }
         Ok(())
@@ -83,17 +83,23 @@ fn tuple_ranges(module: &str, tuples: &Tuples, rows: i64, columns: i64) -> Resul
         let lengths: Vec<i64> = anchors.iter().chain(&others).map(|l| l.size()[0]).collect();
         return Err(Error::data(format!("{module}: the tuples' index lists must pair up one to one, found lengths {lengths:?}")));
     }
-    let mut groups = Vec::new();
+    // One group when anchors and the others index the same rows (no reference embeddings).
+    let groups: Vec<(&'static str, Vec<&Tensor>, i64)> = if rows == columns {
+        vec![("indices", anchors.into_iter().chain(others).collect(), rows)]
+    } else {
+        vec![("anchors", anchors, rows), ("positives and negatives", others, columns)]
+    };
+    let mut bounds = Vec::new();
     let mut extremes = Vec::new();
-    for (name, lists, bound) in [("anchors", anchors, rows), ("positives and negatives", others, columns)] {
+    for (name, lists, bound) in groups {
         let lists: Vec<&Tensor> = lists.into_iter().filter(|l| l.numel() > 0).collect();
         if !lists.is_empty() {
             let (smallest, largest) = Tensor::cat(&lists, 0).aminmax(None, false);
-            extremes.extend([smallest.reshape([1]), largest.reshape([1])]);
-            groups.push((name, bound));
+            extremes.extend([smallest, largest]);
+            bounds.push((name, bound));
         }
     }
-    Ok((!groups.is_empty()).then(|| TupleRanges { groups, extremes: Tensor::cat(&extremes, 0) }))
+    Ok((!bounds.is_empty()).then(|| TupleRanges { groups: bounds, extremes: Tensor::stack(&extremes, 0) }))
 }
 
 /// Checked inputs of one loss or miner call.
