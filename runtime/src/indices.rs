@@ -39,10 +39,6 @@ impl Tuples {
     /// [`Tuples::from_masks`] with the masks' counts known, so that the lists are sized
     /// without waiting for the device.
     pub(crate) fn from_counted_masks(positive: &Tensor, negative: &Tensor, positives: i64, negatives: i64) -> Tuples {
-        if positive.device() == tch::Device::Cpu {
-            // On the CPU nothing waits, and `nonzero` is the faster kernel.
-            return Tuples::from_masks(positive, negative);
-        }
         let (pos, neg) = (positive.nonzero_static(positives, -1), negative.nonzero_static(negatives, -1));
         Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
     }

@@ -196,6 +196,11 @@ impl<'a> LossInput<'a> {
     /// # Errors
     /// As [`LossInput::read`].
     pub fn pairs_of_masks(&mut self, positive: &Tensor, negative: &Tensor) -> Result<Tuples> {
+        if positive.device() == tch::Device::Cpu {
+            // On the CPU nothing waits for a read, and `nonzero` counts as it lists.
+            self.read(&[])?;
+            return Ok(Tuples::from_masks(positive, negative));
+        }
         let counts = self.read(&[positive.sum(Kind::Int64), negative.sum(Kind::Int64)])?;
         Ok(Tuples::from_counted_masks(positive, negative, counts[0], counts[1]))
     }
