@@ -32,14 +32,17 @@ pub enum Tuples {
 impl Tuples {
     /// Pairs from a 2-column `nonzero` result of positive and of negative masks.
     pub(crate) fn from_masks(positive: &Tensor, negative: &Tensor) -> Tuples {
-        let (pos, neg) = (positive.nonzero(), negative.nonzero());
-        Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
+        Tuples::from_pair_lists(&positive.nonzero(), &negative.nonzero())
     }
 
     /// [`Tuples::from_masks`] with the masks' counts known, so that the lists are sized
     /// without waiting for the device.
     pub(crate) fn from_counted_masks(positive: &Tensor, negative: &Tensor, positives: i64, negatives: i64) -> Tuples {
-        let (pos, neg) = (positive.nonzero_static(positives, -1), negative.nonzero_static(negatives, -1));
+        Tuples::from_pair_lists(&positive.nonzero_static(positives, -1), &negative.nonzero_static(negatives, -1))
+    }
+
+    /// Pairs from (pairs, 2) lists of `(anchor, other)`.
+    fn from_pair_lists(pos: &Tensor, neg: &Tensor) -> Tuples {
         Tuples::Pairs { a1: pos.select(1, 0), p: pos.select(1, 1), a2: neg.select(1, 0), n: neg.select(1, 1) }
     }
 
