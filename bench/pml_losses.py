@@ -75,17 +75,17 @@ def skipped(name, batch):
 
 
 def time_ms(run):
-    """Milliseconds per call: the fastest of three windows of at least 0.1 s (and 3 calls) each,
+    """Milliseconds per call: the fastest of ten windows of at least 0.05 s (and 3 calls) each,
     after 2 calls of warm-up, as our half measures; a call slower than a second gets one window."""
     run()
     started = time.perf_counter()
     run()
-    windows = 1 if time.perf_counter() - started > 1.0 else 3
+    windows = 1 if time.perf_counter() - started > 1.0 else 10
     fastest = float("inf")
     for _ in range(windows):
         started = time.perf_counter()
         calls = 0
-        while calls < 3 or time.perf_counter() - started < 0.1:
+        while calls < 3 or time.perf_counter() - started < 0.05:
             run()
             calls += 1
         fastest = min(fastest, (time.perf_counter() - started) * 1000 / calls)

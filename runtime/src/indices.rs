@@ -96,6 +96,13 @@ pub fn pair_mask(row_index: &Tensor, column_index: &Tensor, rows: i64, columns: 
     mask.index_fill(0, &(row_index * columns + column_index), 1).reshape([rows, columns])
 }
 
+/// A (labels, classes) matrix of `kind` that is one at each row's label and zero elsewhere,
+/// written as that kind directly (torch's `one_hot` writes 64-bit integers, a second pass to
+/// convert).
+pub(crate) fn one_hot(labels: &Tensor, classes: i64, kind: Kind) -> Tensor {
+    Tensor::zeros([labels.size()[0], classes], (kind, labels.device())).scatter_value(1, &labels.unsqueeze(1), 1)
+}
+
 /// Masks of positive pairs (same label) and negative pairs (different labels) between queries
 /// and references. Without references the queries are their own references and a sample is
 /// not its own positive; with them, it is (PML removes the diagonal only for the same object).

@@ -38,6 +38,7 @@ fn losses() -> Vec<(&'static str, Box<dyn MetricLoss>)> {
         ("PNPLoss", Box::new(PNPLoss::new().anneal(0.1).variant(PnpVariant::Ds))),
         ("DynamicSoftMarginLoss", Box::new(DynamicSoftMarginLoss::new())),
         ("P2SGradLoss", Box::new(P2SGradLoss::new(16, 4).device(cpu))),
+        ("InstanceLoss", Box::new(InstanceLoss::new().gamma(8.0))),
     ]
 }
 

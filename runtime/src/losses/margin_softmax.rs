@@ -134,7 +134,7 @@ impl MetricLoss for MarginSoftmaxLoss {
 
 /// The checks of every loss that scores classes with learned weights: no reference embeddings
 /// (PML refuses them for classification-style losses), embeddings as wide as the weights, and
-/// labels within the classes.
+/// labels within the classes, read from the device with the NaN check.
 pub(crate) fn classification_input<'a>(
     module: &'a str,
     embeddings: &'a Tensor,
@@ -144,13 +144,32 @@ pub(crate) fn classification_input<'a>(
     embedding_size: i64,
     num_classes: i64,
 ) -> Result<LossInput<'a>> {
+    Ok(classification_input_reading(module, embeddings, labels, indices, reference, embedding_size, num_classes, Vec::new)?.0)
+}
+
+/// [`classification_input`], reading the loss's own `counts` (made once the shapes are known
+/// to fit) in the same transfer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn classification_input_reading<'a>(
+    module: &'a str,
+    embeddings: &'a Tensor,
+    labels: &Tensor,
+    indices: Option<&Tuples>,
+    reference: Option<Reference<'_>>,
+    embedding_size: i64,
+    num_classes: i64,
+    counts: impl FnOnce() -> Vec<Tensor>,
+) -> Result<(LossInput<'a>, Vec<i64>)> {
     if reference.is_some() {
         return Err(Error::data(format!("{module}: reference embeddings are not supported")));
     }
-    let input = LossInput::new(module, embeddings, labels, indices, None)?;
+    let mut input = LossInput::deferred(module, embeddings, labels, indices, None)?;
     super::learned_weights::check_width(module, embeddings, embedding_size)?;
-    check_classes(module, &input.labels, num_classes)?;
-    Ok(input)
+    let mut values = vec![input.labels.min(), input.labels.max()];
+    values.extend(counts());
+    let read = input.read(&values)?;
+    check_label_range(module, read[0], read[1], num_classes)?;
+    Ok((input, read[2..].to_vec()))
 }
 
 /// Cosines between the rows of `embeddings` and the columns of `weights` (PML's
@@ -174,7 +193,7 @@ pub(crate) fn additive_angular_margin(target_cosine: &Tensor, m: f64) -> Tensor 
 /// per row), by adding the difference on a one-hot mask as PML does, so that the rounding is
 /// the same as PML's.
 pub(crate) fn with_target_cosine(cosine: &Tensor, labels: &Tensor, target_cosine: &Tensor, modified: &Tensor) -> Tensor {
-    let mask = labels.one_hot(cosine.size()[1]).to_kind(cosine.kind());
+    let mask = crate::indices::one_hot(labels, cosine.size()[1], cosine.kind());
     cosine + mask * (modified - target_cosine).unsqueeze(1)
 }
 
@@ -188,8 +207,11 @@ pub(crate) fn reduced_cross_entropy(logits: &Tensor, input: &LossInput<'_>, indi
 
 /// Labels must index the loss's classes. One device sync for both ends of the range.
 pub(crate) fn check_classes(module: &str, labels: &Tensor, num_classes: i64) -> Result<()> {
-    let range = Vec::<i64>::try_from(Tensor::stack(&[labels.min(), labels.max()], 0)).unwrap_or_default();
-    let (min, max) = (range.first().copied().unwrap_or(0), range.get(1).copied().unwrap_or(0));
+    let range = Vec::<i64>::try_from(Tensor::stack(&[labels.min(), labels.max()], 0)).map_err(|e| Error::data(format!("{module}: reading the labels' range: {e}")))?;
+    check_label_range(module, range[0], range[1], num_classes)
+}
+
+fn check_label_range(module: &str, min: i64, max: i64, num_classes: i64) -> Result<()> {
     if min < 0 || max >= num_classes {
         return Err(Error::data(format!("{module}: labels must lie in 0..{num_classes}, one per class it scores; found {min}..={max}")));
     }

@@ -1,10 +1,10 @@
 use super::learned_weights::LearnedWeights;
-use super::margin_softmax::check_classes;
-use super::{LossInput, MetricLoss, Reference};
+use super::margin_softmax::classification_input;
+use super::{MetricLoss, Reference};
 use crate::indices::{sample_weights, Tuples};
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
-use crate::{Error, Result};
+use crate::Result;
 use tch::nn::{Init, VarStore};
 use tch::{Device, Tensor};
 
@@ -69,12 +69,7 @@ impl MetricLoss for NormalizedSoftmaxLoss {
     }
 
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        if reference.is_some() {
-            return Err(Error::data("NormalizedSoftmaxLoss: reference embeddings are not supported"));
-        }
-        let input = LossInput::new("NormalizedSoftmaxLoss", embeddings, labels, indices, None)?;
-        super::learned_weights::check_width("NormalizedSoftmaxLoss", embeddings, self.weights.weights.size()[0])?;
-        check_classes("NormalizedSoftmaxLoss", &input.labels, self.num_classes)?;
+        let input = classification_input("NormalizedSoftmaxLoss", embeddings, labels, indices, reference, self.weights.weights.size()[0], self.num_classes)?;
         let per_sample = self.logits(embeddings).cross_entropy_loss::<Tensor>(&input.labels, None, tch::Reduction::None, -100, 0.0);
         let weights = sample_weights(indices, input.rows(), false, per_sample.kind(), per_sample.device());
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", per_sample * weights, Reduction::Element)], embeddings, &input.labels)

@@ -1,6 +1,6 @@
-use super::learned_weights::{check_width, LearnedWeights};
-use super::margin_softmax::check_classes;
-use super::{LossInput, MetricLoss, Reference};
+use super::learned_weights::LearnedWeights;
+use super::margin_softmax::classification_input_reading;
+use super::{MetricLoss, Reference};
 use crate::component::{Component, Record};
 use crate::indices::Tuples;
 use crate::reducers::{reduce, MeanReducer, Reducer, Reduction, SubLoss};
@@ -49,17 +49,22 @@ impl P2SGradLoss {
         });
     }
 
-    /// PML asserts that every column has unit norm after the rescaling; a column of norm at
-    /// most 1e-5 (all zeros, say) cannot reach it.
-    fn check_unit_columns(&self) -> Result<()> {
+    /// The columns' distances from unit norm; PML asserts that each is under 1e-5 after the
+    /// rescaling, which a column of norm at most 1e-5 (all zeros, say) cannot reach.
+    fn off_unit_norm(&self) -> Tensor {
         let norms = self.weights.weights.detach().to_kind(Kind::Float).square().sum_dim_intlist(0i64, false, None::<Kind>).sqrt();
-        let worst = (norms - 1.0).abs().max().double_value(&[]);
-        if !(worst < 1e-5) {
-            return Err(Error::data(format!(
-                "P2SGradLoss: every weight column must rescale to unit norm, but one is {worst} away (a column of norm at most 1e-5, or NaN)"
-            )));
-        }
-        Ok(())
+        (norms - 1.0).abs()
+    }
+
+    /// How many columns are not within 1e-5 of unit norm (NaN counts), to read with the call's
+    /// other checks.
+    fn columns_off_unit_norm(&self) -> Tensor {
+        self.off_unit_norm().lt(1e-5).logical_not().sum(Kind::Int64)
+    }
+
+    fn off_unit_norm_error(&self) -> Error {
+        let worst = self.off_unit_norm().max().double_value(&[]);
+        Error::data(format!("P2SGradLoss: every weight column must rescale to unit norm, but one is {worst} away (a column of norm at most 1e-5, or NaN)"))
     }
 }
 
@@ -85,19 +90,19 @@ impl MetricLoss for P2SGradLoss {
         if indices.is_some() {
             return Err(Error::config("P2SGradLoss takes no mined tuples (PML refuses them too): use it without a tuple miner"));
         }
-        if reference.is_some() {
-            return Err(Error::data("P2SGradLoss: reference embeddings are not supported (as in PML)"));
+        let embedding_size = self.weights.weights.size()[0];
+        let (input, read) = classification_input_reading("P2SGradLoss", embeddings, labels, indices, reference, embedding_size, self.num_classes, || {
+            self.renormalise();
+            vec![self.columns_off_unit_norm()]
+        })?;
+        if read[0] > 0 {
+            return Err(self.off_unit_norm_error());
         }
-        let input = LossInput::new("P2SGradLoss", embeddings, labels, indices, None)?;
-        check_width("P2SGradLoss", embeddings, self.weights.weights.size()[0])?;
-        check_classes("P2SGradLoss", &input.labels, self.num_classes)?;
-        self.renormalise();
-        self.check_unit_columns()?;
         let weights = self.weights.weights.to_kind(embeddings.kind());
         // No epsilon, as PML: a zero row has no direction, and its cosines are NaN.
         let modulus = embeddings.square().sum_dim_intlist(1i64, true, None::<Kind>).sqrt();
         let cosines = (embeddings.matmul(&weights) / modulus).clamp(-1.0, 1.0);
-        let targets = input.labels.one_hot(self.num_classes).to_kind(cosines.kind());
+        let targets = crate::indices::one_hot(&input.labels, self.num_classes, cosines.kind());
         let loss = cosines.mse_loss(&targets, tch::Reduction::Mean);
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", loss, Reduction::AlreadyReduced)], embeddings, &input.labels)
     }

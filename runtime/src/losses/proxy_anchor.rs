@@ -1,11 +1,11 @@
 use super::input::masked_logsumexp;
 use super::learned_weights::LearnedWeights;
-use super::margin_softmax::check_classes;
-use super::{LossInput, MetricLoss, Reference};
+use super::margin_softmax::classification_input;
+use super::{MetricLoss, Reference};
 use crate::indices::{sample_weights, Tuples};
 use crate::reducers::{reduce, DivisorReducer, LossIndices, Reducer, Reduction, SubLoss};
 use crate::component::{Component, Record};
-use crate::{Error, Result};
+use crate::Result;
 use tch::nn::init::{FanInOut, NonLinearity, NormalOrUniform};
 use tch::nn::{Init, VarStore};
 use tch::{Device, Kind, Tensor};
@@ -94,12 +94,7 @@ impl MetricLoss for ProxyAnchorLoss {
     }
 
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
-        if reference.is_some() {
-            return Err(Error::data("ProxyAnchorLoss: reference embeddings are not supported"));
-        }
-        let input = LossInput::new("ProxyAnchorLoss", embeddings, labels, indices, None)?;
-        super::learned_weights::check_width("ProxyAnchorLoss", embeddings, self.proxies.weights.size()[1])?;
-        check_classes("ProxyAnchorLoss", &input.labels, self.num_classes)?;
+        let input = classification_input("ProxyAnchorLoss", embeddings, labels, indices, reference, self.proxies.weights.size()[1], self.num_classes)?;
         let e = embeddings / embeddings.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
         let proxies = self.proxies.weights.to_kind(embeddings.kind());
         let proxies = &proxies / proxies.norm_scalaropt_dim(2, [1i64].as_slice(), true).clamp_min(1e-12);
@@ -114,7 +109,7 @@ impl MetricLoss for ProxyAnchorLoss {
         // rather than soft-maximising a (batch x classes) matrix that is all but masked out.
         let own = cosine.gather(1, &input.labels.unsqueeze(1), false).squeeze_dim(1);
         let pos_term = log_one_plus_sum_exp_per_class(&weighted((-own + self.margin) * self.alpha, miner_weights.as_ref()), &input.labels, self.num_classes);
-        let negative = input.labels.one_hot(self.num_classes).to_kind(Kind::Bool).logical_not();
+        let negative = crate::indices::one_hot(&input.labels, self.num_classes, Kind::Bool).logical_not();
         // Per proxy (a column): the soft maximum over the batch (the rows).
         let column_weights = miner_weights.as_ref().map(|w| w.unsqueeze(1));
         let neg_term = masked_logsumexp(&weighted((&cosine + self.margin) * self.alpha, column_weights.as_ref()).transpose(0, 1), &negative.transpose(0, 1), true).squeeze_dim(1);

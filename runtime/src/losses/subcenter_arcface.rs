@@ -87,8 +87,6 @@ impl SubCenterArcFaceLoss {
         self
     }
 
-    /// The sub-centers, (embedding_size, num_classes * sub_centers); class `c`'s are columns
-
     /// Cosines to every sub-center, (batch, num_classes, sub_centers).
     fn sub_center_cosines(&self, embeddings: &Tensor) -> Tensor {
         weight_cosines(embeddings, &self.weights.weights).view([-1, self.num_classes, self.sub_centers])

@@ -19,6 +19,9 @@ impl Reducer for MeanReducer {
     fn reduce_values(&mut self, part: &Values<'_>) -> Result<Tensor> {
         Ok(part.values.mean(part.values.kind()))
     }
+    fn weighs_values_alike(&self) -> bool {
+        true
+    }
     fn clone_box(&self) -> Box<dyn Reducer> {
         Box::new(*self)
     }
@@ -27,6 +30,9 @@ impl Reducer for MeanReducer {
 impl Reducer for SumReducer {
     fn reduce_values(&mut self, part: &Values<'_>) -> Result<Tensor> {
         Ok(part.values.sum(part.values.kind()))
+    }
+    fn weighs_values_alike(&self) -> bool {
+        true
     }
     fn clone_box(&self) -> Box<dyn Reducer> {
         Box::new(*self)

@@ -171,6 +171,12 @@ pub trait Reducer: Send + std::fmt::Debug {
     fn ignores_zeros(&self) -> bool {
         false
     }
+    /// Whether the result is the values' sum times a factor of their count alone (the mean, the
+    /// sum): a loss may then spread the result's gradient over its values as it likes, provided
+    /// their sum has the right gradient.
+    fn weighs_values_alike(&self) -> bool {
+        false
+    }
     /// Statistics of the last reduction (PML's reducer records).
     fn records(&self) -> Vec<Record> {
         Vec::new()
