@@ -5,10 +5,40 @@
 //   - a crate that depends on this one reads it back as DEP_METRIC_LEARNING_LIBTORCH_LIB (this
 //     package declares `links = "metric_learning"` for that) and sets the same rpath in its own
 //     three-line build script: examples/build.rs, and the README's "Use it in your own project".
+// With the `distributed` feature it also compiles csrc/c10d.cpp against the same libtorch.
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
         println!("cargo:libtorch_lib={lib}");
+        #[cfg(feature = "distributed")]
+        c10d_shim(std::path::Path::new(&lib));
     }
+}
+
+/// The shim over c10d's TCPStore and ProcessGroupGloo. The wheel ships c10d's headers but not
+/// Gloo's, which ProcessGroupGloo.hpp includes; the symbols are all in libtorch_cpu, so the
+/// shim links that and c10 only (not libtorch, which would pull in libtorch_cuda).
+#[cfg(feature = "distributed")]
+fn c10d_shim(lib: &std::path::Path) {
+    println!("cargo:rerun-if-changed=csrc/c10d.cpp");
+    let gloo = std::path::Path::new("/usr/include/gloo/config.h");
+    if !gloo.exists() {
+        panic!("the `distributed` feature needs Gloo's C++ headers ({} is missing): run scripts/setup, which installs Debian's libgloo-dev", gloo.display());
+    }
+    let include = lib.parent().map(|torch| torch.join("include")).unwrap_or_default();
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        .file("csrc/c10d.cpp")
+        .include(&include)
+        .include(include.join("torch/csrc/api/include"))
+        // The wheel is built with the new C++ ABI and with Gloo.
+        .define("_GLIBCXX_USE_CXX11_ABI", "1")
+        .define("USE_C10D_GLOO", None)
+        // libtorch's headers warn by the hundred under -Wall; the shim's own code is small.
+        .warnings(false)
+        .compile("ml_c10d");
+    println!("cargo:rustc-link-lib=dylib=torch_cpu");
+    println!("cargo:rustc-link-lib=dylib=c10");
 }

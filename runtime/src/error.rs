@@ -51,6 +51,10 @@ pub enum Error {
     /// libtorch's errors (shapes, dtypes, devices).
     #[error("panicked: {0}")]
     Panic(String),
+    /// The processes of a distributed run could not meet or exchange tensors (a rank that never
+    /// arrived, a port in use, a peer that died, a timeout).
+    #[error("distributed: {0}")]
+    Distributed(String),
     /// A key's module (a loss, a miner) failed; `source` says how.
     #[error("`{key}`: {source}")]
     Key {

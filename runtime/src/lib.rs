@@ -32,6 +32,8 @@ pub mod checkpoint;
 pub mod component;
 pub mod data;
 pub mod distances;
+#[cfg(feature = "distributed")]
+pub mod distributed;
 pub mod engine;
 mod error;
 pub(crate) mod files;

@@ -5,6 +5,7 @@ mod augmentations;
 mod bad_input;
 mod checkpoints;
 mod declarations;
+mod distributed;
 mod engine;
 mod errors;
 mod evaluation;
