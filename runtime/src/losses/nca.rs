@@ -54,7 +54,7 @@ impl MetricLoss for NCALoss {
         let same_source = input.ref_labels.is_none();
         let reference_labels = input.ref_labels.as_ref().unwrap_or(&input.labels);
         let query = NcaQuery { embeddings, labels: &input.labels, indices };
-        let (losses, kept) = nca_losses(self.distance.as_ref(), self.softmax_scale, query, input.ref_embeddings, reference_labels, same_source);
+        let (losses, kept) = nca_losses(self.distance.as_ref(), self.softmax_scale, query, input.ref_embeddings, ReferenceLabels::Given(reference_labels), same_source);
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element).indices(LossIndices::ElementMask(kept))], embeddings, &input.labels)
     }
 }
@@ -71,16 +71,31 @@ pub(crate) struct NcaQuery<'a> {
 /// which queries have one: queries with no such mass are left out, as PML does. When the queries are their own
 /// references (`same_source`), a query is not its own neighbour; otherwise only the tuples'
 /// anchors index the queries.
-pub(crate) fn nca_losses(distance: &dyn Distance, softmax_scale: f64, query: NcaQuery<'_>, reference: &Tensor, reference_labels: &Tensor, same_source: bool) -> (Tensor, Tensor) {
-    let mut matrix = distance.matrix(query.embeddings, reference);
-    if !distance.is_inverted() {
-        matrix = -matrix;
-    }
+/// The labels of NCA's reference rows.
+pub(crate) enum ReferenceLabels<'a> {
+    /// One label per row.
+    Given(&'a Tensor),
+    /// Row `c` is class `c` (ProxyNCA's proxies).
+    RowIsClass,
+}
+
+pub(crate) fn nca_losses(distance: &dyn Distance, softmax_scale: f64, query: NcaQuery<'_>, reference: &Tensor, reference_labels: ReferenceLabels<'_>, same_source: bool) -> (Tensor, Tensor) {
+    let matrix = distance.matrix(query.embeddings, reference);
+    // The sign and the scale in one product: a distance's logits are its negation.
+    let scale = if distance.is_inverted() { softmax_scale } else { -softmax_scale };
+    let mut logits = matrix * scale;
     if same_source {
-        let _ = matrix.fill_diagonal_(neg_inf(matrix.kind()), false);
+        let _ = logits.fill_diagonal_(neg_inf(logits.kind()), false);
     }
-    let same = query.labels.unsqueeze(1).eq_tensor(&reference_labels.unsqueeze(0)).to_kind(matrix.kind());
-    let probability = ((matrix * softmax_scale).softmax(1, None::<Kind>) * same).sum_dim_intlist(1i64, false, None::<Kind>);
+    let softmax = logits.softmax(1, None::<Kind>);
+    let probability = match reference_labels {
+        ReferenceLabels::Given(labels) => {
+            let same = query.labels.unsqueeze(1).eq_tensor(&labels.unsqueeze(0)).to_kind(softmax.kind());
+            (softmax * same).sum_dim_intlist(1i64, false, None::<Kind>)
+        }
+        // One reference per class: the probability is one entry per row.
+        ReferenceLabels::RowIsClass => softmax.gather(1, &query.labels.unsqueeze(1), false).squeeze_dim(1),
+    };
     let weights = sample_weights(query.indices, query.embeddings.size()[0], !same_source, probability.kind(), probability.device());
     let non_zero = probability.ne(0.0);
     (-probability.masked_select(&non_zero).log() * weights.masked_select(&non_zero), non_zero)

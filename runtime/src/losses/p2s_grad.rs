@@ -101,7 +101,10 @@ impl MetricLoss for P2SGradLoss {
         let weights = self.weights.weights.to_kind(embeddings.kind());
         // No epsilon, as PML: a zero row has no direction, and its cosines are NaN.
         let modulus = embeddings.square().sum_dim_intlist(1i64, true, None::<Kind>).sqrt();
-        let cosines = (embeddings.matmul(&weights) / modulus).clamp(-1.0, 1.0);
+        // hardtanh is clamp(-1, 1) with a fused backward pass (clamp's takes three); its gradient
+        // is zero at exactly +-1 where clamp's passes, a difference only for an embedding
+        // exactly parallel to a class weight.
+        let cosines = (embeddings.matmul(&weights) / modulus).f_hardtanh()?;
         let targets = crate::indices::one_hot(&input.labels, self.num_classes, cosines.kind());
         let loss = cosines.mse_loss(&targets, tch::Reduction::Mean);
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", loss, Reduction::AlreadyReduced)], embeddings, &input.labels)

@@ -1,6 +1,6 @@
 use super::learned_weights::LearnedWeights;
 use super::margin_softmax::classification_input;
-use super::nca::{nca_losses, NcaQuery};
+use super::nca::{nca_losses, NcaQuery, ReferenceLabels};
 use super::{distance_and_reducer, MetricLoss, Reference};
 use crate::component::{Component, Record};
 use crate::distances::{Distance, LpDistance};
@@ -8,7 +8,7 @@ use crate::indices::Tuples;
 use crate::reducers::{reduce, LossIndices, MeanReducer, Reducer, Reduction, SubLoss};
 use crate::Result;
 use tch::nn::{Init, VarStore};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// Proxy NCA (Movshovitz-Attias et al., 2017): NCA of each embedding against one learned proxy
 /// per class instead of against the other embeddings (PML's `ProxyNCALoss`: squared Euclidean
@@ -78,9 +78,8 @@ impl MetricLoss for ProxyNCALoss {
     fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<Reference<'_>>) -> Result<Tensor> {
         let input = classification_input("ProxyNCALoss", embeddings, labels, indices, reference, self.proxies.weights.size()[1], self.num_classes)?;
         let proxies = self.proxies.weights.to_kind(embeddings.kind());
-        let proxy_labels = Tensor::arange(self.num_classes, (Kind::Int64, input.labels.device()));
         let query = NcaQuery { embeddings, labels: &input.labels, indices };
-        let (losses, kept) = nca_losses(self.distance.as_ref(), self.softmax_scale, query, &proxies, &proxy_labels, false);
+        let (losses, kept) = nca_losses(self.distance.as_ref(), self.softmax_scale, query, &proxies, ReferenceLabels::RowIsClass, false);
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element).indices(LossIndices::ElementMask(kept))], embeddings, &input.labels)
     }
 }

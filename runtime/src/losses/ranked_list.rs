@@ -86,19 +86,22 @@ impl MetricLoss for RankedListLoss {
         }
         let input = LossInput::new("RankedListLoss", embeddings, labels, indices, None)?;
         let matrix = self.distance.matrix(embeddings, embeddings);
-        let eye = Tensor::eye(input.rows(), (Kind::Bool, matrix.device()));
-        let matrix = matrix.masked_fill(&eye, 0.0);
-        let same = input.labels.unsqueeze(1).eq_tensor(&input.labels.unsqueeze(0));
-        let zeros = matrix.zeros_like();
+        let mut same = input.labels.unsqueeze(1).eq_tensor(&input.labels.unsqueeze(0));
+        let different = same.logical_not();
         let boundary = self.alpha - self.margin;
-        // Negatives closer than alpha, and positives (not the anchor itself) beyond alpha - margin;
-        // PML then weights only the entries whose distance is above 0.
-        let negatives = matrix.where_self(&same.logical_not().logical_and(&matrix.lt(self.alpha)), &zeros);
-        let positives = matrix.where_self(&same.logical_and(&eye.logical_not()).logical_and(&matrix.gt(boundary)), &zeros);
-        let positive_weights = ((&positives - boundary) * self.tp).exp().where_self(&positives.gt(0.0), &zeros);
-        let negative_weights = ((-&negatives + self.alpha) * self.tn).exp().where_self(&negatives.gt(0.0), &zeros);
-        let loss_positive = weighted_row_mean(&positive_weights, &(&positives - boundary));
-        let loss_negative = weighted_row_mean(&negative_weights, &(-&negatives + self.alpha));
+        // Positives beyond alpha - margin and negatives closer than alpha, of which PML weights
+        // only the entries above 0, never its zeroed diagonal: the others add nothing to a
+        // row's sums but the 1e-5 per column of the denominators, and get no gradient.
+        let _ = same.f_fill_diagonal_(0i64, false)?;
+        let above_zero = matrix.gt(0.0);
+        let positives = same.logical_and(&matrix.gt(boundary)).logical_and(&above_zero);
+        let negatives = different.logical_and(&matrix.lt(self.alpha)).logical_and(&above_zero);
+        let beyond = &matrix - boundary;
+        let within = -&matrix + self.alpha;
+        let positive_weights = (&beyond * self.tp).exp().where_scalarother(&positives, 0.0);
+        let negative_weights = (&within * self.tn).exp().where_scalarother(&negatives, 0.0);
+        let loss_positive = weighted_row_mean(&positive_weights, &beyond);
+        let loss_negative = weighted_row_mean(&negative_weights, &within);
         let losses = loss_positive * (1.0 - self.imbalance) + loss_negative * self.imbalance;
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings, &input.labels)
     }
