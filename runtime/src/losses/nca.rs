@@ -66,11 +66,6 @@ pub(crate) struct NcaQuery<'a> {
     pub indices: Option<&'a Tuples>,
 }
 
-/// PML's `nca_computation`: per query, the negative log of the softmax mass (over the scaled,
-/// negated distances to the references) on same-label references, times its miner weight, and
-/// which queries have one: queries with no such mass are left out, as PML does. When the queries are their own
-/// references (`same_source`), a query is not its own neighbour; otherwise only the tuples'
-/// anchors index the queries.
 /// The labels of NCA's reference rows.
 pub(crate) enum ReferenceLabels<'a> {
     /// One label per row.
@@ -79,6 +74,11 @@ pub(crate) enum ReferenceLabels<'a> {
     RowIsClass,
 }
 
+/// PML's `nca_computation`: per query, the negative log of the softmax mass (over the scaled,
+/// negated distances to the references) on same-label references, times its miner weight, and
+/// which queries have one: queries with no such mass are left out, as PML does. When the queries are their own
+/// references (`same_source`), a query is not its own neighbour; otherwise only the tuples'
+/// anchors index the queries.
 pub(crate) fn nca_losses(distance: &dyn Distance, softmax_scale: f64, query: NcaQuery<'_>, reference: &Tensor, reference_labels: ReferenceLabels<'_>, same_source: bool) -> (Tensor, Tensor) {
     let matrix = distance.matrix(query.embeddings, reference);
     // The sign and the scale in one product: a distance's logits are its negation.

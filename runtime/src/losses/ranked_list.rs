@@ -98,11 +98,37 @@ impl MetricLoss for RankedListLoss {
         let negatives = different.logical_and(&matrix.lt(self.alpha)).logical_and(&above_zero);
         let beyond = &matrix - boundary;
         let within = -&matrix + self.alpha;
-        let positive_weights = (&beyond * self.tp).exp().where_scalarother(&positives, 0.0);
-        let negative_weights = (&within * self.tn).exp().where_scalarother(&negatives, 0.0);
+        // The exponent is zeroed outside the selection before exp, as PML takes exp of the
+        // selected entries only: a far entry's exp would overflow, and its zero gradient times
+        // infinity be NaN in the backward pass.
+        let positive_weights = (&beyond * self.tp).where_scalarother(&positives, 0.0).exp().where_scalarother(&positives, 0.0);
+        let negative_weights = (&within * self.tn).where_scalarother(&negatives, 0.0).exp().where_scalarother(&negatives, 0.0);
         let loss_positive = weighted_row_mean(&positive_weights, &beyond);
         let loss_negative = weighted_row_mean(&negative_weights, &within);
         let losses = loss_positive * (1.0 - self.imbalance) + loss_negative * self.imbalance;
         reduce(self.reducer.as_mut(), vec![SubLoss::new("loss", losses, Reduction::Element)], embeddings, &input.labels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    #[test]
+    fn entries_left_out_do_not_overflow_into_the_gradient() {
+        // Tight classes (positives closer than alpha - margin: none selected) far from each
+        // other, and a steep tp: exp(tp * (d - boundary)) overflows for the far entries the
+        // selection leaves out, which must not reach the backward pass (0 * inf is NaN).
+        tch::manual_seed(2);
+        let centers = Tensor::randn([4, 8], (Kind::Float, Device::Cpu));
+        let labels = Tensor::arange(16, (Kind::Int64, Device::Cpu)).remainder(4);
+        let noise = Tensor::randn([16, 8], (Kind::Float, Device::Cpu)) * 0.001;
+        let embeddings = (centers.index_select(0, &labels) + noise).set_requires_grad(true);
+        let loss = RankedListLoss::new(0.4, 1.0).tp(100.0).compute(&embeddings, &labels, None).unwrap();
+        loss.backward();
+        let gradient = embeddings.grad();
+        assert!(gradient.isfinite().all().int64_value(&[]) == 1, "non-finite gradient: {gradient:?}");
+        assert!(gradient.abs().sum(Kind::Float).double_value(&[]) > 0.0, "no gradient at all");
     }
 }
