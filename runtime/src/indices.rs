@@ -116,6 +116,23 @@ pub fn pair_masks(labels: &Tensor, ref_labels: Option<&Tensor>) -> (Tensor, Tens
     (positive, negative)
 }
 
+/// Drops each positive pair of a query with its own row among the references, query `i`'s
+/// being row `(start + i) % references` (PML's `remove_self_comparisons`): a queue that holds
+/// the batch it was just given, or a global batch that holds this process's rows.
+pub(crate) fn without_self_comparisons(tuples: Tuples, start: i64, references: i64) -> Tuples {
+    let keep = |a: &Tensor, p: &Tensor| (a + start).remainder(references).ne_tensor(p).nonzero().select(1, 0);
+    match tuples {
+        Tuples::Pairs { a1, p, a2, n } => {
+            let kept = keep(&a1, &p);
+            Tuples::Pairs { a1: a1.index_select(0, &kept), p: p.index_select(0, &kept), a2, n }
+        }
+        Tuples::Triplets { a, p, n } => {
+            let kept = keep(&a, &p);
+            Tuples::Triplets { a: a.index_select(0, &kept), p: p.index_select(0, &kept), n: n.index_select(0, &kept) }
+        }
+    }
+}
+
 /// Every positive and negative pair, row-major (PML's `get_all_pairs_indices`).
 pub fn all_pairs(labels: &Tensor, ref_labels: Option<&Tensor>) -> Tuples {
     let (positive, negative) = pair_masks(labels, ref_labels);

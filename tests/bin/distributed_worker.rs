@@ -1,24 +1,55 @@
 //! One process of the distributed tests (`it/distributed.rs` starts several, with torchrun's
-//! variables): `distributed-worker SCENARIO TIMEOUT_MS`. Prints `ok` and exits 0 when the
-//! scenario's results are right; prints `error: ...` and exits 1 on any error.
+//! variables): `distributed-worker SCENARIO TIMEOUT_MS [RUN_FOLDER]`. Prints `ok` and exits 0 when the
+//! scenario's results are right; prints `error: ...` and exits 1 on any error. The training
+//! scenarios print the trainer's losses and final parameters first (`losses ...`, `params ...`).
 
-use metric_learning::distributed::{ProcessGroup, BUCKET_BYTES};
-use metric_learning::tch::{Device, Kind, Tensor};
+use metric_learning::data::{Batch, InMemoryDataset};
+use metric_learning::distributed::{DistributedLossWrapper, DistributedMinerWrapper, ProcessGroup, BUCKET_BYTES};
+use metric_learning::prelude::*;
 use metric_learning::{Error, Result};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let scenario = args.get(1).map(String::as_str).unwrap_or("");
     let timeout = Duration::from_millis(args.get(2).and_then(|t| t.parse().ok()).unwrap_or(10_000));
-    let outcome = ProcessGroup::from_env(timeout).and_then(|mut group| match scenario {
-        "collectives" => collectives(&mut group),
-        // Rank 1 leaves right after connecting; rank 0's collective must fail, not hang.
-        "peer-dies" if group.rank() == 1 => std::process::exit(0),
-        "peer-dies" => group.all_reduce_sum(&mut Tensor::ones([4], (Kind::Float, Device::Cpu))),
-        "connect" => group.barrier(),
-        other => panic!("unknown scenario {other:?}"),
-    });
+    let folder = args.get(3).map(std::path::PathBuf::from);
+    tch::set_num_threads(1);
+    let outcome = match scenario {
+        // The reference: one process with the whole global batch, no group, no wrappers.
+        "train-alone" => train(None, GLOBAL_BATCH, Wrap::No, Run::Whole),
+        // The same, from the latest checkpoint in the folder, to the end of epoch 2.
+        "train-alone-resumed" => train(None, GLOBAL_BATCH, Wrap::No, Run::Resume(folder.clone())),
+        _ => ProcessGroup::from_env(timeout).and_then(|group| match scenario {
+            "collectives" => collectives(&group),
+            // Rank 1 leaves right after connecting; rank 0's collective must fail, not hang.
+            "peer-dies" if group.rank() == 1 => std::process::exit(0),
+            "peer-dies" => group.all_reduce_sum(&mut Tensor::ones([4], (Kind::Float, Device::Cpu))),
+            "connect" => group.barrier(),
+            "train" => {
+                let share = GLOBAL_BATCH / group.world_size();
+                train(Some(Arc::new(group)), share, Wrap::Yes, Run::Whole)
+            }
+            // The first epoch, checkpointed into the folder.
+            "train-first-epoch" => {
+                let share = GLOBAL_BATCH / group.world_size();
+                train(Some(Arc::new(group)), share, Wrap::Yes, Run::FirstEpoch(folder.clone()))
+            }
+            // Each rank's loss and miner on its own share only: not what one process computes.
+            "train-unwrapped" => {
+                let share = GLOBAL_BATCH / group.world_size();
+                train(Some(Arc::new(group)), share, Wrap::No, Run::Whole)
+            }
+            // Rank 1 leaves in the middle of training: rank 0's next collective must fail.
+            "train-peer-dies" => {
+                let share = GLOBAL_BATCH / group.world_size();
+                let wrap = if group.rank() == 1 { Wrap::LeaveAfter(3) } else { Wrap::Yes };
+                train(Some(Arc::new(group)), share, wrap, Run::Whole)
+            }
+            other => panic!("unknown scenario {other:?}"),
+        }),
+    };
     match outcome {
         Ok(()) => println!("ok"),
         Err(e) => {
@@ -26,6 +57,94 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+const GLOBAL_BATCH: usize = 32;
+
+/// Whether a rank's loss and miner see the global batch, and whether it leaves (exits) once it
+/// has fetched that many batches.
+#[derive(Clone, Copy, PartialEq)]
+enum Wrap {
+    Yes,
+    No,
+    LeaveAfter(usize),
+}
+
+/// Which part of the two epochs runs.
+enum Run {
+    Whole,
+    /// Epoch 1, with a checkpoint at its end in the folder.
+    FirstEpoch(Option<std::path::PathBuf>),
+    /// From the folder's latest checkpoint to the end of epoch 2.
+    Resume(Option<std::path::PathBuf>),
+}
+
+/// MetricLossOnly with a triplet loss on a semi-hard triplet miner, in f64, for two epochs: as
+/// one rank of `group` with `batch_size` rows of each global batch, or alone. Every rank starts
+/// from other weights (the engine must broadcast rank 0's); rank 0's are those of the process
+/// alone.
+fn train(group: Option<Arc<ProcessGroup>>, batch_size: usize, wrap: Wrap, run: Run) -> Result<()> {
+    let rank = group.as_ref().map_or(0, |g| g.rank());
+    tch::manual_seed(7);
+    let dataset = metric_learning_tests::clusters(8, 16, 6);
+    let dataset = InMemoryDataset::new(dataset.data().to_kind(Kind::Double), dataset.all_labels().clone())?;
+    tch::manual_seed(100 + rank as i64);
+    let mut trunk = Model::build(Device::Cpu, |p| {
+        nn::seq_t().add(nn::linear(p / "fc1", 6, 16, Default::default())).add_fn(|x| x.relu()).add(nn::linear(p / "fc2", 16, 8, Default::default()))
+    });
+    if let Some(vs) = trunk.var_store_mut() {
+        vs.double();
+    }
+    let loss = TripletMarginLoss::new().margin(0.3);
+    let miner = TripletMarginMiner::new(0.3, TripletType::Semihard);
+    let mut fetched = 0;
+    let leave = move |batch: Batch| {
+        fetched += 1;
+        if matches!(wrap, Wrap::LeaveAfter(n) if fetched > n) {
+            std::process::exit(0);
+        }
+        Ok(batch)
+    };
+    let builder = MetricLossOnly::builder().trunk(trunk).trunk_optimizer(Sgd::new(0.2).momentum(0.9));
+    let builder = match &group {
+        Some(group) if wrap == Wrap::No => builder.metric_loss(loss).tuple_miner(miner).distributed(group.clone()),
+        Some(group) => builder
+            .metric_loss(DistributedLossWrapper::new(loss, group.clone()))
+            .tuple_miner(DistributedMinerWrapper::new(miner, group.clone()))
+            .distributed(group.clone()),
+        None => builder.metric_loss(loss).tuple_miner(miner),
+    };
+    let losses = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let recorded = losses.clone();
+    let no_folder = || Error::config("this scenario needs a RUN_FOLDER argument");
+    let builder = match &run {
+        Run::Whole => builder,
+        Run::FirstEpoch(folder) => builder.run_folder(folder.clone().ok_or_else(no_folder)?).checkpoints(metric_learning::checkpoint::Checkpoints::new().every_epochs(1)),
+        Run::Resume(folder) => {
+            let checkpoints = folder.clone().ok_or_else(no_folder)?.join("checkpoints");
+            builder.resume_from(metric_learning::checkpoint::latest(&checkpoints)?.ok_or_else(|| Error::config("no checkpoint to resume from"))?)
+        }
+    };
+    let mut trainer = builder
+        .dtype(Kind::Double)
+        .data_device(Device::Cpu)
+        .data_and_label_getter(leave)
+        .end_of_iteration_hook(move |t| {
+            recorded.borrow_mut().push(t.total_loss());
+            Ok(())
+        })
+        .seed(11)
+        .progress_bar(false)
+        .dataset(dataset)
+        .batch_size(batch_size)
+        .build()?;
+    trainer.train_to(if matches!(run, Run::FirstEpoch(_)) { 1 } else { 2 })?;
+    let parameters = metric_learning_tests::all_variables(&trainer.keys().trunk);
+    let values: Vec<String> = parameters.iter().flat_map(|p| Vec::<f64>::try_from(p.flatten(0, -1)).unwrap_or_default()).map(|v| format!("{v:e}")).collect();
+    let losses: Vec<String> = losses.borrow().iter().map(|v| format!("{v:e}")).collect();
+    println!("losses {}", losses.join(" "));
+    println!("params {}", values.join(" "));
+    Ok(())
 }
 
 fn same(found: &Tensor, expected: &Tensor, what: &str) -> Result<()> {
@@ -36,7 +155,7 @@ fn same(found: &Tensor, expected: &Tensor, what: &str) -> Result<()> {
 }
 
 /// Every collective, with values that differ by rank so that a wrong rank's data shows.
-fn collectives(group: &mut ProcessGroup) -> Result<()> {
+fn collectives(group: &ProcessGroup) -> Result<()> {
     let (rank, world) = (group.rank() as f64, group.world_size() as i64);
     let cpu = (Kind::Float, Device::Cpu);
     // Sum of 1..=world, and of each rank's arange shifted by its rank.
@@ -51,7 +170,8 @@ fn collectives(group: &mut ProcessGroup) -> Result<()> {
     let gathered = group.all_gather(&Tensor::full([2, 2], rank, cpu))?;
     let expected = Tensor::arange(world, cpu).repeat_interleave_self_int(4, None, None).view([world * 2, 2]);
     same(&gathered, &expected, "all_gather")?;
-    // Means of tensors of two kinds, in buckets small enough to split them (and in one).
+    // Means of tensors of two kinds, in buckets small enough to split them (and in one), and
+    // rank 0's tensors everywhere the same way.
     for bytes in [16, BUCKET_BYTES] {
         let tensors = [Tensor::full([3], rank, cpu), Tensor::full([2, 2], 2.0 * rank, (Kind::Double, Device::Cpu)), Tensor::full([5], -rank, cpu)];
         group.all_reduce_mean(&tensors, bytes)?;
@@ -59,6 +179,10 @@ fn collectives(group: &mut ProcessGroup) -> Result<()> {
         same(&tensors[0], &Tensor::full([3], mean, cpu), "all_reduce_mean")?;
         same(&tensors[1], &Tensor::full([2, 2], 2.0 * mean, (Kind::Double, Device::Cpu)), "all_reduce_mean (f64)")?;
         same(&tensors[2], &Tensor::full([5], -mean, cpu), "all_reduce_mean")?;
+        let tensors = [Tensor::full([3], rank + 1.0, cpu), Tensor::full([2], -rank, (Kind::Double, Device::Cpu))];
+        group.broadcast_all(&tensors, 0, bytes)?;
+        same(&tensors[0], &Tensor::full([3], 1.0, cpu), "broadcast_all")?;
+        same(&tensors[1], &Tensor::full([2], 0.0, (Kind::Double, Device::Cpu)), "broadcast_all (f64)")?;
     }
     group.barrier()
 }

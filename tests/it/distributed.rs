@@ -15,8 +15,13 @@ fn free_port() -> u16 {
 }
 
 fn start(scenario: &str, port: u16, rank: usize, world_size: usize, timeout_ms: u64) -> Child {
+    start_in(scenario, port, rank, world_size, timeout_ms, None)
+}
+
+fn start_in(scenario: &str, port: u16, rank: usize, world_size: usize, timeout_ms: u64, folder: Option<&std::path::Path>) -> Child {
     Command::new(WORKER)
         .args([scenario, &timeout_ms.to_string()])
+        .args(folder)
         .env("MASTER_ADDR", "127.0.0.1")
         .env("MASTER_PORT", port.to_string())
         .env("RANK", rank.to_string())
@@ -104,4 +109,74 @@ fn a_peer_that_dies_fails_the_collective_instead_of_hanging() {
     let (code, output) = &results[0];
     assert_eq!(*code, 1, "{output}");
     assert!(output.contains("rank 0 of 2: all_reduce_sum (a peer that stopped, or a timeout)"), "{output}");
+}
+
+/// The numbers after `prefix ` on the line of `output` that starts with it.
+fn numbers(output: &str, prefix: &str) -> Vec<f64> {
+    let line = output.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no `{prefix}` line in {output}"));
+    line[prefix.len()..].split_whitespace().map(|v| v.parse().expect("a number")).collect()
+}
+
+fn close(found: &[f64], expected: &[f64], what: &str) {
+    assert_eq!(found.len(), expected.len(), "{what}: lengths");
+    for (i, (f, e)) in found.iter().zip(expected).enumerate() {
+        assert!((f - e).abs() <= 1e-5 * e.abs().max(1e-3), "{what}[{i}]: {f} against {e} alone");
+    }
+}
+
+#[test]
+fn two_processes_with_half_a_batch_each_train_as_one_with_the_whole_batch() {
+    let alone = finish(vec![start("train-alone", free_port(), 0, 1, 20_000)], Duration::from_secs(120));
+    let (code, alone) = &alone[0];
+    assert_eq!(*code, 0, "{alone}");
+    let port = free_port();
+    let workers = (0..2).map(|rank| start("train", port, rank, 2, 20_000)).collect();
+    let results = finish(workers, Duration::from_secs(120));
+    assert!(results.iter().all(|(code, _)| *code == 0), "{results:?}");
+    // Rank 0 ran the hooks (the losses), both hold the parameters.
+    close(&numbers(&results[0].1, "losses"), &numbers(alone, "losses"), "losses");
+    let expected = numbers(alone, "params");
+    for (rank, (_, output)) in results.iter().enumerate() {
+        close(&numbers(output, "params"), &expected, &format!("rank {rank}'s parameters"));
+    }
+    assert!(numbers(&results[1].1, "losses").is_empty(), "only rank 0 runs hooks: {}", results[1].1);
+
+    // Without the wrappers each rank's loss sees its half only: the comparison above can fail.
+    let port = free_port();
+    let workers = (0..2).map(|rank| start("train-unwrapped", port, rank, 2, 20_000)).collect();
+    let results = finish(workers, Duration::from_secs(120));
+    assert!(results.iter().all(|(code, _)| *code == 0), "{results:?}");
+    let unwrapped = numbers(&results[0].1, "params");
+    assert_eq!(unwrapped, numbers(&results[1].1, "params"), "averaged gradients keep the ranks alike");
+    let largest = unwrapped.iter().zip(&expected).map(|(u, e)| (u - e).abs()).fold(0.0, f64::max);
+    assert!(largest > 1e-3, "unwrapped, the parameters differ from one process's by {largest}");
+}
+
+#[test]
+fn a_peer_that_dies_in_training_is_an_error_on_the_other() {
+    let port = free_port();
+    let workers = (0..2).map(|rank| start("train-peer-dies", port, rank, 2, 5_000)).collect();
+    let results = finish(workers, Duration::from_secs(60));
+    assert_eq!(results[1].0, 0, "rank 1 leaves: {:?}", results[1]);
+    let (code, output) = &results[0];
+    assert_eq!(*code, 1, "{output}");
+    assert!(output.contains("distributed: rank 0 of 2:"), "{output}");
+    assert!(output.contains("epoch 1"), "the error says where training stopped: {output}");
+}
+
+#[test]
+fn a_checkpoint_two_processes_wrote_resumes_on_one() {
+    let folder = std::env::temp_dir().join(format!("metric-learning-distributed-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    let port = free_port();
+    let workers = (0..2).map(|rank| start_in("train-first-epoch", port, rank, 2, 20_000, Some(&folder))).collect();
+    let results = finish(workers, Duration::from_secs(120));
+    assert!(results.iter().all(|(code, _)| *code == 0), "{results:?}");
+    let written = std::fs::read_dir(folder.join("checkpoints")).map(|d| d.count()).unwrap_or(0);
+    assert!(written >= 1, "rank 0 wrote the epoch's checkpoint");
+    let resumed = finish(vec![start_in("train-alone-resumed", free_port(), 0, 1, 20_000, Some(&folder))], Duration::from_secs(120));
+    let alone = finish(vec![start("train-alone", free_port(), 0, 1, 20_000)], Duration::from_secs(120));
+    let _ = std::fs::remove_dir_all(&folder);
+    assert_eq!(resumed[0].0, 0, "{}", resumed[0].1);
+    close(&numbers(&resumed[0].1, "params"), &numbers(&alone[0].1, "params"), "parameters after the resume");
 }

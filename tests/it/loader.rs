@@ -120,3 +120,24 @@ fn a_trainer_reports_how_much_of_its_time_went_to_waiting_for_data() {
     assert!(times.total >= times.waiting_for_data);
     assert!(times.fraction_waiting() > 0.5 && times.fraction_waiting() <= 1.0, "{times:?}");
 }
+
+/// The shares of a data-parallel run: every rank's, in rank order, make the batch one process
+/// draws with the global size, pass after pass; a resumed share continues where it stopped.
+#[test]
+fn the_ranks_shares_in_rank_order_are_the_global_batch() {
+    one_thread();
+    let loader = |rank: usize, world: usize| metric_learning::data::Loader::builder(images()).batch_size(12 / world).shard(rank, world).seed(9).build().unwrap();
+    let mut whole = loader(0, 1);
+    let mut shares = [loader(0, 2), loader(1, 2)];
+    assert_eq!(shares[0].batches_per_pass(), whole.batches_per_pass());
+    for _ in 0..5 {
+        let expected = whole.next_batch().unwrap().data;
+        let parts: Vec<Tensor> = shares.iter_mut().map(|share| share.next_batch().unwrap().data).collect();
+        assert!(Tensor::cat(&parts, 0).equal(&expected));
+    }
+    let mut resumed = loader(1, 2);
+    resumed.restore_seeded(9, 5);
+    assert!(resumed.next_batch().unwrap().data.equal(&shares[1].next_batch().unwrap().data));
+    let refused = metric_learning::data::Loader::builder(images()).batch_size(4).shard(2, 2).build();
+    assert!(refused.err().is_some_and(|e| e.to_string().contains("a rank below the world size 2")));
+}

@@ -8,6 +8,11 @@
 //! number of batches it has delivered: the same batches come out with any number of workers,
 //! and a resumed run redraws the pass it stopped in and skips what was delivered, whatever was
 //! prefetched when it stopped.
+//!
+//! In a data-parallel run every process draws the same global batches (the same seed, the same
+//! order) and keeps its own share of each ([`LoaderBuilder::shard`]): rank `r` of `w` takes rows
+//! `r * batch_size .. (r + 1) * batch_size` of a global batch of `w * batch_size`, so that the
+//! ranks' shares, in rank order, are the batch one process would draw with the global size.
 
 use super::{Batch, Dataset};
 use crate::samplers::Sampler;
@@ -48,6 +53,7 @@ pub struct Loader {
     fetch: Fetch,
     sampler: Option<Box<dyn Sampler>>,
     batch_size: usize,
+    shard: Shard,
     seed: u64,
     /// Passes drawn so far (the next one drawn is number `passes`).
     passes: u64,
@@ -72,12 +78,24 @@ pub struct LoaderBuilder {
     transforms: Vec<Arc<dyn Transform>>,
     seed: u64,
     device: Device,
+    shard: Shard,
+}
+
+/// Which share of every global batch this process takes: `rank` of `world`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shard {
+    rank: usize,
+    world: usize,
+}
+
+impl Shard {
+    const WHOLE: Shard = Shard { rank: 0, world: 1 };
 }
 
 impl LoaderBuilder {
     /// A loader of `dataset` (shared, as the trainers' builders hold it).
     pub fn new(dataset: Arc<dyn Dataset>) -> LoaderBuilder {
-        LoaderBuilder { dataset, sampler: None, batch_size: 1, workers: 0, collate: None, transforms: Vec::new(), seed: 0, device: Device::Cpu }
+        LoaderBuilder { dataset, sampler: None, batch_size: 1, workers: 0, collate: None, transforms: Vec::new(), seed: 0, device: Device::Cpu, shard: Shard::WHOLE }
     }
 
     /// Samples per batch; a pass's incomplete last batch is dropped.
@@ -127,6 +145,16 @@ impl LoaderBuilder {
         self
     }
 
+    /// Takes share `rank` of `world` of every global batch of `world * batch_size` (see the
+    /// module's documentation); a sampler is asked for global batches.
+    ///
+    /// # Errors
+    /// In `build()`, when `rank` is not below `world`.
+    pub fn shard(mut self, rank: usize, world: usize) -> Self {
+        self.shard = Shard { rank, world };
+        self
+    }
+
     /// The loader.
     ///
     /// # Errors
@@ -136,14 +164,19 @@ impl LoaderBuilder {
         if self.batch_size == 0 {
             return Err(Error::mismatch("batch_size", "at least 1", "0"));
         }
+        let Shard { rank, world } = self.shard;
+        if rank >= world {
+            return Err(Error::mismatch("the loader's shard", format!("a rank below the world size {world}"), format!("rank {rank}")));
+        }
+        let global = self.batch_size * world;
+        let batch = if world > 1 { format!("global batch of {global} ({world} processes of {})", self.batch_size) } else { format!("batch of {global}") };
         match &self.sampler {
-            Some(sampler) => sampler.check(self.dataset.len(), self.batch_size).map_err(|e| e.in_key("sampler"))?,
-            None if self.dataset.len() < self.batch_size => {
+            Some(sampler) => sampler.check(self.dataset.len(), global).map_err(|e| e.in_key("sampler"))?,
+            None if self.dataset.len() < global => {
                 return Err(Error::config(format!(
-                    "the dataset has {} samples, fewer than one batch of {}; \
+                    "the dataset has {} samples, fewer than one {batch}; \
                      the loader drops incomplete batches, so no iteration could run",
                     self.dataset.len(),
-                    self.batch_size
                 )))
             }
             None => {}
@@ -154,6 +187,7 @@ impl LoaderBuilder {
             fetch,
             sampler: self.sampler,
             batch_size: self.batch_size,
+            shard: self.shard,
             seed: self.seed,
             passes: 0,
             delivered: 0,
@@ -238,7 +272,7 @@ impl Loader {
         let (pass, offset) = (delivered / per_pass, delivered % per_pass);
         self.passes = pass;
         self.pending = self.new_pass().into();
-        let skipped = (offset as usize * self.batch_size).min(self.pending.len());
+        let skipped = (offset as usize * self.global_batch_size()).min(self.pending.len());
         self.pending.drain(..skipped);
         self.delivered = delivered;
         self.requested = delivered;
@@ -252,9 +286,15 @@ impl Loader {
         self.sampler.as_ref().map_or(self.fetch.dataset.len(), |s| s.len())
     }
 
-    /// Full batches in one pass (the last, incomplete one is dropped, as PML's loader does).
+    /// Full batches in one pass (the last, incomplete one is dropped, as PML's loader does);
+    /// global batches when the loader takes a share of each.
     pub fn batches_per_pass(&self) -> usize {
-        self.pass_len() / self.batch_size
+        self.pass_len() / self.global_batch_size()
+    }
+
+    /// The rows of a global batch: the batch size times the processes sharing each batch.
+    fn global_batch_size(&self) -> usize {
+        self.batch_size * self.shard.world
     }
 
     /// The next batch.
@@ -280,14 +320,18 @@ impl Loader {
         }
     }
 
-    /// The next batch's number and indices.
+    /// The next batch's number and indices: this process's share of the next global batch.
     fn next_indices(&mut self) -> (u64, Vec<usize>) {
-        if self.pending.len() < self.batch_size {
+        let global = self.global_batch_size();
+        if self.pending.len() < global {
             self.pending = self.new_pass().into();
         }
-        let number = self.requested;
+        let Shard { rank, world } = self.shard;
+        // Augmentation draws per batch and per share, so that the ranks' rows differ in their draws.
+        let number = self.requested * world as u64 + rank as u64;
         self.requested += 1;
-        (number, self.pending.drain(..self.batch_size).collect())
+        let share = self.pending.drain(..global).skip(rank * self.batch_size).take(self.batch_size).collect();
+        (number, share)
     }
 
     fn new_pass(&mut self) -> Vec<usize> {

@@ -1,5 +1,6 @@
-//! Gradients averaged over the ranks in flat buckets, as DDP does: one collective per bucket of
-//! about 25 MB rather than one per tensor, each bucket holding tensors of one kind.
+//! Gradients averaged (and parameters broadcast) over the ranks in flat buckets, as DDP does: one
+//! collective per bucket of about 25 MB rather than one per tensor, each bucket holding tensors
+//! of one kind.
 
 use super::process_group::ProcessGroup;
 use crate::Result;
@@ -36,23 +37,42 @@ impl ProcessGroup {
     ///
     /// # Errors
     /// As [`ProcessGroup::all_reduce_sum`].
-    pub fn all_reduce_mean(&mut self, tensors: &[Tensor], bytes: usize) -> Result<()> {
+    pub fn all_reduce_mean(&self, tensors: &[Tensor], bytes: usize) -> Result<()> {
         let world = self.world_size() as f64;
-        for bucket in plan(tensors, bytes) {
-            let flat: Vec<Tensor> = bucket.iter().map(|&i| tensors[i].detach().reshape([-1])).collect();
-            let mut joined = Tensor::f_cat(&flat, 0)?;
-            self.all_reduce_sum(&mut joined)?;
+        in_buckets(tensors, bytes, |joined| {
+            self.all_reduce_sum(joined)?;
             let _ = joined.f_div_scalar_(world)?;
-            let mut offset = 0;
-            for &i in &bucket {
-                let n = tensors[i].numel() as i64;
-                let mut target = tensors[i].detach();
-                target.f_copy_(&joined.narrow(0, offset, n).view(tensors[i].size().as_slice()))?;
-                offset += n;
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
+
+    /// Gives every rank the tensors as rank `root` holds them, in buckets of at most `bytes`;
+    /// every rank must pass tensors of the same shapes and kinds in the same order.
+    ///
+    /// # Errors
+    /// As [`ProcessGroup::broadcast`].
+    pub fn broadcast_all(&self, tensors: &[Tensor], root: usize, bytes: usize) -> Result<()> {
+        in_buckets(tensors, bytes, |joined| self.broadcast(joined, root))
+    }
+}
+
+/// Each bucket of the tensors flattened into one, through `collective`, and copied back.
+fn in_buckets(tensors: &[Tensor], bytes: usize, mut collective: impl FnMut(&mut Tensor) -> Result<()>) -> Result<()> {
+    for bucket in plan(tensors, bytes) {
+        let flat: Vec<Tensor> = bucket.iter().map(|&i| tensors[i].detach().reshape([-1])).collect();
+        let mut joined = Tensor::f_cat(&flat, 0)?;
+        collective(&mut joined)?;
+        let mut offset = 0;
+        for &i in &bucket {
+            let n = tensors[i].numel() as i64;
+            // `detach` shares the storage: the copy lands in the tensor (a parameter or its
+            // gradient) without autograd seeing an in-place write to a leaf.
+            let mut target = tensors[i].detach();
+            target.f_copy_(&joined.narrow(0, offset, n).view(tensors[i].size().as_slice()))?;
+            offset += n;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

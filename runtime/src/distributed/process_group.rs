@@ -17,9 +17,12 @@ pub struct ProcessGroup {
     world_size: usize,
 }
 
-// SAFETY: the c10d objects behind both pointers are thread-safe, and `&mut self` on every
-// collective keeps one call at a time from this side.
+// SAFETY: the c10d objects behind both pointers are thread-safe (c10d's process groups queue
+// collectives from any thread). The order of collectives must agree between ranks, which is the
+// caller's to keep, as with torch.distributed: the engine and the wrappers call them from the
+// training thread only.
 unsafe impl Send for ProcessGroup {}
+unsafe impl Sync for ProcessGroup {}
 
 impl ProcessGroup {
     /// Meets the other processes as the environment says ([`Rendezvous::from_env`]); every wait
@@ -66,7 +69,7 @@ impl ProcessGroup {
 
     /// Announces this rank under `ml/arrived/<rank>` and polls until every rank has: a rank that
     /// never comes is named, where c10d would only say that a key timed out.
-    fn wait_for_every_rank(&mut self, timeout: Duration) -> Result<()> {
+    fn wait_for_every_rank(&self, timeout: Duration) -> Result<()> {
         let (rank, world_size) = (self.rank, self.world_size);
         let key = |r: usize| CString::new(format!("ml/arrived/{r}")).expect("no NUL in a formatted key");
         let mut count = 0;
@@ -123,7 +126,7 @@ impl ProcessGroup {
     ///
     /// # Errors
     /// When the tensor is not on the CPU or not contiguous, or a peer fails or times out.
-    pub fn all_reduce_sum(&mut self, tensor: &mut Tensor) -> Result<()> {
+    pub fn all_reduce_sum(&self, tensor: &mut Tensor) -> Result<()> {
         self.collective_input("all_reduce_sum", tensor)?;
         // SAFETY: both pointers are live for the call; Gloo writes only inside the tensor.
         check(unsafe { ffi::ml_c10d_allreduce_sum(self.gloo, tensor.as_mut_ptr()) }, || self.failed("all_reduce_sum"))
@@ -133,7 +136,7 @@ impl ProcessGroup {
     ///
     /// # Errors
     /// As [`ProcessGroup::all_reduce_sum`], or when `root` is not a rank.
-    pub fn broadcast(&mut self, tensor: &mut Tensor, root: usize) -> Result<()> {
+    pub fn broadcast(&self, tensor: &mut Tensor, root: usize) -> Result<()> {
         if root >= self.world_size {
             return Err(Error::Distributed(format!("broadcast: the root must be a rank in 0..{}, found {root}", self.world_size)));
         }
@@ -147,7 +150,7 @@ impl ProcessGroup {
     ///
     /// # Errors
     /// As [`ProcessGroup::all_reduce_sum`].
-    pub fn all_gather(&mut self, tensor: &Tensor) -> Result<Tensor> {
+    pub fn all_gather(&self, tensor: &Tensor) -> Result<Tensor> {
         let mut input = tensor.detach().f_contiguous()?;
         self.collective_input("all_gather", &input)?;
         let mut shape = input.size();
@@ -166,7 +169,7 @@ impl ProcessGroup {
     ///
     /// # Errors
     /// When a peer fails or the wait times out.
-    pub fn barrier(&mut self) -> Result<()> {
+    pub fn barrier(&self) -> Result<()> {
         // SAFETY: the group is live.
         check(unsafe { ffi::ml_c10d_barrier(self.gloo) }, || self.failed("barrier"))
     }

@@ -1,6 +1,7 @@
 //! The engine's options (PML's `BaseTrainer` arguments), gathered by the generated builder and
 //! checked in `build()`.
 
+use super::data_parallel::DataParallel;
 use super::labels::LabelProcessor;
 use super::slot::KeySlot;
 use super::trainer::{BatchGetter as Getter, EpochHook, Hooks, IterationHook, Settings, Trainer};
@@ -43,6 +44,7 @@ pub struct EngineBuilder<T: TrainerKeys> {
     run_folder: Option<PathBuf>,
     checkpoints: Option<Checkpoints>,
     resume_from: Option<PathBuf>,
+    data_parallel: Option<DataParallel>,
 }
 
 impl<T: TrainerKeys> Default for EngineBuilder<T> {
@@ -77,6 +79,7 @@ impl<T: TrainerKeys> EngineBuilder<T> {
             run_folder: None,
             checkpoints: None,
             resume_from: None,
+            data_parallel: None,
         }
     }
 
@@ -180,6 +183,11 @@ impl<T: TrainerKeys> EngineBuilder<T> {
         self.progress_bar = on;
         self
     }
+    #[cfg(feature = "distributed")]
+    pub fn distributed(mut self, group: Arc<crate::distributed::ProcessGroup>) -> Self {
+        self.data_parallel = Some(DataParallel::new(group));
+        self
+    }
 
 }
 
@@ -205,8 +213,18 @@ impl<T: Step> EngineBuilder<T> {
         let labels = self.label_processor(dataset.as_ref())?;
         // Every random stream of the run derives from this seed; an unseeded run draws one, and
         // its checkpoints record it, so that even it resumes exactly.
-        let seed = self.seed.unwrap_or_else(rand::random);
-        let mut loader = LoaderBuilder::new(dataset).batch_size(batch_size).workers(self.num_workers).seed(seed).device(device);
+        let mut seed = self.seed.unwrap_or_else(rand::random);
+        let (mut rank, mut world) = (0, 1);
+        if let Some(data_parallel) = &self.data_parallel {
+            seed = data_parallel.agree_on_seed(seed)?;
+            (rank, world) = (data_parallel.rank(), data_parallel.world_size());
+        }
+        let mut loader = LoaderBuilder::new(dataset)
+            .batch_size(batch_size)
+            .shard(rank, world)
+            .workers(self.num_workers)
+            .seed(seed)
+            .device(device);
         if let Some(sampler) = self.sampler.take() {
             loader = loader.sampler(sampler);
         }
@@ -234,9 +252,10 @@ impl<T: Step> EngineBuilder<T> {
             Some(folder) => Some(writable_folder(folder)?),
             None => None,
         };
+        // Only rank 0 writes checkpoints and runs hooks (logs, plots, validation, the bar).
         let checkpoints = match self.checkpoints.take() {
-            Some(policy) => Some(Checkpointer::new(policy, run_folder.as_deref())?),
-            None => None,
+            Some(policy) if rank == 0 => Some(Checkpointer::new(policy, run_folder.as_deref())?),
+            _ => None,
         };
         let settings = Settings {
             device,
@@ -245,17 +264,25 @@ impl<T: Step> EngineBuilder<T> {
             freeze_trunk_batchnorm: self.freeze_trunk_batchnorm,
             seed,
             run_folder,
+            data_parallel: self.data_parallel.take(),
         };
         let mut list: Vec<Box<dyn Hook<T>>> = Vec::new();
-        if self.progress_bar {
-            list.push(Box::new(ProgressBar::new()));
+        if rank == 0 {
+            if self.progress_bar {
+                list.push(Box::new(ProgressBar::new()));
+            }
+            list.append(&mut self.hooks);
         }
-        list.append(&mut self.hooks);
         let hooks = Hooks { list, data_and_label_getter: self.data_and_label_getter.take() };
         let mut trainer = Trainer::assemble(keys, slots, self.loss_weights, loader, labels, settings, hooks);
         trainer.checkpoints = checkpoints;
         if let Some(path) = self.resume_from.take() {
             trainer.resume(&path)?;
+        }
+        if let Some(data_parallel) = &trainer.settings.data_parallel {
+            data_parallel.broadcast_state(&trainer.keys)?;
+            let parameters: Vec<Tensor> = trainer.slots.iter().flat_map(|slot| slot.parameters.iter().map(Tensor::shallow_clone)).collect();
+            data_parallel.define_gradients(&parameters)?;
         }
         Ok(trainer)
     }
@@ -548,7 +575,36 @@ macro_rules! __engine_setters {
             self.__engine = self.__engine.progress_bar(on);
             self
         }
+        $crate::__distributed_setter!();
     };
+}
+
+/// `.distributed(group)`, in builders of crates that enable the `distributed` feature: decided
+/// here, where the feature is known, and not in the crate that expands the builder.
+#[cfg(feature = "distributed")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __distributed_setter {
+    () => {
+        /// Trains as one of the processes of `group` (data-parallel): each takes its share of
+        /// every global batch (`batch_size` rows each, the ranks' shares in rank order make the
+        /// global batch), all start from rank 0's parameters, gradients are averaged after every
+        /// backward pass, and only rank 0 runs the hooks and writes checkpoints. Wrap losses and
+        /// miners that must see the whole global batch in
+        /// [`DistributedLossWrapper`]($crate::distributed::DistributedLossWrapper) and
+        /// [`DistributedMinerWrapper`]($crate::distributed::DistributedMinerWrapper).
+        pub fn distributed(mut self, group: ::std::sync::Arc<$crate::distributed::ProcessGroup>) -> Self {
+            self.__engine = self.__engine.distributed(group);
+            self
+        }
+    };
+}
+
+#[cfg(not(feature = "distributed"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __distributed_setter {
+    () => {};
 }
 
 /// `folder`, created if missing, after checking that a file can be written in it.

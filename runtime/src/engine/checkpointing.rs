@@ -183,8 +183,10 @@ impl<T: Step> Trainer<T> {
         }
         let saved_hooks = manifest["hooks"].as_object().cloned().unwrap_or_default();
         let names: Vec<String> = self.hooks.list.iter().map(|h| h.name()).collect();
+        // Ranks other than 0 run no hooks in a data-parallel run: rank 0 restores their state.
+        let runs_hooks = self.rank() == 0;
         for (name, state) in &saved_hooks {
-            if !state.is_null() && !names.contains(name) {
+            if runs_hooks && !state.is_null() && !names.contains(name) {
                 problems.push(format!("the checkpoint holds the state of hook `{name}`, which the trainer does not have"));
             }
         }

@@ -3,6 +3,7 @@
 //! - `builder.rs`   the engine's options, set through the generated builder, checked in `build()`
 //! - `trainer.rs`   `Trainer<T>`: the loop, one iteration, the hooks and what they can read
 //! - `checkpointing.rs` saving a whole run and resuming it
+//! - `data_parallel.rs` what changes when the run is one of several processes
 //! - `slot.rs`      per key: parameters, optimizer, schedulers, clipper, frozen
 //! - `labels.rs`    label processing: hierarchy level, `set_min_label_to_zero`
 //! - `iteration.rs` what a step and a phase see
@@ -10,6 +11,7 @@
 
 mod builder;
 mod checkpointing;
+mod data_parallel;
 mod iteration;
 mod labels;
 mod slot;

@@ -1,5 +1,6 @@
 //! `Trainer<T>`: PML's `train()` and `forward_and_backward()`, and the state hooks read.
 
+use super::data_parallel::DataParallel;
 use super::iteration::{Iteration, Phase};
 use super::labels::LabelProcessor;
 use super::slot::KeySlot;
@@ -42,6 +43,8 @@ pub(crate) struct Settings {
     pub seed: u64,
     /// Where the run's logs, plots and checkpoints go, when it has a folder.
     pub run_folder: Option<PathBuf>,
+    /// This process's place among several (`.distributed(...)`); `None` when it runs alone.
+    pub data_parallel: Option<DataParallel>,
 }
 
 /// A built trainer: the keys of `T`, their optimizers and schedulers, the data, and the
@@ -155,6 +158,8 @@ impl<T: Step> Trainer<T> {
         tch::manual_seed(crate::seeds::mix(self.settings.seed, crate::seeds::Stream::Iteration, position) as i64);
         self.forward_and_backward()?;
         self.each_hook(|hook, trainer| hook.on_iteration_end(trainer))?;
+        // An iteration's hooks cannot stop training; what they set is followed.
+        let _ = self.follow_rank_zero(ControlFlow::Continue(()))?;
         self.step_schedulers(StepType::Iteration, None);
         self.iterations_done += 1;
         self.checkpoint_if_due(false)
@@ -171,8 +176,30 @@ impl<T: Step> Trainer<T> {
             }
             Ok(())
         })?;
+        let flow = self.follow_rank_zero(flow)?;
         self.checkpoint_if_due(true)?;
         Ok(flow)
+    }
+
+    /// In a data-parallel run, what rank 0's hooks decided (stop, learning rates, loss weights)
+    /// on every rank: only rank 0 runs hooks, and the ranks must train alike and stop together.
+    fn follow_rank_zero(&mut self, flow: ControlFlow<()>) -> Result<ControlFlow<()>> {
+        let Some(data_parallel) = &self.settings.data_parallel else { return Ok(flow) };
+        let loss_keys = self.keys.loss_keys();
+        let mut values = vec![if flow.is_break() { 1.0 } else { 0.0 }];
+        values.extend(self.slots.iter().filter_map(|slot| slot.optimizer.as_ref().map(|o| o.learning_rate())));
+        values.extend(loss_keys.iter().map(|loss| self.loss_weight(*loss)));
+        data_parallel.follow_rank_zero(&mut values)?;
+        let mut decided = values.into_iter();
+        let stop = decided.next() == Some(1.0);
+        for optimizer in self.slots.iter_mut().filter_map(|slot| slot.optimizer.as_mut()) {
+            optimizer.set_learning_rate(decided.next().unwrap_or_else(|| optimizer.learning_rate()));
+        }
+        for loss in loss_keys {
+            let weight = decided.next().unwrap_or_else(|| self.loss_weight(loss));
+            self.loss_weights.insert(loss, weight);
+        }
+        Ok(if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
     }
 
     /// Calls `f` on every hook in order, each with the trainer; the hooks are put back even
@@ -227,6 +254,10 @@ impl<T: Step> Trainer<T> {
         crate::guard::run(|| keys.calculate_loss(&mut it, &data, &labels))?;
         let losses = it.values.into_entries();
         self.apply_weights_and_backward(losses)?;
+        if let Some(data_parallel) = &self.settings.data_parallel {
+            let parameters: Vec<Tensor> = self.slots.iter().flat_map(|slot| slot.parameters.iter().map(Tensor::shallow_clone)).collect();
+            data_parallel.average_gradients(&parameters)?;
+        }
         for slot in &mut self.slots {
             slot.clip();
         }
@@ -382,6 +413,16 @@ impl<T: TrainerKeys> Trainer<T> {
     /// The run's folder, when the builder was given one.
     pub fn run_folder(&self) -> Option<&Path> {
         self.settings.run_folder.as_deref()
+    }
+
+    /// This process's rank in a data-parallel run (`.distributed(...)`); 0 when it runs alone.
+    pub fn rank(&self) -> usize {
+        self.settings.data_parallel.as_ref().map_or(0, DataParallel::rank)
+    }
+
+    /// How many processes train together; 1 when this one runs alone.
+    pub fn world_size(&self) -> usize {
+        self.settings.data_parallel.as_ref().map_or(1, DataParallel::world_size)
     }
 
     /// The run's seed: the builder's, or the one drawn at build time.

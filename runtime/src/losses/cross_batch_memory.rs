@@ -2,7 +2,7 @@ use super::input::check_embeddings;
 use super::self_supervised::check_supported;
 use super::{MetricLoss, Reference};
 use crate::component::{Component, Record};
-use crate::indices::{all_pairs, Tuples};
+use crate::indices::{all_pairs, without_self_comparisons, Tuples};
 use crate::miners::TupleMiner;
 use crate::reducers::zero_loss;
 use crate::{Error, Result};
@@ -193,22 +193,6 @@ impl CrossBatchMemory {
             self.has_been_filled = true;
         }
         start
-    }
-}
-
-/// Drops each query paired with its own queue entry (query `i` went to slot `(start + i) %
-/// memory_size`) as a positive (PML's `remove_self_comparisons`).
-fn without_self_comparisons(tuples: Tuples, start: i64, memory_size: i64) -> Tuples {
-    let keep = |a: &Tensor, p: &Tensor| (a + start).remainder(memory_size).ne_tensor(p).nonzero().select(1, 0);
-    match tuples {
-        Tuples::Pairs { a1, p, a2, n } => {
-            let kept = keep(&a1, &p);
-            Tuples::Pairs { a1: a1.index_select(0, &kept), p: p.index_select(0, &kept), a2, n }
-        }
-        Tuples::Triplets { a, p, n } => {
-            let kept = keep(&a, &p);
-            Tuples::Triplets { a: a.index_select(0, &kept), p: p.index_select(0, &kept), n: n.index_select(0, &kept) }
-        }
     }
 }
 
