@@ -2,7 +2,7 @@
 //! so that a pair or triplet loss sees the pairs it would see on one process.
 
 use super::delegate::component_of_inner;
-use super::global_batch::{gather, own_start};
+use super::global_batch::{gather, gather_pair, own_start};
 use super::process_group::ProcessGroup;
 use crate::indices::{all_pairs, without_self_comparisons, Tuples};
 use crate::losses::{CrossBatchMemory, MetricLoss, Reference};
@@ -66,10 +66,8 @@ impl DistributedLossWrapper<CrossBatchMemory> {
     /// # Errors
     /// As [`CrossBatchMemory::compute_with_mask`], or when a peer fails.
     pub fn compute_with_mask(&mut self, embeddings: &Tensor, labels: &Tensor, enqueue_mask: &Tensor) -> Result<Tensor> {
-        let all = gather(&self.group, embeddings, "embeddings")?;
-        let all_labels = gather(&self.group, labels, "labels")?;
-        let all_mask = gather(&self.group, enqueue_mask, "enqueue masks")?;
-        let value = self.loss.compute_with_mask(&all, &all_labels, &all_mask)?;
+        let all = gather(&self.group, &[embeddings, labels, enqueue_mask], "embeddings, labels and enqueue masks")?;
+        let value = self.loss.compute_with_mask(&all[0], &all[1], &all[2])?;
         self.scaled(value)
     }
 }
@@ -80,13 +78,13 @@ impl<L: MetricLoss + 'static> MetricLoss for DistributedLossWrapper<L> {
             return self.loss.compute_with_reference(embeddings, labels, indices, reference);
         }
         let gathered_reference = match reference {
-            Some(r) => Some((gather(&self.group, r.embeddings, "reference embeddings")?, gather(&self.group, r.labels, "reference labels")?)),
+            Some(r) => Some(gather_pair(&self.group, r.embeddings, r.labels, "reference embeddings and labels")?),
             None => None,
         };
         let value = if self.efficient {
             let (all, all_labels) = match gathered_reference {
                 Some(pair) => pair,
-                None => (gather(&self.group, embeddings, "embeddings")?, gather(&self.group, labels, "labels")?),
+                None => gather_pair(&self.group, embeddings, labels, "embeddings and labels")?,
             };
             let own = match indices {
                 Some(_) => None,
@@ -100,8 +98,7 @@ impl<L: MetricLoss + 'static> MetricLoss for DistributedLossWrapper<L> {
             let tuples = indices.or(own.as_ref());
             self.loss.compute_with_reference(embeddings, labels, tuples, Some(Reference { embeddings: &all, labels: &all_labels }))?
         } else {
-            let all = gather(&self.group, embeddings, "embeddings")?;
-            let all_labels = gather(&self.group, labels, "labels")?;
+            let (all, all_labels) = gather_pair(&self.group, embeddings, labels, "embeddings and labels")?;
             let reference = gathered_reference.as_ref().map(|(e, l)| Reference { embeddings: e, labels: l });
             self.loss.compute_with_reference(&all, &all_labels, indices, reference)?
         };

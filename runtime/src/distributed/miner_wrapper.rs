@@ -2,7 +2,7 @@
 //! its tuples indexing what [`DistributedLossWrapper`](super::DistributedLossWrapper) gathers.
 
 use super::delegate::component_of_inner;
-use super::global_batch::{gather, own_start};
+use super::global_batch::{gather_pair, own_start};
 use super::process_group::ProcessGroup;
 use crate::indices::{without_self_comparisons, Tuples};
 use crate::losses::Reference;
@@ -43,13 +43,13 @@ impl<M: TupleMiner> TupleMiner for DistributedMinerWrapper<M> {
             return self.miner.mine_with_reference(embeddings, labels, reference);
         }
         let gathered_reference = match reference {
-            Some(r) => Some((gather(&self.group, r.embeddings, "reference embeddings")?, gather(&self.group, r.labels, "reference labels")?)),
+            Some(r) => Some(gather_pair(&self.group, r.embeddings, r.labels, "reference embeddings and labels")?),
             None => None,
         };
         if self.efficient {
             let (all, all_labels) = match gathered_reference {
                 Some(pair) => pair,
-                None => (gather(&self.group, embeddings, "embeddings")?, gather(&self.group, labels, "labels")?),
+                None => gather_pair(&self.group, embeddings, labels, "embeddings and labels")?,
             };
             let tuples = self.miner.mine_with_reference(embeddings, labels, Some(Reference { embeddings: &all, labels: &all_labels }))?;
             if reference.is_some() {
@@ -58,8 +58,7 @@ impl<M: TupleMiner> TupleMiner for DistributedMinerWrapper<M> {
             let rows = embeddings.size().first().copied().unwrap_or(0);
             return Ok(without_self_comparisons(tuples, own_start(&self.group, rows), all.size()[0]));
         }
-        let all = gather(&self.group, embeddings, "embeddings")?;
-        let all_labels = gather(&self.group, labels, "labels")?;
+        let (all, all_labels) = gather_pair(&self.group, embeddings, labels, "embeddings and labels")?;
         let reference = gathered_reference.as_ref().map(|(e, l)| Reference { embeddings: e, labels: l });
         self.miner.mine_with_reference(&all, &all_labels, reference)
     }
