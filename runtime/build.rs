@@ -5,15 +5,37 @@
 //   - a crate that depends on this one reads it back as DEP_METRIC_LEARNING_LIBTORCH_LIB (this
 //     package declares `links = "metric_learning"` for that) and sets the same rpath in its own
 //     three-line build script: examples/build.rs, and the README's "Use it in your own project".
-// With the `distributed` feature it also compiles csrc/c10d.cpp against the same libtorch.
+// It compiles csrc/autocast.cpp (mixed precision) against the same libtorch, and with the
+// `distributed` feature csrc/c10d.cpp too.
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
         println!("cargo:libtorch_lib={lib}");
+        autocast_shim(std::path::Path::new(&lib));
         #[cfg(feature = "distributed")]
         c10d_shim(std::path::Path::new(&lib));
     }
+}
+
+/// libtorch's wheel headers, beside its `lib` folder.
+fn torch_include(lib: &std::path::Path) -> std::path::PathBuf {
+    lib.parent().map(|torch| torch.join("include")).unwrap_or_default()
+}
+
+/// The shim over libtorch's autocast switches (tch exposes CUDA's only).
+fn autocast_shim(lib: &std::path::Path) {
+    println!("cargo:rerun-if-changed=csrc/autocast.cpp");
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        .file("csrc/autocast.cpp")
+        .include(torch_include(lib))
+        .define("_GLIBCXX_USE_CXX11_ABI", "1")
+        .warnings(false)
+        .compile("ml_autocast");
+    println!("cargo:rustc-link-lib=dylib=torch_cpu");
+    println!("cargo:rustc-link-lib=dylib=c10");
 }
 
 /// The shim over c10d's TCPStore and ProcessGroupGloo. The wheel ships c10d's headers but not
@@ -26,7 +48,7 @@ fn c10d_shim(lib: &std::path::Path) {
     if !gloo.exists() {
         panic!("the `distributed` feature needs Gloo's C++ headers ({} is missing): run scripts/setup, which installs Debian's libgloo-dev", gloo.display());
     }
-    let include = lib.parent().map(|torch| torch.join("include")).unwrap_or_default();
+    let include = torch_include(lib);
     cc::Build::new()
         .cpp(true)
         .std("c++17")

@@ -45,6 +45,7 @@ pub mod losses;
 pub mod miners;
 mod model;
 pub mod optim;
+pub mod precision;
 pub mod reducers;
 pub mod regularizers;
 pub mod samplers;

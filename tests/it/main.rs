@@ -14,6 +14,7 @@ mod idx;
 mod image_folder;
 mod learning;
 mod loader;
+mod mixed_precision;
 mod pml_cases;
 mod precision;
 mod rank_losses;

@@ -80,6 +80,7 @@ fn compute_loss(trainer: &Trainer, names: &Names, loss: &Key) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         quote_spanned! {loss.ident.span()=>
+            let embeddings = #krate::precision::full_precision(&embeddings)?;
             let tuples = #tuples;
             #krate::losses::MetricLoss::compute(#loss_value, &embeddings, labels, tuples.as_ref())
         }
@@ -92,6 +93,7 @@ fn compute_loss(trainer: &Trainer, names: &Names, loss: &Key) -> TokenStream {
             _ => quote!(self.#on),
         };
         quote_spanned! {loss.ident.span()=>
+            let embeddings = #krate::precision::full_precision(&embeddings)?;
             let logits = #model.forward(&embeddings)?;
             #krate::losses::ClassifierLoss::compute(#loss_value, &logits, labels)
         }

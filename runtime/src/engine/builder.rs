@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use crate::data::{Dataset, Labels, Loader, LoaderBuilder};
 use crate::error::When;
 use crate::optim::{GradClipper, LrScheduler, Optimizer, StepType};
+use crate::precision::MixedPrecision;
 use crate::samplers::Sampler;
 use crate::trainer::{KeyName, Step, TrainerKeys};
 use crate::{Error, Result};
@@ -45,6 +46,7 @@ pub struct EngineBuilder<T: TrainerKeys> {
     checkpoints: Option<Checkpoints>,
     resume_from: Option<PathBuf>,
     data_parallel: Option<DataParallel>,
+    precision: Option<MixedPrecision>,
 }
 
 impl<T: TrainerKeys> Default for EngineBuilder<T> {
@@ -80,6 +82,7 @@ impl<T: TrainerKeys> EngineBuilder<T> {
             checkpoints: None,
             resume_from: None,
             data_parallel: None,
+            precision: None,
         }
     }
 
@@ -183,6 +186,10 @@ impl<T: TrainerKeys> EngineBuilder<T> {
         self.progress_bar = on;
         self
     }
+    pub fn mixed_precision(mut self, precision: MixedPrecision) -> Self {
+        self.precision = Some(precision);
+        self
+    }
     #[cfg(feature = "distributed")]
     pub fn distributed(mut self, group: Arc<crate::distributed::ProcessGroup>) -> Self {
         self.data_parallel = Some(DataParallel::new(group));
@@ -204,6 +211,9 @@ impl<T: Step> EngineBuilder<T> {
         self.check_dataset_labels(dataset.as_ref())?;
         let device = self.data_device.unwrap_or_else(Device::cuda_if_available);
         check_device(device)?;
+        if let Some(precision) = &self.precision {
+            precision.check(device)?;
+        }
         for key in keys.parameter_keys() {
             if let Some(component) = keys.component_mut(key) {
                 component.bind_key(&key.name());
@@ -265,6 +275,7 @@ impl<T: Step> EngineBuilder<T> {
             seed,
             run_folder,
             data_parallel: self.data_parallel.take(),
+            precision: self.precision.take(),
         };
         let mut list: Vec<Box<dyn Hook<T>>> = Vec::new();
         if rank == 0 {
@@ -573,6 +584,13 @@ macro_rules! __engine_setters {
         /// Shows a progress bar with the running loss (on by default).
         pub fn progress_bar(mut self, on: bool) -> Self {
             self.__engine = self.__engine.progress_bar(on);
+            self
+        }
+        /// Runs each step's models under autocast in bf16 (CPU or CUDA) or f16 (CUDA, with a
+        /// loss scale); losses and miners get f32 embeddings. `build()` checks that the device
+        /// computes the precision natively.
+        pub fn mixed_precision(mut self, precision: $crate::precision::MixedPrecision) -> Self {
+            self.__engine = self.__engine.mixed_precision(precision);
             self
         }
         $crate::__distributed_setter!();

@@ -68,6 +68,10 @@ impl<T: Step> Trainer<T> {
         for hook in &mut self.hooks.list {
             hooks.insert(hook.name(), hook.state()?);
         }
+        let scaler = self.settings.precision.as_ref().and_then(|p| p.scaler()).map(|scaler| {
+            let (scale, growth_tracker, skipped) = scaler.state();
+            json!({ "scale": bits(scale), "growth_tracker": growth_tracker, "skipped": skipped })
+        });
         let manifest = json!({
             "format": FORMAT,
             "version": VERSION,
@@ -84,6 +88,7 @@ impl<T: Step> Trainer<T> {
             "optimizers": optimizers,
             "schedulers": schedulers,
             "hooks": hooks,
+            "grad_scaler": scaler,
             "checkpoint_sequence": self.checkpoints.as_ref().map_or(0, |c| c.next_sequence),
         });
         format::write(path, &tensors, &manifest)
@@ -190,6 +195,21 @@ impl<T: Step> Trainer<T> {
                 problems.push(format!("the checkpoint holds the state of hook `{name}`, which the trainer does not have"));
             }
         }
+        let saved_scaler = &manifest["grad_scaler"];
+        let scaler_state = match (saved_scaler.is_null(), self.settings.precision.as_ref().and_then(|p| p.scaler()).is_some()) {
+            (true, _) => None,
+            (false, false) => {
+                problems.push("the checkpoint holds a loss scale (GradScaler), but this trainer has none".to_string());
+                None
+            }
+            (false, true) => match (from_bits(&saved_scaler["scale"]), saved_scaler["growth_tracker"].as_u64(), saved_scaler["skipped"].as_u64()) {
+                (Some(scale), Some(tracker), Some(skipped)) => Some((scale, tracker, skipped)),
+                _ => {
+                    problems.push(format!("its loss scale is unreadable: {saved_scaler}"));
+                    None
+                }
+            },
+        };
         if !problems.is_empty() {
             return Err(invalid(format!("it does not fit trainer `{}`: {}", T::NAME, problems.join("; "))));
         }
@@ -244,6 +264,9 @@ impl<T: Step> Trainer<T> {
             if let Some(state) = saved_hooks.get(&hook.name()) {
                 hook.load_state(state).map_err(|e| invalid(format!("hook `{}`: {e}", hook.name())))?;
             }
+        }
+        if let (Some((scale, tracker, skipped)), Some(scaler)) = (scaler_state, self.settings.precision.as_mut().and_then(|p| p.scaler_mut())) {
+            scaler.restore(scale, tracker, skipped);
         }
         self.epoch = epoch as usize;
         self.iterations_done = iterations_done as usize;

@@ -14,6 +14,8 @@ pub struct Iteration<'a, T: TrainerKeys> {
     pub(crate) iteration: usize,
     pub(crate) device: Device,
     pub(crate) seed: u64,
+    /// Whether the step runs under autocast (mixed precision): the losses then run outside it.
+    pub(crate) autocast: bool,
 }
 
 impl<T: TrainerKeys> Iteration<'_, T> {
@@ -26,6 +28,8 @@ impl<T: TrainerKeys> Iteration<'_, T> {
     /// Computes `loss` with `f` and records its value, when the loss is active (PML skips a
     /// loss whose weight is not positive, and so `f` does not run then). An error from `f` is
     /// attributed to the loss unless it already names a key (a model that failed inside `f`).
+    /// With mixed precision, `f` runs outside autocast: pass it embeddings through
+    /// [`full_precision`](crate::precision::full_precision), as the stock trainers do.
     ///
     /// # Errors
     /// What `f` returns.
@@ -33,7 +37,8 @@ impl<T: TrainerKeys> Iteration<'_, T> {
         if !self.is_active(loss) {
             return Ok(());
         }
-        let value = f().map_err(|error| error.in_key(loss.name()))?;
+        let value = if self.autocast { crate::precision::without_autocast(self.device, f) } else { f() };
+        let value = value.map_err(|error| error.in_key(loss.name()))?;
         self.values.set(loss, value);
         Ok(())
     }

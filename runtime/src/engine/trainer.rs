@@ -12,6 +12,7 @@ use crate::trainer::{KeyName, LossRecord, Step, TrainerKeys};
 use crate::error::When;
 use crate::hooks::Hook;
 use crate::checkpoint::Checkpointer;
+use crate::precision::MixedPrecision;
 use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -45,6 +46,8 @@ pub(crate) struct Settings {
     pub run_folder: Option<PathBuf>,
     /// This process's place among several (`.distributed(...)`); `None` when it runs alone.
     pub data_parallel: Option<DataParallel>,
+    /// Autocast and the loss scale (`.mixed_precision(...)`); `None` in full precision.
+    pub precision: Option<MixedPrecision>,
 }
 
 /// A built trainer: the keys of `T`, their optimizers and schedulers, the data, and the
@@ -249,14 +252,22 @@ impl<T: Step> Trainer<T> {
             iteration: self.iteration,
             device: self.settings.device,
             seed: crate::seeds::mix(self.settings.seed, crate::seeds::Stream::Step, self.global_iteration() as u64),
+            autocast: self.settings.precision.is_some(),
         };
         let keys = &mut self.keys;
-        crate::guard::run(|| keys.calculate_loss(&mut it, &data, &labels))?;
+        let device = self.settings.device;
+        match &self.settings.precision {
+            Some(precision) => crate::precision::autocast(device, precision.kind(), || crate::guard::run(|| keys.calculate_loss(&mut it, &data, &labels)))??,
+            None => crate::guard::run(|| keys.calculate_loss(&mut it, &data, &labels))?,
+        }
         let losses = it.values.into_entries();
         self.apply_weights_and_backward(losses)?;
         if let Some(data_parallel) = &self.settings.data_parallel {
-            let parameters: Vec<Tensor> = self.slots.iter().flat_map(|slot| slot.parameters.iter().map(Tensor::shallow_clone)).collect();
-            data_parallel.average_gradients(&parameters)?;
+            data_parallel.average_gradients(&self.all_parameters())?;
+        }
+        if !self.unscale_gradients()? {
+            // PyTorch's GradScaler: a step with an infinite or NaN gradient is skipped.
+            return Ok(());
         }
         for slot in &mut self.slots {
             slot.clip();
@@ -265,6 +276,20 @@ impl<T: Step> Trainer<T> {
             slot.step_optimizer();
         }
         Ok(())
+    }
+
+    fn all_parameters(&self) -> Vec<Tensor> {
+        self.slots.iter().flat_map(|slot| slot.parameters.iter().map(Tensor::shallow_clone)).collect()
+    }
+
+    /// With a loss scale: the gradients divided by it, and the scale updated; whether the
+    /// optimizers should step (every gradient finite). Without one: true.
+    fn unscale_gradients(&mut self) -> Result<bool> {
+        let gradients: Vec<Tensor> = self.all_parameters().iter().filter(|p| p.requires_grad()).map(Tensor::grad).filter(Tensor::defined).collect();
+        let Some(scaler) = self.settings.precision.as_mut().and_then(MixedPrecision::scaler_mut) else { return Ok(true) };
+        let finite = scaler.unscale(&gradients)?;
+        scaler.update(finite);
+        Ok(finite)
     }
 
     fn next_batch(&mut self) -> Result<(Tensor, Tensor)> {
@@ -334,7 +359,10 @@ impl<T: Step> Trainer<T> {
             )));
         }
         if total.requires_grad() {
-            total.f_backward()?;
+            match self.settings.precision.as_ref().and_then(MixedPrecision::scaler) {
+                Some(scaler) => scaler.scale_loss(&total)?.f_backward()?,
+                None => total.f_backward()?,
+            }
         }
         Ok(())
     }
@@ -438,6 +466,16 @@ impl<T: TrainerKeys> Trainer<T> {
     /// Whether the current epoch's end has run (false in the middle of an epoch).
     pub fn epoch_done(&self) -> bool {
         self.epoch_done
+    }
+
+    /// The loss scale now, when the run has a [`GradScaler`](crate::precision::GradScaler).
+    pub fn grad_scale(&self) -> Option<f64> {
+        self.settings.precision.as_ref().and_then(MixedPrecision::scaler).map(|s| s.scale())
+    }
+
+    /// Optimizer steps skipped so far for a non-finite gradient (a loss scale that was too high).
+    pub fn skipped_steps(&self) -> u64 {
+        self.settings.precision.as_ref().and_then(MixedPrecision::scaler).map_or(0, |s| s.skipped_steps())
     }
 
     /// The float kind batches are cast to (`dtype`), when one was set.
