@@ -5,6 +5,7 @@
 //   - a crate that depends on this one reads it back as DEP_METRIC_LEARNING_LIBTORCH_LIB (this
 //     package declares `links = "metric_learning"` for that) and sets the same rpath in its own
 //     three-line build script: examples/build.rs, and the README's "Use it in your own project".
+// With the full wheel set (CUDA), binaries keep libtorch_cuda (see `has_cuda`).
 // It compiles csrc/autocast.cpp (mixed precision) against the same libtorch, and with the
 // `distributed` feature csrc/c10d.cpp too.
 fn main() {
@@ -12,10 +13,28 @@ fn main() {
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
         println!("cargo:libtorch_lib={lib}");
+        if has_cuda(std::path::Path::new(&lib)) {
+            // libtorch_cuda registers CUDA with libtorch when it loads, but nothing calls into it,
+            // so the linker's --as-needed would drop it and CUDA would never be found. Dependents
+            // read DEP_METRIC_LEARNING_CUDA and add the same argument (examples/build.rs).
+            println!("cargo:rustc-link-arg={CUDA_LINK_ARG}");
+            println!("cargo:cuda={CUDA_LINK_ARG}");
+        }
         autocast_shim(std::path::Path::new(&lib));
         #[cfg(feature = "distributed")]
         c10d_shim(std::path::Path::new(&lib));
     }
+}
+
+/// Keeps libtorch_cuda among the binary's libraries.
+const CUDA_LINK_ARG: &str = "-Wl,--no-as-needed,-ltorch_cuda,--as-needed";
+
+/// Whether the wheel set has CUDA: libtorch_cuda, and the NVIDIA libraries it needs beside the
+/// wheel (`ML_TORCH_FULL=1 scripts/setup` installs them; the slim install has libtorch_cuda
+/// but not cuDNN or cuBLAS, so linking it there would fail).
+fn has_cuda(lib: &std::path::Path) -> bool {
+    let nvidia = lib.parent().and_then(|torch| torch.parent()).map(|packages| packages.join("nvidia"));
+    lib.join("libtorch_cuda.so").exists() && nvidia.is_some_and(|n| n.join("cudnn").exists())
 }
 
 /// libtorch's wheel headers, beside its `lib` folder.
