@@ -4,6 +4,7 @@
 //! scenarios print the trainer's losses and final parameters first (`losses ...`, `params ...`).
 
 use metric_learning::data::{Batch, InMemoryDataset};
+use metric_learning::indices::Tuples;
 use metric_learning::distributed::{DistributedLossWrapper, DistributedMinerWrapper, ProcessGroup, BUCKET_BYTES};
 use metric_learning::prelude::*;
 use metric_learning::{Error, Result};
@@ -27,6 +28,7 @@ fn main() {
             "peer-dies" if group.rank() == 1 => std::process::exit(0),
             "peer-dies" => group.all_reduce_sum(&mut Tensor::ones([4], (Kind::Float, Device::Cpu))),
             "connect" => group.barrier(),
+            "wrappers" => wrappers(Arc::new(group)),
             "train" => {
                 let share = GLOBAL_BATCH / group.world_size();
                 train(Some(Arc::new(group)), share, Wrap::Yes, Run::Whole)
@@ -144,6 +146,84 @@ fn train(group: Option<Arc<ProcessGroup>>, batch_size: usize, wrap: Wrap, run: R
     let losses: Vec<String> = losses.borrow().iter().map(|v| format!("{v:e}")).collect();
     println!("losses {}", losses.join(" "));
     println!("params {}", values.join(" "));
+    Ok(())
+}
+
+/// What a wrapped loss was given, once.
+struct Seen {
+    embeddings: Tensor,
+    labels: Tensor,
+    tuples: Option<(Tensor, Tensor, Tensor, Tensor)>,
+    reference: Option<(Tensor, Tensor)>,
+}
+
+/// A loss that keeps what it is given and returns the sum of its embeddings.
+struct Recording(Arc<std::sync::Mutex<Vec<Seen>>>);
+
+impl metric_learning::component::Component for Recording {}
+
+impl MetricLoss for Recording {
+    fn compute_with_reference(&mut self, embeddings: &Tensor, labels: &Tensor, indices: Option<&Tuples>, reference: Option<metric_learning::losses::Reference<'_>>) -> Result<Tensor> {
+        self.0.lock().map_err(|_| Error::Data("a poisoned record".into()))?.push(Seen {
+            embeddings: embeddings.detach().copy(),
+            labels: labels.copy(),
+            tuples: indices.map(Tuples::to_pairs),
+            reference: reference.map(|r| (r.embeddings.detach().copy(), r.labels.copy())),
+        });
+        Ok(embeddings.sum(Kind::Double))
+    }
+}
+
+/// The wrappers' view of a global batch of 8 rows, 4 per rank: the default mode hands the loss
+/// the whole batch in rank order and this rank's rows their gradient, times the world size;
+/// the efficient mode hands it this rank's rows against the whole batch, with every pair but
+/// each row's with itself.
+fn wrappers(group: Arc<ProcessGroup>) -> Result<()> {
+    let (rank, world) = (group.rank() as i64, group.world_size() as i64);
+    let rows = 4;
+    let global = Tensor::arange(rows * world * 3, (Kind::Double, Device::Cpu)).reshape([rows * world, 3]) / 10.0;
+    let global_labels = Tensor::from_slice(&[0i64, 0, 1, 1, 0, 1, 2, 2]).narrow(0, 0, rows * world);
+    let local = global.narrow(0, rank * rows, rows).copy().set_requires_grad(true);
+    let labels = global_labels.narrow(0, rank * rows, rows).copy();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+
+    let mut wrapped = DistributedLossWrapper::new(Recording(seen.clone()), group.clone());
+    let value = wrapped.compute(&local, &labels, None)?;
+    same(&value, &global.sum(Kind::Double), "the loss's value, not scaled")?;
+    value.backward();
+    same(&local.grad(), &Tensor::full([rows, 3], world as f64, (Kind::Double, Device::Cpu)), "this rank's gradient, times the world size")?;
+    {
+        let seen = seen.lock().map_err(|_| Error::Data("a poisoned record".into()))?;
+        same(&seen[0].embeddings, &global, "the global batch in rank order")?;
+        same(&seen[0].labels.to_kind(Kind::Double), &global_labels.to_kind(Kind::Double), "its labels")?;
+    }
+
+    let mut efficient = DistributedLossWrapper::efficient(Recording(seen.clone()), group.clone())?;
+    let _ = efficient.compute(&local.detach(), &labels, None)?;
+    let seen = seen.lock().map_err(|_| Error::Data("a poisoned record".into()))?;
+    let last = &seen[1];
+    same(&last.embeddings, &local.detach(), "efficient: this rank's rows are the queries")?;
+    let (reference, _) = last.reference.as_ref().ok_or_else(|| Error::Data("efficient: no reference".into()))?;
+    same(reference, &global, "efficient: the global batch is the reference")?;
+    let (a1, p, a2, n) = last.tuples.as_ref().ok_or_else(|| Error::Data("efficient: no tuples".into()))?;
+    let label_of = |i: i64| global_labels.int64_value(&[i]);
+    let mut expected_positive = Vec::new();
+    let mut expected_negative = Vec::new();
+    for q in 0..rows {
+        for r in 0..rows * world {
+            if label_of(rank * rows + q) == label_of(r) {
+                if r != rank * rows + q {
+                    expected_positive.push((q, r));
+                }
+            } else {
+                expected_negative.push((q, r));
+            }
+        }
+    }
+    let pairs = |x: &Tensor, y: &Tensor| Vec::<i64>::try_from(x).unwrap_or_default().into_iter().zip(Vec::<i64>::try_from(y).unwrap_or_default()).collect::<Vec<_>>();
+    if pairs(a1, p) != expected_positive || pairs(a2, n) != expected_negative {
+        return Err(Error::Data(format!("efficient pairs: positive {:?}, negative {:?}", pairs(a1, p), pairs(a2, n))));
+    }
     Ok(())
 }
 

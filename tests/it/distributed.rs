@@ -70,6 +70,15 @@ fn two_processes_reduce_broadcast_and_gather_each_others_tensors() {
 }
 
 #[test]
+fn the_wrappers_give_a_loss_the_global_batch_or_this_ranks_queries_against_it() {
+    let port = free_port();
+    let workers = (0..2).map(|rank| start("wrappers", port, rank, 2, 20_000)).collect();
+    for (rank, (code, output)) in finish(workers, Duration::from_secs(60)).into_iter().enumerate() {
+        assert_eq!((code, output.as_str()), (0, "ok"), "rank {rank}");
+    }
+}
+
+#[test]
 fn a_rank_that_never_arrives_is_named_after_the_timeout() {
     let results = finish(vec![start("connect", free_port(), 0, 2, 1_500)], Duration::from_secs(30));
     let (code, output) = &results[0];
