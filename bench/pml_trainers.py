@@ -5,28 +5,16 @@ torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's CPU mixed precision (PML'
 have none of their own); there the losses run under autocast too.
 """
 import contextlib
-import gzip
 import sys
 import time
 
-import numpy as np
 import torch
 from pytorch_metric_learning import losses, miners, samplers, trainers
 from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
 
-DATA = "/usr/share/datasets/fashion-mnist"
+from pml_demo import split as fashion
+
 WARM_UP = 5
-
-
-def idx(path, offset):
-    with gzip.open(path) as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
-
-def fashion(prefix):
-    images = idx(f"{DATA}/{prefix}-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255.0
-    labels = idx(f"{DATA}/{prefix}-labels-idx1-ubyte.gz", 8).astype(np.int64)
-    return torch.from_numpy(images), torch.from_numpy(labels)
 
 
 def synthetic():

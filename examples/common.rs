@@ -1,7 +1,7 @@
 //! What the trainer examples share: Fashion-MNIST, an MLP or a small convolutional trunk,
 //! scoring and the last line.
 // Each example uses part of it.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use metric_learning::data::{FashionMnist, InMemoryDataset, Split};
 use metric_learning::prelude::*;

@@ -10,6 +10,8 @@
 //! with batches of 128 would. Rank 0 shows the progress bar, scores the first 5000 test images
 //! before and after, and prints the last line; the others print nothing.
 
+mod common;
+
 use metric_learning::distributed::{DistributedLossWrapper, DistributedMinerWrapper, ProcessGroup};
 use metric_learning::prelude::*;
 use std::sync::Arc;
@@ -20,10 +22,7 @@ const GLOBAL_BATCH: usize = 128;
 const TEST_IMAGES: usize = 5000;
 
 fn main() {
-    if let Err(error) = run() {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    common::main_with(run);
 }
 
 fn run() -> metric_learning::Result<()> {
