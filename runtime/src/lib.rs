@@ -31,6 +31,7 @@ pub mod builder;
 pub mod checkpoint;
 pub mod component;
 pub mod data;
+pub mod declared;
 pub mod distances;
 #[cfg(feature = "distributed")]
 pub mod distributed;

@@ -289,3 +289,58 @@ fn a_pipeline_declaration_trains_every_loss_and_skips_a_zero_weighted_one() {
     trainer.train(1).unwrap();
     assert!(seen.lock().unwrap().iter().all(|losses| losses == &["metric_loss"]), "{:?}", seen.lock().unwrap());
 }
+
+/// A declaration's keys by name: the list, the struct from values, the builder's wording for a
+/// required key left out, and keys by name for optimizers and weights.
+#[test]
+fn keys_by_name_follow_the_declaration() {
+    use metric_learning::declared::{Declared, KeyKind, KeyValues, Presence};
+    use metric_learning::engine::EngineBuilder;
+    one_thread();
+    let names: Vec<(&str, KeyKind, Presence)> = MetricLossOnly::KEYS.iter().map(|k| (k.name, k.kind, k.presence)).collect();
+    assert_eq!(
+        names,
+        [
+            ("trunk", KeyKind::Model, Presence::Required),
+            ("embedder", KeyKind::Model, Presence::Defaulted),
+            ("metric_loss", KeyKind::Loss, Presence::Required),
+            ("tuple_miner", KeyKind::Miner, Presence::Optional),
+            ("subset_batch_miner", KeyKind::Miner, Presence::Optional),
+        ]
+    );
+    assert_eq!(MetricLossOnly::KEYS[2].value_type, "Box<dyn MetricLoss>");
+
+    let mut values = KeyValues::new();
+    values.insert("trunk", linear(6, 4));
+    let missing = MetricLossOnly::from_values(values).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(missing.contains("trainer `MetricLossOnly` is missing its required loss `metric_loss`"), "{missing}");
+
+    let mut values = KeyValues::new();
+    values.insert("trunk", linear(6, 4));
+    values.insert("metric_loss", TripletMarginLoss::new());
+    let wrong = MetricLossOnly::from_values(values).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(wrong.contains("loss `metric_loss` holds a `Box<dyn MetricLoss>`"), "{wrong}");
+
+    let mut values = KeyValues::new();
+    values.insert("trunk", linear(6, 4));
+    values.insert("metric_loss", Box::new(TripletMarginLoss::new()) as Box<dyn MetricLoss>);
+    values.insert("metric_los", Box::new(TripletMarginLoss::new()) as Box<dyn MetricLoss>);
+    let unknown = MetricLossOnly::from_values(values).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(unknown.contains("has no key `metric_los`"), "{unknown}");
+
+    let mut values = KeyValues::new();
+    values.insert("trunk", linear(6, 4));
+    values.insert("metric_loss", Box::new(TripletMarginLoss::new()) as Box<dyn MetricLoss>);
+    let keys = MetricLossOnly::from_values(values).unwrap();
+    let trunk = MetricLossOnly::key_named("trunk").unwrap();
+    assert_eq!(MetricLossOnly::key_named("embedder"), Some(MetricLossOnlyKey::Embedder));
+    assert_eq!(MetricLossOnly::loss_named("metric_loss"), Some(MetricLossOnlyLoss::MetricLoss));
+    assert_eq!(MetricLossOnly::key_named("classifier"), None);
+    let mut trainer = EngineBuilder::<MetricLossOnly>::new()
+        .optimizer(trunk, Box::new(Sgd::new(0.1)))
+        .progress_bar(false)
+        .build(keys, std::sync::Arc::new(clusters(3, 8, 6)), 12)
+        .unwrap();
+    trainer.train(1).unwrap();
+    assert!(trainer.total_loss().is_finite());
+}

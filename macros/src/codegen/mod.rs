@@ -4,12 +4,14 @@
 //   builder/         the type-state builder: its state module, setters and `build()`
 //   trainer_impl.rs  `impl TrainerKeys`, the engine's view of the keys and their roles
 //   step.rs          `impl Step` for a pipeline trainer (`#[trainer(embeddings = ...)]`)
+//   declared.rs      `impl Declared`: the keys as data, and the keys' struct from values by name
 //   fallback.rs      the struct re-emitted without our attributes
 //
 // In `Mode::StandIn` (the declaration has errors) the same items are emitted from the keys that
 // parsed, with bodies that never run, so that the errors reported are the declaration's own.
 
 mod builder;
+mod declared;
 mod fallback;
 mod keys;
 mod loss_values;
@@ -41,6 +43,8 @@ pub fn emit(input: &Input, trainer: &Trainer, mode: Mode) -> TokenStream {
     let builder = builder::emit(trainer, &names, mode);
     let trainer_impl = trainer_impl::emit(trainer, &names);
     let step = step::emit(trainer, &names, mode);
+    // A declaration with errors does not compile anyway; its keys by name would only add errors.
+    let declared = if mode == Mode::Real { declared::emit(trainer, &names) } else { TokenStream::new() };
     quote! {
         #item
         #keys
@@ -48,6 +52,7 @@ pub fn emit(input: &Input, trainer: &Trainer, mode: Mode) -> TokenStream {
         #builder
         #trainer_impl
         #step
+        #declared
     }
 }
 
