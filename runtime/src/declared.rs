@@ -154,8 +154,8 @@ pub trait Declared: TrainerKeys {
     fn loss_named(name: &str) -> Option<Self::Loss>;
 }
 
-/// `name` as an indexed family's member: `("embedder", 1)` for `embedder_1`.
+/// The index of `name` in the family `prefix`: 1 for `embedder_1` in `embedder`.
 #[doc(hidden)]
-pub fn family_member<'a>(name: &'a str, prefix: &str) -> Option<usize> {
+pub fn family_member(name: &str, prefix: &str) -> Option<usize> {
     name.strip_prefix(prefix)?.strip_prefix('_')?.parse().ok()
 }

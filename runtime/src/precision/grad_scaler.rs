@@ -73,7 +73,7 @@ impl GradScaler {
         if !(self.scale.is_finite() && self.scale > 0.0) {
             return bad("init_scale", "a positive finite number", self.scale.to_string());
         }
-        if !(self.growth_factor >= 1.0) {
+        if self.growth_factor.is_nan() || self.growth_factor < 1.0 {
             return bad("growth_factor", "at least 1", self.growth_factor.to_string());
         }
         if !(self.backoff_factor > 0.0 && self.backoff_factor < 1.0) {

@@ -1,0 +1,112 @@
+//! An experiment against its trainer's declaration: the keys it gives must be the trainer's,
+//! under the right table, of the right kind of value; the keys the trainer requires must be
+//! there (in the words of the compile-time error); optimizers and loss weights must name keys
+//! the trainer has. The declarations' `Declared::KEYS` are the only list of keys.
+
+use crate::diagnostic::{did_you_mean, Diagnostics};
+use crate::experiment::{Experiment, Section};
+use crate::registry::losses::{Loss, LOSSES};
+use crate::registry::Context;
+use metric_learning::declared::{family_member, Declared, KeyKind, KeySpec, Presence};
+use metric_learning::prelude::*;
+
+/// The stock trainers, by name.
+pub const TRAINERS: &[&str] = &["MetricLossOnly", "TrainWithClassifier", "CascadedEmbeddings", "DeepAdversarialMetricLearning", "TwoStreamMetricLoss", "UnsupervisedEmbeddingsUsingAugmentations"];
+
+/// A stock trainer's keys.
+pub fn keys_of(trainer: &str) -> Option<&'static [KeySpec]> {
+    Some(match trainer {
+        "MetricLossOnly" => MetricLossOnly::KEYS,
+        "TrainWithClassifier" => TrainWithClassifier::KEYS,
+        "CascadedEmbeddings" => CascadedEmbeddings::KEYS,
+        "DeepAdversarialMetricLearning" => DeepAdversarialMetricLearning::KEYS,
+        "TwoStreamMetricLoss" => TwoStreamMetricLoss::KEYS,
+        "UnsupervisedEmbeddingsUsingAugmentations" => UnsupervisedEmbeddingsUsingAugmentations::KEYS,
+        _ => return None,
+    })
+}
+
+/// The spec `name` stands for: the key itself, or a member of an indexed family.
+pub fn spec_for<'k>(keys: &'k [KeySpec], name: &str) -> Option<&'k KeySpec> {
+    keys.iter().find(|k| if k.indexed { family_member(name, k.name).is_some() || k.name == name } else { k.name == name })
+}
+
+fn section_of(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Model => "models",
+        KeyKind::Loss => "losses",
+        KeyKind::Miner => "miners",
+        KeyKind::Parameter => "(a trainer parameter, which files cannot set yet)",
+    }
+}
+
+pub fn against_trainer(experiment: &Experiment, diagnostics: &mut Diagnostics) {
+    let Some((trainer, trainer_span)) = &experiment.trainer else { return };
+    let Some(keys) = keys_of(trainer) else {
+        let hint = did_you_mean(trainer, TRAINERS.iter().copied());
+        let hint = if hint.is_empty() { format!("; the trainers are {}", TRAINERS.join(", ")) } else { hint };
+        diagnostics.error(trainer_span.clone(), format!("no trainer named `{trainer}`{hint}"));
+        return;
+    };
+    let names: Vec<&str> = keys.iter().filter(|k| !k.inline).map(|k| k.name).collect();
+    for entry in &experiment.keys {
+        let Some(spec) = spec_for(keys, &entry.name) else {
+            diagnostics.error(entry.span.clone(), format!("trainer `{trainer}` has no key `{}`{}", entry.name, did_you_mean(&entry.name, names.iter().copied())));
+            continue;
+        };
+        let expected = match spec.kind {
+            KeyKind::Model => Section::Models,
+            KeyKind::Loss => Section::Losses,
+            KeyKind::Miner => Section::Miners,
+            KeyKind::Parameter => {
+                diagnostics.error(entry.span.clone(), format!("`{}` is a parameter of `{trainer}`, not a module", entry.name));
+                continue;
+            }
+        };
+        if expected != entry.section {
+            diagnostics.error(
+                entry.span.clone(),
+                format!("`{}` is a {} of `{trainer}`: it goes under [{}.{}], not [{}]", entry.name, spec.kind.word(), section_of(spec.kind), entry.name, entry.section.table()),
+            );
+            continue;
+        }
+        if let Some(problem) = value_kind_problem(spec, &entry.spec) {
+            diagnostics.error(entry.spec.type_span.clone(), format!("`{}` of `{trainer}` {problem}", entry.name));
+        }
+    }
+    for spec in keys.iter().filter(|k| k.presence == Presence::Required && !k.inline && k.kind != KeyKind::Parameter) {
+        if !experiment.keys.iter().any(|e| spec_for(keys, &e.name).is_some_and(|s| s.name == spec.name)) {
+            diagnostics.error(trainer_span.clone(), format!("trainer `{trainer}` is missing its required {} `{}` (give it under [{}.{}])", spec.kind.word(), spec.name, section_of(spec.kind), spec.name));
+        }
+    }
+    let modules: Vec<&str> = keys.iter().filter(|k| matches!(k.kind, KeyKind::Model | KeyKind::Loss) && !k.inline).map(|k| k.name).collect();
+    for (name, span, _) in &experiment.optimizers {
+        if !spec_for(keys, name).is_some_and(|s| matches!(s.kind, KeyKind::Model | KeyKind::Loss)) {
+            diagnostics.error(span.clone(), format!("an optimizer for `{name}`, which is not a model or loss of `{trainer}`{}", did_you_mean(name, modules.iter().copied())));
+        } else if !experiment.keys.iter().any(|e| &e.name == name) && spec_for(keys, name).is_some_and(|s| s.presence != Presence::Defaulted) {
+            diagnostics.error(span.clone(), format!("an optimizer for `{name}`, which the file does not give"));
+        }
+    }
+    let losses: Vec<&str> = keys.iter().filter(|k| k.kind == KeyKind::Loss).map(|k| k.name).collect();
+    for (name, span, _) in &experiment.loss_weights {
+        if !spec_for(keys, name).is_some_and(|s| s.kind == KeyKind::Loss) {
+            diagnostics.error(span.clone(), format!("a weight for `{name}`, which is not a loss of `{trainer}`{}", did_you_mean(name, losses.iter().copied())));
+        }
+    }
+}
+
+/// Why a module of this type cannot fill the key, from the key's declared type.
+fn value_kind_problem(spec: &KeySpec, given: &crate::experiment::Spec) -> Option<String> {
+    let type_name = given.type_name;
+    match spec.kind {
+        KeyKind::Loss => {
+            let module = LOSSES.find(type_name)?;
+            let made = (module.make)(&given.params, &Context { labels: &[] }).ok()?;
+            let wants_classifier = spec.value_type.contains("ClassifierLoss");
+            let is_classifier = matches!(made, Loss::Classifier(_));
+            (wants_classifier != is_classifier).then(|| format!("takes {}, and `{type_name}` is {}", if wants_classifier { "a classifier loss (Box<dyn ClassifierLoss>)" } else { "a metric loss (Box<dyn MetricLoss>)" }, made.word()))
+        }
+        KeyKind::Miner if !spec.value_type.contains("TupleMiner") => Some(format!("takes a `{}`; files can name tuple miners only", spec.value_type)),
+        _ => None,
+    }
+}

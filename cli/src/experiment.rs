@@ -1,0 +1,253 @@
+//! An experiment file read into what a run needs, every mistake collected at its place: keys
+//! the file does not know (with the closest known one), values of the wrong type, modules that
+//! do not exist, parameters a module does not have. What the chosen trainer requires is checked
+//! in `check.rs`, against its declaration.
+
+use crate::diagnostic::{did_you_mean, Diagnostics};
+use crate::registry::{Family, Kind, Params, Value};
+use std::ops::Range;
+use toml_edit::{Item, TableLike};
+
+/// A module named by `type = "..."` with its parameters, checked against the registry.
+pub struct Spec {
+    pub type_name: &'static str,
+    pub type_span: Option<Range<usize>>,
+    pub params: Params,
+}
+
+/// One value of a trainer's key: a `[models.<key>]`, `[losses.<key>]` or `[miners.<key>]`.
+pub struct KeyEntry {
+    pub section: Section,
+    pub name: String,
+    pub span: Option<Range<usize>>,
+    pub spec: Spec,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Section {
+    Models,
+    Losses,
+    Miners,
+}
+
+impl Section {
+    pub fn table(self) -> &'static str {
+        match self {
+            Section::Models => "models",
+            Section::Losses => "losses",
+            Section::Miners => "miners",
+        }
+    }
+}
+
+/// What the file says; `None` fields were absent or wrong (and reported).
+#[derive(Default)]
+pub struct Experiment {
+    pub trainer: Option<(String, Option<Range<usize>>)>,
+    pub batch_size: Option<usize>,
+    pub epochs: Option<usize>,
+    pub iterations_per_epoch: Option<usize>,
+    pub seed: Option<u64>,
+    pub run_folder: Option<String>,
+    pub dataset: Option<Spec>,
+    pub test: Option<Spec>,
+    pub sampler: Option<Spec>,
+    pub keys: Vec<KeyEntry>,
+    pub optimizers: Vec<(String, Option<Range<usize>>, Spec)>,
+    pub loss_weights: Vec<(String, Option<Range<usize>>, f64)>,
+}
+
+const TOP_LEVEL: &[&str] =
+    &["trainer", "batch_size", "epochs", "iterations_per_epoch", "seed", "run_folder", "dataset", "test", "sampler", "models", "losses", "miners", "optimizers", "loss_weights"];
+
+/// Reads `source`; every mistake goes into `diagnostics`.
+pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Experiment {
+    let document = match toml_edit::ImDocument::parse(source) {
+        Ok(document) => document,
+        Err(error) => {
+            diagnostics.error(error.span(), format!("not valid TOML: {}", error.message()));
+            return Experiment::default();
+        }
+    };
+    let root = document.as_table();
+    let mut experiment = Experiment::default();
+    for (key, item) in root.iter() {
+        let span = root.key(key).and_then(|k| k.span());
+        match key {
+            "trainer" => experiment.trainer = text(item, key, diagnostics).map(|t| (t, item.span())),
+            "batch_size" => experiment.batch_size = positive(item, key, diagnostics),
+            "epochs" => experiment.epochs = positive(item, key, diagnostics),
+            "iterations_per_epoch" => experiment.iterations_per_epoch = positive(item, key, diagnostics),
+            "seed" => experiment.seed = whole(item, key, diagnostics).and_then(|s| u64::try_from(s).ok()),
+            "run_folder" => experiment.run_folder = text(item, key, diagnostics),
+            "dataset" => experiment.dataset = table(item, key, diagnostics).and_then(|t| spec(t, item.span(), key, &crate::registry::datasets::DATASETS, diagnostics)),
+            "test" => experiment.test = table(item, key, diagnostics).and_then(|t| spec(t, item.span(), key, &crate::registry::datasets::DATASETS, diagnostics)),
+            "sampler" => experiment.sampler = table(item, key, diagnostics).and_then(|t| spec(t, item.span(), key, &crate::registry::samplers::SAMPLERS, diagnostics)),
+            "models" | "losses" | "miners" => {
+                let section = match key {
+                    "models" => Section::Models,
+                    "losses" => Section::Losses,
+                    _ => Section::Miners,
+                };
+                let Some(entries) = table(item, key, diagnostics) else { continue };
+                for (name, entry) in entries.iter() {
+                    let place = entries.key(name).and_then(|k| k.span());
+                    let Some(body) = table(entry, &format!("{key}.{name}"), diagnostics) else { continue };
+                    let what = format!("{key}.{name}");
+                    let made = match section {
+                        Section::Models => spec(body, place.clone(), &what, &crate::registry::models::MODELS, diagnostics),
+                        Section::Losses => spec(body, place.clone(), &what, &crate::registry::losses::LOSSES, diagnostics),
+                        Section::Miners => spec(body, place.clone(), &what, &crate::registry::miners::MINERS, diagnostics),
+                    };
+                    if let Some(spec) = made {
+                        experiment.keys.push(KeyEntry { section, name: name.to_string(), span: place, spec });
+                    }
+                }
+            }
+            "optimizers" => {
+                let Some(entries) = table(item, key, diagnostics) else { continue };
+                for (name, entry) in entries.iter() {
+                    let place = entries.key(name).and_then(|k| k.span());
+                    let what = format!("optimizers.{name}");
+                    let Some(body) = table(entry, &what, diagnostics) else { continue };
+                    if let Some(spec) = spec(body, place.clone(), &what, &crate::registry::optimizers::OPTIMIZERS, diagnostics) {
+                        experiment.optimizers.push((name.to_string(), place, spec));
+                    }
+                }
+            }
+            "loss_weights" => {
+                let Some(entries) = table(item, key, diagnostics) else { continue };
+                for (name, weight) in entries.iter() {
+                    let place = entries.key(name).and_then(|k| k.span());
+                    if let Some(value) = number(weight, &format!("loss_weights.{name}"), diagnostics) {
+                        experiment.loss_weights.push((name.to_string(), place, value));
+                    }
+                }
+            }
+            other => diagnostics.error(span, format!("unknown key `{other}`{}", did_you_mean(other, TOP_LEVEL.iter().copied()))),
+        }
+    }
+    for (required, missing) in [("trainer", experiment.trainer.is_none()), ("batch_size", experiment.batch_size.is_none()), ("epochs", experiment.epochs.is_none()), ("dataset", experiment.dataset.is_none())] {
+        if missing && !root.contains_key(required) {
+            diagnostics.error(None, format!("`{required}` is missing (the file must give it)"));
+        }
+    }
+    experiment
+}
+
+/// `type = "..."` and the parameters of the module it names, each checked.
+fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, family: &Family<T>, diagnostics: &mut Diagnostics) -> Option<Spec> {
+    let Some((type_key, type_item)) = body.get_key_value("type") else {
+        diagnostics.error(span, format!("`{what}` has no `type`: name the {} ({})", family.word, family.names().collect::<Vec<_>>().join(", ")));
+        return None;
+    };
+    let _ = type_key;
+    let type_span = type_item.span();
+    let name = text(type_item, &format!("{what}.type"), diagnostics)?;
+    let Some(module) = family.find(&name) else {
+        if let Some(other) = crate::registry::kind_of(&name) {
+            diagnostics.error(type_span, format!("`{what}` takes a {}, and `{name}` is a {other}", family.word));
+            return None;
+        }
+        let known = family.names().collect::<Vec<_>>();
+        let hint = did_you_mean(&name, known.iter().copied());
+        let hint = if hint.is_empty() { format!("; the {}s are {}", family.word, known.join(", ")) } else { hint };
+        diagnostics.error(type_span, format!("`{what}`: no {} named `{name}`{hint}", family.word));
+        return None;
+    };
+    let mut params = Params::default();
+    let mut ok = true;
+    for (key, item) in body.iter() {
+        if key == "type" {
+            continue;
+        }
+        let place = body.get_key_value(key).and_then(|(k, _)| k.span());
+        let Some(param) = module.params.iter().find(|p| p.name == key) else {
+            let names = module.params.iter().map(|p| p.name);
+            let hint = did_you_mean(key, names.clone());
+            let hint = if hint.is_empty() {
+                let all: Vec<&str> = names.collect();
+                if all.is_empty() { format!("; {} takes none", module.name) } else { format!("; its parameters are {}", all.join(", ")) }
+            } else {
+                hint
+            };
+            diagnostics.error(place, format!("`{what}`: {} has no parameter `{key}`{hint}", module.name));
+            ok = false;
+            continue;
+        };
+        match value(item, param.kind) {
+            Some(v) => params.set(param.name, v),
+            None => {
+                diagnostics.error(item.span().or(place), format!("`{what}.{key}` must be {}, found {}", param.kind.word(), describe(item)));
+                ok = false;
+            }
+        }
+    }
+    for param in module.params.iter().filter(|p| matches!(p.default, crate::registry::Default::Required)) {
+        if !body.contains_key(param.name) {
+            diagnostics.error(span.clone(), format!("`{what}`: {} needs `{}` ({})", module.name, param.name, param.kind.word()));
+            ok = false;
+        }
+    }
+    ok.then(|| Spec { type_name: module.name, type_span, params: params.with_defaults(module.params) })
+}
+
+fn value(item: &Item, kind: Kind) -> Option<Value> {
+    let v = item.as_value()?;
+    match kind {
+        Kind::Float => v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).map(Value::Float),
+        Kind::Int => v.as_integer().map(Value::Int),
+        Kind::Bool => v.as_bool().map(Value::Bool),
+        Kind::Text => v.as_str().map(|s| Value::Text(s.to_string())),
+        Kind::IntList => v.as_array()?.iter().map(|e| e.as_integer()).collect::<Option<Vec<i64>>>().map(Value::IntList),
+    }
+}
+
+/// What a value is, for "found ...".
+fn describe(item: &Item) -> String {
+    match item.as_value() {
+        Some(v) => format!("{} `{}`", v.type_name(), v.to_string().trim()),
+        None => item.type_name().to_string(),
+    }
+}
+
+fn table<'i>(item: &'i Item, what: &str, diagnostics: &mut Diagnostics) -> Option<&'i dyn TableLike> {
+    let found = item.as_table_like();
+    if found.is_none() {
+        diagnostics.error(item.span(), format!("`{what}` must be a table, found {}", describe(item)));
+    }
+    found
+}
+
+fn text(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<String> {
+    let found = item.as_str().map(str::to_string);
+    if found.is_none() {
+        diagnostics.error(item.span(), format!("`{what}` must be a string, found {}", describe(item)));
+    }
+    found
+}
+
+fn whole(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<i64> {
+    let found = item.as_integer();
+    if found.is_none() {
+        diagnostics.error(item.span(), format!("`{what}` must be a whole number, found {}", describe(item)));
+    }
+    found
+}
+
+fn positive(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<usize> {
+    let n = whole(item, what, diagnostics)?;
+    if n < 1 {
+        diagnostics.error(item.span(), format!("`{what}` must be at least 1, found {n}"));
+        return None;
+    }
+    Some(n as usize)
+}
+
+fn number(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<f64> {
+    let found = item.as_float().or_else(|| item.as_integer().map(|i| i as f64));
+    if found.is_none() {
+        diagnostics.error(item.span(), format!("`{what}` must be a number, found {}", describe(item)));
+    }
+    found
+}

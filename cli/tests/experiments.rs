@@ -1,0 +1,93 @@
+//! The `metric-learning` command on the example experiments (each checks; the demo's trains a
+//! few iterations) and on files with mistakes (each reported at its place, all at once).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_metric-learning");
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ is in the repository").to_path_buf()
+}
+
+/// Exit status, stdout and stderr of `metric-learning ARGS`, run from the repository.
+fn run(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BINARY).args(args).current_dir(repository()).env("OMP_NUM_THREADS", "1").output().expect("the binary runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// `check` on a file holding `text`; its stderr.
+fn mistakes(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("metric-learning-cli-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let (ok, _, stderr) = run(&["check", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    assert!(!ok, "{name}: check passed a file with mistakes");
+    stderr
+}
+
+#[test]
+fn every_example_experiment_checks() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repository().join("experiments")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+    files.sort();
+    assert!(files.len() >= 2, "{files:?}");
+    for file in files {
+        let (ok, stdout, stderr) = run(&["check", file.to_str().unwrap()]);
+        assert!(ok, "{}: {stderr}", file.display());
+        assert!(stdout.starts_with("ok: "), "{stdout}");
+    }
+}
+
+#[test]
+fn the_demo_experiment_trains() {
+    let (ok, stdout, stderr) = run(&["train", "experiments/demo.toml", "--epochs", "1", "--iterations-per-epoch", "5"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("trained 1 epochs (5 iterations)"), "{stdout}");
+    // The demo's starting scores: the file seeds the models' weights as the demo does.
+    assert!(stdout.contains("MetricLossOnly: precision_at_1 0.752 -> "), "{stdout}");
+}
+
+#[test]
+fn three_mistakes_are_reported_at_their_places_at_once() {
+    let text = "trainer = \"MetricLossOnly\"\nbatch_size = 128\nepochs = 2\n\n[dataset]\ntype = \"FashionMNIST\"\n\n[models.trunk]\ntype = \"MLP\"\nlayer_sizes = [784, 256, 128]\n\n[miners.metric_loss]\ntype = \"TripletMarginLoss\"\n\n[miners.tuple_miner]\ntype = \"MultiSimilarityMiner\"\nepsilon = \"0.1\"\n";
+    let stderr = mistakes("three", text);
+    assert!(stderr.contains(":13:8: `miners.metric_loss` takes a miner, and `TripletMarginLoss` is a loss"), "{stderr}");
+    assert!(stderr.contains(":17:11: `miners.tuple_miner.epsilon` must be a number, found string `\"0.1\"`"), "{stderr}");
+    assert!(stderr.contains(":1:11: trainer `MetricLossOnly` is missing its required loss `metric_loss`"), "{stderr}");
+    assert!(stderr.contains("3 mistakes in"), "{stderr}");
+}
+
+#[test]
+fn names_that_do_not_exist_get_the_closest_one() {
+    let base = "batch_size = 8\nepochs = 1\n[dataset]\ntype = \"FashionMNIST\"\n[models.trunk]\ntype = \"MLP\"\nlayer_sizes = [784, 8]\n";
+    let stderr = mistakes("trainer", &format!("trainer = \"MetricLosOnly\"\n{base}"));
+    assert!(stderr.contains(":1:11: no trainer named `MetricLosOnly`; did you mean `MetricLossOnly`?"), "{stderr}");
+    let stderr = mistakes("param", &format!("trainer = \"MetricLossOnly\"\n{base}[losses.metric_loss]\ntype = \"TripletMarginLoss\"\nmargn = 0.1\n"));
+    assert!(stderr.contains(":11:1: `losses.metric_loss`: TripletMarginLoss has no parameter `margn`; did you mean `margin`?"), "{stderr}");
+    let stderr = mistakes("key", &format!("trainer = \"MetricLossOnly\"\nbatch_sise = 8\n{base}[losses.metric_loss]\ntype = \"TripletMarginLoss\"\n[models.embeder]\ntype = \"Identity\"\n"));
+    assert!(stderr.contains(":2:1: unknown key `batch_sise`; did you mean `batch_size`?"), "{stderr}");
+    assert!(stderr.contains("trainer `MetricLossOnly` has no key `embeder`; did you mean `embedder`?"), "{stderr}");
+}
+
+#[test]
+fn wrong_kinds_sizes_and_malformed_files_are_errors() {
+    let stderr = mistakes("malformed", "trainer = \"MetricLossOnly\"\nbatch_size = = 8\n");
+    assert!(stderr.contains(":2:14: not valid TOML"), "{stderr}");
+    let text = "trainer = \"TrainWithClassifier\"\nbatch_size = 0\nepochs = 1\n[dataset]\ntype = \"FashionMNIST\"\n[models.trunk]\ntype = \"MLP\"\nlayer_sizes = [784, 8]\n[models.classifier]\ntype = \"MLP\"\nlayer_sizes = [8, 10]\n[losses.metric_loss]\ntype = \"CrossEntropyLoss\"\n[losses.classifier_loss]\ntype = \"CrossEntropyLoss\"\n";
+    let stderr = mistakes("kinds", text);
+    assert!(stderr.contains(":2:14: `batch_size` must be at least 1, found 0"), "{stderr}");
+    assert!(stderr.contains("`metric_loss` of `TrainWithClassifier` takes a metric loss (Box<dyn MetricLoss>), and `CrossEntropyLoss` is a classifier loss"), "{stderr}");
+    // A model that does not fit the data is build()'s error, which check reaches too.
+    let text = "trainer = \"MetricLossOnly\"\nbatch_size = 8\nepochs = 1\n[dataset]\ntype = \"FashionMNIST\"\ntake = 64\n[models.trunk]\ntype = \"MLP\"\nlayer_sizes = [100, 8]\n[losses.metric_loss]\ntype = \"TripletMarginLoss\"\n";
+    let stderr = mistakes("shape", text);
+    assert!(stderr.contains("model `trunk` cannot process input of shape [1, 784]"), "{stderr}");
+}
+
+#[test]
+fn list_prints_the_declared_keys_and_the_modules() {
+    let (ok, stdout, _) = run(&["list"]);
+    assert!(ok);
+    assert!(stdout.contains("  MetricLossOnly\n    trunk"), "{stdout}");
+    assert!(stdout.contains("metric_loss                  losses     required       Box<dyn MetricLoss>"), "{stdout}");
+    assert!(stdout.contains("TripletMarginLoss(margin = 0.05, swap = false, smooth_loss = false)"), "{stdout}");
+}
