@@ -39,7 +39,7 @@ pub(crate) fn gather(group: &ProcessGroup, locals: &[&Tensor], what: &str) -> Re
         Some(received) => received,
         None => {
             let received = exchange(group, locals, rows, what)?;
-            let sent = locals.iter().map(|t| (t.detach(), t.internal_version())).collect();
+            let sent = locals.iter().map(|t| (t.detach(), t.f_internal_version().unwrap_or(-1))).collect();
             LAST.with(|last| *last.borrow_mut() = Some(Exchange { group, sent, received: received.iter().map(Tensor::shallow_clone).collect() }));
             received
         }
@@ -70,7 +70,7 @@ fn cached(group: &ProcessGroup, locals: &[&Tensor]) -> Option<Vec<Tensor>> {
                     && sent.stride() == local.stride()
                     && sent.kind() == local.kind()
                     && sent.device() == local.device()
-                    && *version == local.internal_version()
+                    && local.f_internal_version().is_ok_and(|v| v == *version)
             });
         same.then(|| exchange.received.iter().map(Tensor::shallow_clone).collect())
     })
