@@ -285,6 +285,9 @@ impl<T: Step> Trainer<T> {
     /// With a loss scale: the gradients divided by it, and the scale updated; whether the
     /// optimizers should step (every gradient finite). Without one: true.
     fn unscale_gradients(&mut self) -> Result<bool> {
+        if self.settings.precision.as_ref().and_then(MixedPrecision::scaler).is_none() {
+            return Ok(true);
+        }
         let gradients: Vec<Tensor> = self.all_parameters().iter().filter(|p| p.requires_grad()).map(Tensor::grad).filter(Tensor::defined).collect();
         let Some(scaler) = self.settings.precision.as_mut().and_then(MixedPrecision::scaler_mut) else { return Ok(true) };
         let finite = scaler.unscale(&gradients)?;
