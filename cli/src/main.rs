@@ -5,6 +5,7 @@
 //! - `experiment.rs` the file read, every key, type and module checked
 //! - `check.rs`      the file against its trainer's declaration
 //! - `run.rs`        the trainer made from the file, built, trained
+//! - `sweep.rs`      `--set`: variations of the file, and their table
 //! - `registry/`     the modules a file can name, with their parameters
 //! - `list.rs`       what `list` prints
 
@@ -14,6 +15,7 @@ mod experiment;
 mod list;
 mod registry;
 mod run;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use diagnostic::Diagnostics;
@@ -33,9 +35,16 @@ enum Command {
     /// Checks an experiment without training: its keys, types and modules, the trainer's
     /// required keys, then the models on one sample of the data.
     Check { experiment: PathBuf },
-    /// Trains an experiment, then scores its test set.
+    /// Trains an experiment, then scores its test set; with `--set`, each variation in turn.
     Train {
         experiment: PathBuf,
+        /// `PATH=V1,V2,...`: trains one variation per value (every combination of several),
+        /// into sibling run folders, and ends with a table of their scores.
+        #[arg(long = "set", value_name = "PATH=VALUES")]
+        settings: Vec<String>,
+        /// Reuses a run folder that holds another experiment.
+        #[arg(long)]
+        overwrite: bool,
         /// Overrides the file's `epochs`.
         #[arg(long)]
         epochs: Option<usize>,
@@ -55,12 +64,10 @@ fn main() -> ExitCode {
             print!("{}", list::everything());
             Ok(())
         }
-        Command::Check { experiment } => checked(&experiment, |e| run::run(e, run::Action::Build)),
-        Command::Train { experiment, epochs, iterations_per_epoch } => checked(&experiment, |e| {
-            e.epochs = epochs.or(e.epochs);
-            e.iterations_per_epoch = iterations_per_epoch.or(e.iterations_per_epoch);
-            run::run(e, run::Action::Train)
+        Command::Check { experiment } => read_source(&experiment).and_then(|source| {
+            checked(&experiment.display().to_string(), &source, |e| run::run(e, run::Action::Build, &source, false)).map(|_| ())
         }),
+        Command::Train { experiment, settings, overwrite, epochs, iterations_per_epoch } => train(&experiment, &settings, overwrite, epochs, iterations_per_epoch),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,17 +78,55 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads and checks the file; with no mistake, hands it to `then` and prints what it returns.
-fn checked(path: &PathBuf, then: impl FnOnce(&mut experiment::Experiment) -> metric_learning::Result<String>) -> Result<(), String> {
-    let source = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the experiment: {e}", path.display()))?;
-    let shown = path.display().to_string();
-    let mut diagnostics = Diagnostics::new(&shown, &source);
-    let mut experiment = experiment::read(&source, &mut diagnostics);
+fn read_source(path: &PathBuf) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the experiment: {e}", path.display()))
+}
+
+/// Each variation of the file (the file itself without `--set`), trained in turn; with
+/// settings, a table of their scores at the end.
+fn train(path: &PathBuf, settings: &[String], overwrite: bool, epochs: Option<usize>, iterations: Option<usize>) -> Result<(), String> {
+    let source = read_source(path)?;
+    let settings = settings.iter().map(|s| sweep::Setting::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    let variations = sweep::variations(&source, &settings).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut rows = Vec::new();
+    for variation in &variations {
+        let shown = if settings.is_empty() { path.display().to_string() } else { format!("{} ({})", path.display(), variation.label) };
+        if !settings.is_empty() {
+            println!("== {}", variation.label);
+        }
+        let outcome = checked(&shown, &variation.text, |e| {
+            e.epochs = epochs.or(e.epochs);
+            e.iterations_per_epoch = iterations.or(e.iterations_per_epoch);
+            if !settings.is_empty() {
+                e.run_folder = e.run_folder.as_deref().map(|base| sweep::run_folder(base, &variation.label));
+            }
+            run::run(e, run::Action::Train, &variation.text, overwrite)
+        })?;
+        rows.push((variation.label.clone(), outcome.scores));
+    }
+    if !settings.is_empty() {
+        println!("\nsweep of {} (test set after training):", path.display());
+        let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(9).max(9);
+        println!("{:width$}  precision_at_1  r_precision  map_at_r", "variation");
+        for (label, scores) in rows {
+            match scores {
+                Some(s) => println!("{label:width$}  {:>14.3}  {:>11.3}  {:>8.3}", s.precision_at_1, s.r_precision, s.map_at_r),
+                None => println!("{label:width$}  (no [test] set to score)"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and checks `source`; with no mistake, hands it to `then` and prints its report.
+fn checked(shown: &str, source: &str, then: impl FnOnce(&mut experiment::Experiment) -> metric_learning::Result<run::Outcome>) -> Result<run::Outcome, String> {
+    let mut diagnostics = Diagnostics::new(shown, source);
+    let mut experiment = experiment::read(source, &mut diagnostics);
     check::against_trainer(&experiment, &mut diagnostics);
     if !diagnostics.is_empty() {
         return Err(diagnostics.to_string());
     }
-    let report = then(&mut experiment).map_err(|e| format!("{shown}: {e}"))?;
-    println!("{report}");
-    Ok(())
+    let outcome = then(&mut experiment).map_err(|e| format!("{shown}: {e}"))?;
+    println!("{}", outcome.report);
+    Ok(outcome)
 }

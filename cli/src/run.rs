@@ -21,8 +21,23 @@ pub enum Action {
     Train,
 }
 
-/// Builds (and trains) the experiment's trainer; what it prints on success.
-pub fn run(experiment: &Experiment, action: Action) -> metric_learning::Result<String> {
+/// What a run printed, and the test set's scores after training when it has one.
+pub struct Outcome {
+    pub report: String,
+    pub scores: Option<KnnScores>,
+}
+
+/// The file a run folder keeps of the experiment that wrote it.
+const RECORD: &str = "experiment.toml";
+
+/// Builds (and trains) the experiment's trainer. `source` is the file's text (kept in the run
+/// folder); `overwrite` lets a run folder that holds another experiment be reused.
+pub fn run(experiment: &Experiment, action: Action, source: &str, overwrite: bool) -> metric_learning::Result<Outcome> {
+    if action == Action::Train {
+        if let Some(folder) = &experiment.run_folder {
+            claim_run_folder(std::path::Path::new(folder), source, overwrite)?;
+        }
+    }
     let trainer = experiment.trainer.as_ref().map(|(t, _)| t.as_str()).unwrap_or_default();
     match trainer {
         "MetricLossOnly" => go::<MetricLossOnly>(experiment, action),
@@ -35,12 +50,27 @@ pub fn run(experiment: &Experiment, action: Action) -> metric_learning::Result<S
     }
 }
 
+/// Keeps the experiment's text in its run folder; refuses a folder that holds another one's
+/// unless `overwrite`. Written to a temporary file and renamed, so that it is never half there.
+fn claim_run_folder(folder: &std::path::Path, source: &str, overwrite: bool) -> metric_learning::Result<()> {
+    let record = folder.join(RECORD);
+    let file_error = |reason: String| Error::File { path: record.clone(), reason };
+    if let Ok(held) = std::fs::read_to_string(&record) {
+        if held != source && !overwrite {
+            return Err(file_error("the run folder holds another experiment (its experiment.toml differs from this one): pass --overwrite to reuse it, or give another run_folder".into()));
+        }
+    }
+    std::fs::create_dir_all(folder).map_err(|e| file_error(format!("cannot create the run folder: {e}")))?;
+    let temporary = folder.join(format!(".{RECORD}.{}", std::process::id()));
+    std::fs::write(&temporary, source).and_then(|_| std::fs::rename(&temporary, &record)).map_err(|e| file_error(format!("cannot write it: {e}")))
+}
+
 fn make<T>(module: Option<&crate::registry::Module<T>>, spec: &crate::experiment::Spec, context: &Context) -> metric_learning::Result<T> {
     let module = module.ok_or_else(|| Error::config(format!("no module named `{}`", spec.type_name)))?;
     (module.make)(&spec.params, context)
 }
 
-fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_learning::Result<String> {
+fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_learning::Result<Outcome> {
     let missing = |what: &str| Error::config(format!("the experiment has no {what}"));
     // libtorch's generator draws the models' first weights: seeded first, as the demo does.
     if let Some(seed) = experiment.seed {
@@ -93,7 +123,7 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
     let mut trainer = engine.progress_bar(action == Action::Train).build(keys, Arc::new(dataset), batch_size)?;
     let summary = format!("{}: {} iterations per epoch of {batch_size}", T::NAME, trainer.iterations_per_epoch());
     if action == Action::Build {
-        return Ok(format!("ok: {summary}; the models ran on one sample"));
+        return Ok(Outcome { report: format!("ok: {summary}; the models ran on one sample"), scores: None });
     }
     let test = match &experiment.test {
         Some(spec) => Some(make(DATASETS.find(spec.type_name), spec, &context)?),
@@ -109,7 +139,8 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
     let started = Instant::now();
     trainer.train_to(epochs)?;
     let mut report = format!("trained {epochs} epochs ({} iterations) in {:.1} s", epochs * trainer.iterations_per_epoch(), started.elapsed().as_secs_f64());
-    if let (Some(before), Some(after)) = (before, scores(&mut trainer, &test)?) {
+    let after = scores(&mut trainer, &test)?;
+    if let (Some(before), Some(after)) = (before, &after) {
         report += &format!(
             "\n{}: precision_at_1 {:.3} -> {:.3}, r_precision {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
             T::NAME,
@@ -121,5 +152,5 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
             after.map_at_r
         );
     }
-    Ok(report)
+    Ok(Outcome { report, scores: after })
 }

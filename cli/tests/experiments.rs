@@ -91,3 +91,40 @@ fn list_prints_the_declared_keys_and_the_modules() {
     assert!(stdout.contains("metric_loss                  losses     required       Box<dyn MetricLoss>"), "{stdout}");
     assert!(stdout.contains("TripletMarginLoss(margin = 0.05, swap = false, smooth_loss = false)"), "{stdout}");
 }
+
+#[test]
+fn a_sweep_trains_each_value_and_ends_with_a_table() {
+    let (ok, stdout, stderr) =
+        run(&["train", "experiments/demo.toml", "--epochs", "1", "--iterations-per-epoch", "3", "--set", "losses.metric_loss.margin=0.05,0.2", "--set", "miners.tuple_miner.epsilon=0.1"]);
+    assert!(ok, "{stderr}");
+    let table = stdout.split("sweep of experiments/demo.toml (test set after training):").nth(1).unwrap_or_else(|| panic!("no table: {stdout}"));
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("losses.")).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows[0].starts_with("losses.metric_loss.margin=0.05 miners.tuple_miner.epsilon=0.1"), "{table}");
+    assert!(rows[1].starts_with("losses.metric_loss.margin=0.2 miners.tuple_miner.epsilon=0.1"), "{table}");
+    let (ok, _, stderr) = run(&["train", "experiments/demo.toml", "--set", "margin"]);
+    assert!(!ok && stderr.contains("--set margin: expected PATH=VALUE[,VALUE...]"), "{stderr}");
+}
+
+#[test]
+fn a_run_folder_holding_another_experiment_is_refused_without_overwrite() {
+    let folder = std::env::temp_dir().join(format!("metric-learning-cli-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    let demo = std::fs::read_to_string(repository().join("experiments/demo.toml")).unwrap();
+    let write = |name: &str, margin: &str| {
+        let path = folder.with_extension(format!("{name}.toml"));
+        let text = demo.replace("margin = 0.1", &format!("margin = {margin}")).replace("seed = 0", &format!("seed = 0\nrun_folder = {:?}", folder.display().to_string()));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (first, second) = (write("first", "0.1"), write("second", "0.2"));
+    let train = |path: &PathBuf, extra: &[&str]| run(&[&["train", path.to_str().unwrap(), "--epochs", "1", "--iterations-per-epoch", "2"], extra].concat());
+    assert!(train(&first, &[]).0, "the first run takes the folder");
+    assert!(train(&first, &[]).0, "the same experiment may run again in its folder");
+    let (ok, _, stderr) = train(&second, &[]);
+    assert!(!ok && stderr.contains("the run folder holds another experiment"), "{stderr}");
+    assert!(train(&second, &["--overwrite"]).0, "--overwrite reuses it");
+    let _ = std::fs::remove_dir_all(&folder);
+    let _ = std::fs::remove_file(&first);
+    let _ = std::fs::remove_file(&second);
+}
