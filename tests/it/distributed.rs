@@ -60,22 +60,23 @@ fn finish(workers: Vec<Child>, limit: Duration) -> Vec<(i32, String)> {
     results.into_iter().map(Option::unwrap).collect()
 }
 
-#[test]
-fn two_processes_reduce_broadcast_and_gather_each_others_tensors() {
+/// Runs `scenario` on two ranks; both must check their results and say `ok`.
+fn both_ranks_pass(scenario: &str) {
     let port = free_port();
-    let workers = (0..2).map(|rank| start("collectives", port, rank, 2, 20_000)).collect();
+    let workers = (0..2).map(|rank| start(scenario, port, rank, 2, 20_000)).collect();
     for (rank, (code, output)) in finish(workers, Duration::from_secs(60)).into_iter().enumerate() {
         assert_eq!((code, output.as_str()), (0, "ok"), "rank {rank}");
     }
 }
 
 #[test]
+fn two_processes_reduce_broadcast_and_gather_each_others_tensors() {
+    both_ranks_pass("collectives");
+}
+
+#[test]
 fn the_wrappers_give_a_loss_the_global_batch_or_this_ranks_queries_against_it() {
-    let port = free_port();
-    let workers = (0..2).map(|rank| start("wrappers", port, rank, 2, 20_000)).collect();
-    for (rank, (code, output)) in finish(workers, Duration::from_secs(60)).into_iter().enumerate() {
-        assert_eq!((code, output.as_str()), (0, "ok"), "rank {rank}");
-    }
+    both_ranks_pass("wrappers");
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! millisecond each for a few kilobytes between two processes here).
 
 use super::process_group::ProcessGroup;
+use crate::losses::Reference;
 use crate::{Error, Result};
 use std::cell::RefCell;
 use tch::{Device, Kind, Tensor};
@@ -120,6 +121,11 @@ pub(crate) fn gather_pair(group: &ProcessGroup, embeddings: &Tensor, labels: &Te
         (Some(embeddings), Some(labels)) => Ok((embeddings, labels)),
         _ => Err(Error::Distributed(format!("gathering the {what}: two tensors sent, fewer received"))),
     }
+}
+
+/// [`gather_pair`] of a loss's or miner's reference embeddings, when it was given some.
+pub(crate) fn gather_reference(group: &ProcessGroup, reference: Option<Reference<'_>>) -> Result<Option<(Tensor, Tensor)>> {
+    reference.map(|r| gather_pair(group, r.embeddings, r.labels, "reference embeddings and labels")).transpose()
 }
 
 /// Where this rank's rows start in a global batch of `rows` per rank.

@@ -2,7 +2,7 @@
 //! so that a pair or triplet loss sees the pairs it would see on one process.
 
 use super::delegate::component_of_inner;
-use super::global_batch::{gather, gather_pair, own_start};
+use super::global_batch::{gather, gather_pair, gather_reference, own_start};
 use super::process_group::ProcessGroup;
 use crate::indices::{all_pairs, without_self_comparisons, Tuples};
 use crate::losses::{CrossBatchMemory, MetricLoss, Reference};
@@ -77,10 +77,7 @@ impl<L: MetricLoss + 'static> MetricLoss for DistributedLossWrapper<L> {
         if self.group.world_size() == 1 {
             return self.loss.compute_with_reference(embeddings, labels, indices, reference);
         }
-        let gathered_reference = match reference {
-            Some(r) => Some(gather_pair(&self.group, r.embeddings, r.labels, "reference embeddings and labels")?),
-            None => None,
-        };
+        let gathered_reference = gather_reference(&self.group, reference)?;
         let value = if self.efficient {
             let (all, all_labels) = match gathered_reference {
                 Some(pair) => pair,

@@ -2,7 +2,7 @@
 //! its tuples indexing what [`DistributedLossWrapper`](super::DistributedLossWrapper) gathers.
 
 use super::delegate::component_of_inner;
-use super::global_batch::{gather_pair, own_start};
+use super::global_batch::{gather_pair, gather_reference, own_start};
 use super::process_group::ProcessGroup;
 use crate::indices::{without_self_comparisons, Tuples};
 use crate::losses::Reference;
@@ -42,10 +42,7 @@ impl<M: TupleMiner> TupleMiner for DistributedMinerWrapper<M> {
         if self.group.world_size() == 1 {
             return self.miner.mine_with_reference(embeddings, labels, reference);
         }
-        let gathered_reference = match reference {
-            Some(r) => Some(gather_pair(&self.group, r.embeddings, r.labels, "reference embeddings and labels")?),
-            None => None,
-        };
+        let gathered_reference = gather_reference(&self.group, reference)?;
         if self.efficient {
             let (all, all_labels) = match gathered_reference {
                 Some(pair) => pair,

@@ -292,8 +292,7 @@ impl<T: Step> EngineBuilder<T> {
         }
         if let Some(data_parallel) = &trainer.settings.data_parallel {
             data_parallel.broadcast_state(&trainer.keys)?;
-            let parameters: Vec<Tensor> = trainer.slots.iter().flat_map(|slot| slot.parameters.iter().map(Tensor::shallow_clone)).collect();
-            data_parallel.define_gradients(&parameters)?;
+            data_parallel.define_gradients(&trainer.all_parameters())?;
         }
         Ok(trainer)
     }

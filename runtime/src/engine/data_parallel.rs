@@ -72,8 +72,7 @@ mod with_feature {
 
         /// Replaces every gradient by its mean over the ranks (DDP's average, in its buckets).
         pub fn average_gradients(&self, parameters: &[Tensor]) -> Result<()> {
-            let gradients: Vec<Tensor> = parameters.iter().filter(|p| p.requires_grad()).map(Tensor::grad).filter(Tensor::defined).collect();
-            on_cpu(&gradients, |cpu| self.group.all_reduce_mean(cpu, BUCKET_BYTES))
+            on_cpu(&crate::optim::gradients(parameters), |cpu| self.group.all_reduce_mean(cpu, BUCKET_BYTES))
         }
 
         /// Rank 0's values on every rank: what rank 0's hooks decided (only rank 0 runs hooks).

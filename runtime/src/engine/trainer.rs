@@ -278,7 +278,8 @@ impl<T: Step> Trainer<T> {
         Ok(())
     }
 
-    fn all_parameters(&self) -> Vec<Tensor> {
+    /// Every key's parameters, in slot order (the order every rank exchanges them in).
+    pub(crate) fn all_parameters(&self) -> Vec<Tensor> {
         self.slots.iter().flat_map(|slot| slot.parameters.iter().map(Tensor::shallow_clone)).collect()
     }
 
@@ -288,7 +289,7 @@ impl<T: Step> Trainer<T> {
         if self.settings.precision.as_ref().and_then(MixedPrecision::scaler).is_none() {
             return Ok(true);
         }
-        let gradients: Vec<Tensor> = self.all_parameters().iter().filter(|p| p.requires_grad()).map(Tensor::grad).filter(Tensor::defined).collect();
+        let gradients = crate::optim::gradients(&self.all_parameters());
         let Some(scaler) = self.settings.precision.as_mut().and_then(MixedPrecision::scaler_mut) else { return Ok(true) };
         let finite = scaler.unscale(&gradients)?;
         scaler.update(finite);

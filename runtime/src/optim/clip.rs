@@ -7,7 +7,8 @@ pub trait GradClipper: Send {
     fn clip(&mut self, parameters: &[Tensor]) -> f64;
 }
 
-fn gradients(parameters: &[Tensor]) -> Vec<Tensor> {
+/// The parameters' gradients, where they have one.
+pub(crate) fn gradients(parameters: &[Tensor]) -> Vec<Tensor> {
     parameters.iter().map(Tensor::grad).filter(Tensor::defined).collect()
 }
 

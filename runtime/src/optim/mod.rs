@@ -8,6 +8,7 @@ mod sgd;
 
 pub use adam::{Adam, AdamW};
 pub use clip::{ClipGradNorm, ClipGradValue, GradClipper};
+pub(crate) use clip::gradients;
 pub use schedulers::{CosineAnnealingLr, ExponentialLr, LinearLr, LrScheduler, MultiStepLr, PlateauMode, ReduceLrOnPlateau, StepLr, StepType};
 pub use sgd::Sgd;
 
