@@ -36,11 +36,11 @@ fn section_of(kind: KeyKind) -> &'static str {
         KeyKind::Model => "models",
         KeyKind::Loss => "losses",
         KeyKind::Miner => "miners",
-        KeyKind::Parameter => "(a trainer parameter, which files cannot set yet)",
+        KeyKind::Parameter => "params",
     }
 }
 
-pub fn against_trainer(experiment: &Experiment, diagnostics: &mut Diagnostics) {
+pub fn against_trainer(experiment: &mut Experiment, diagnostics: &mut Diagnostics) {
     let Some((trainer, trainer_span)) = &experiment.trainer else { return };
     let Some(keys) = keys_of(trainer) else {
         let hint = did_you_mean(trainer, TRAINERS.iter().copied());
@@ -74,17 +74,53 @@ pub fn against_trainer(experiment: &Experiment, diagnostics: &mut Diagnostics) {
             diagnostics.error(entry.spec.type_span.clone(), format!("`{}` of `{trainer}` {problem}", entry.name));
         }
     }
-    for spec in keys.iter().filter(|k| k.presence == Presence::Required && !k.inline && k.kind != KeyKind::Parameter) {
-        if !experiment.keys.iter().any(|e| spec_for(keys, &e.name).is_some_and(|s| s.name == spec.name)) {
-            diagnostics.error(trainer_span.clone(), format!("trainer `{trainer}` is missing its required {} `{}` (give it under [{}.{}])", spec.kind.word(), spec.name, section_of(spec.kind), spec.name));
+    // An indexed family's members fill its stages in order: a gap would shift the rest.
+    for family in keys.iter().filter(|k| k.indexed) {
+        let mut members: Vec<(usize, &crate::experiment::KeyEntry)> = experiment.keys.iter().filter_map(|e| family_member(&e.name, family.name).map(|i| (i, e))).collect();
+        members.sort_by_key(|(i, _)| *i);
+        for (expected, (index, entry)) in members.iter().enumerate() {
+            if *index != expected {
+                diagnostics.error(entry.span.clone(), format!("`{}` is given without `{}_{expected}`: the members of `{}` go from `{}_0` on, without gaps", entry.name, family.name, family.name, family.name));
+                break;
+            }
+        }
+    }
+    let parameters: Vec<&str> = keys.iter().filter(|k| k.kind == KeyKind::Parameter).map(|k| k.name).collect();
+    let mut read = Vec::new();
+    for (name, span, item) in &experiment.params {
+        match keys.iter().find(|k| k.name == name) {
+            Some(spec) if spec.kind == KeyKind::Parameter => {
+                if let Some(value) = crate::trainer_params::read(spec, item, diagnostics) {
+                    read.push((name.clone(), value));
+                }
+            }
+            Some(spec) => diagnostics.error(span.clone(), format!("`{name}` is a {} of `{trainer}`: it goes under [{}.{name}], not [params]", spec.kind.word(), section_of(spec.kind))),
+            None => {
+                let hint = did_you_mean(name, parameters.iter().copied());
+                let hint = if !hint.is_empty() || parameters.is_empty() { hint } else { format!("; its parameters are {}", parameters.join(", ")) };
+                diagnostics.error(span.clone(), format!("trainer `{trainer}` has no parameter `{name}`{hint}"));
+            }
+        }
+    }
+    experiment.trainer_params = read;
+    for spec in keys.iter().filter(|k| k.presence == Presence::Required && !k.inline) {
+        let given = match spec.kind {
+            KeyKind::Parameter => experiment.params.iter().any(|(name, _, _)| name == spec.name),
+            _ => experiment.keys.iter().any(|e| spec_for(keys, &e.name).is_some_and(|s| s.name == spec.name)),
+        };
+        if !given {
+            let place = if spec.kind == KeyKind::Parameter { format!("[params] {} = ...", spec.name) } else { format!("[{}.{}]", section_of(spec.kind), spec.name) };
+            diagnostics.error(trainer_span.clone(), format!("trainer `{trainer}` is missing its required {} `{}` (give it under {place})", spec.kind.word(), spec.name));
         }
     }
     let modules: Vec<&str> = keys.iter().filter(|k| matches!(k.kind, KeyKind::Model | KeyKind::Loss) && !k.inline).map(|k| k.name).collect();
-    for (name, span, _) in &experiment.optimizers {
-        if !spec_for(keys, name).is_some_and(|s| matches!(s.kind, KeyKind::Model | KeyKind::Loss)) {
-            diagnostics.error(span.clone(), format!("an optimizer for `{name}`, which is not a model or loss of `{trainer}`{}", did_you_mean(name, modules.iter().copied())));
-        } else if !experiment.keys.iter().any(|e| &e.name == name) && spec_for(keys, name).is_some_and(|s| s.presence != Presence::Defaulted) {
-            diagnostics.error(span.clone(), format!("an optimizer for `{name}`, which the file does not give"));
+    for (what, entries) in [("an optimizer", &experiment.optimizers), ("a scheduler", &experiment.schedulers)] {
+        for (name, span, _) in entries {
+            if !spec_for(keys, name).is_some_and(|s| matches!(s.kind, KeyKind::Model | KeyKind::Loss)) {
+                diagnostics.error(span.clone(), format!("{what} for `{name}`, which is not a model or loss of `{trainer}`{}", did_you_mean(name, modules.iter().copied())));
+            } else if !experiment.keys.iter().any(|e| &e.name == name) && spec_for(keys, name).is_some_and(|s| s.presence != Presence::Defaulted) {
+                diagnostics.error(span.clone(), format!("{what} for `{name}`, which the file does not give"));
+            }
         }
     }
     let losses: Vec<&str> = keys.iter().filter(|k| k.kind == KeyKind::Loss).map(|k| k.name).collect();

@@ -8,12 +8,7 @@ use crate::registry::{Family, Kind, Params, Value};
 use std::ops::Range;
 use toml_edit::{Item, TableLike};
 
-/// A module named by `type = "..."` with its parameters, checked against the registry.
-pub struct Spec {
-    pub type_name: &'static str,
-    pub type_span: Option<Range<usize>>,
-    pub params: Params,
-}
+pub use crate::registry::Spec;
 
 /// One value of a trainer's key: a `[models.<key>]`, `[losses.<key>]` or `[miners.<key>]`.
 pub struct KeyEntry {
@@ -54,11 +49,66 @@ pub struct Experiment {
     pub sampler: Option<Spec>,
     pub keys: Vec<KeyEntry>,
     pub optimizers: Vec<(String, Option<Range<usize>>, Spec)>,
+    pub schedulers: Vec<(String, Option<Range<usize>>, Spec)>,
     pub loss_weights: Vec<(String, Option<Range<usize>>, f64)>,
+    /// `[params]`: the trainer's hyper-parameters as written, read against the trainer's
+    /// declaration by `check.rs` (which fills `trainer_params`).
+    pub params: Vec<(String, Option<Range<usize>>, Item)>,
+    pub trainer_params: Vec<(String, crate::trainer_params::ParamValue)>,
+    /// The loader's augmentation, in order.
+    pub augmentation: Vec<Spec>,
+    pub validation: Option<ValidationSpec>,
+    pub checkpoints: Option<CheckpointSpec>,
+    /// Loss curves and validation plots in the run folder.
+    pub plots: bool,
+    /// `"bf16"` or `"fp16"`.
+    pub mixed_precision: Option<(String, Option<Range<usize>>)>,
+    pub loader_workers: Option<usize>,
 }
 
-const TOP_LEVEL: &[&str] =
-    &["trainer", "batch_size", "epochs", "iterations_per_epoch", "seed", "run_folder", "dataset", "test", "sampler", "models", "losses", "miners", "optimizers", "loss_weights"];
+/// `[validation]`: PML's tester with its hooks (interval, patience, best checkpoint).
+pub struct ValidationSpec {
+    /// The split, when not the `[test]` set.
+    pub dataset: Option<Spec>,
+    pub every: usize,
+    pub patience: Option<usize>,
+    pub metrics: Vec<metric_learning::evaluation::Metric>,
+    /// The metric that decides the best epoch and patience, higher better.
+    pub primary: Option<metric_learning::evaluation::Metric>,
+}
+
+/// `[checkpoints]`: how often, how many kept.
+pub struct CheckpointSpec {
+    pub every_epochs: Option<usize>,
+    pub every_iterations: Option<usize>,
+    pub keep_last: Option<usize>,
+}
+
+const TOP_LEVEL: &[&str] = &[
+    "trainer",
+    "batch_size",
+    "epochs",
+    "iterations_per_epoch",
+    "seed",
+    "run_folder",
+    "dataset",
+    "test",
+    "sampler",
+    "models",
+    "losses",
+    "miners",
+    "optimizers",
+    "schedulers",
+    "loss_weights",
+    "params",
+    "augmentation",
+    "validation",
+    "checkpoints",
+    "plots",
+    "mixed_precision",
+    "dataloader_num_workers",
+    "sweep",
+];
 
 /// Reads `source`; every mistake goes into `diagnostics`.
 pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Experiment {
@@ -104,17 +154,28 @@ pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Experiment {
                     }
                 }
             }
-            "optimizers" => {
+            "optimizers" => experiment.optimizers = per_key(item, key, &crate::registry::optimizers::OPTIMIZERS, diagnostics),
+            "schedulers" => experiment.schedulers = per_key(item, key, &crate::registry::schedulers::SCHEDULERS, diagnostics),
+            "params" => {
                 let Some(entries) = table(item, key, diagnostics) else { continue };
-                for (name, entry) in entries.iter() {
-                    let place = entries.key(name).and_then(|k| k.span());
-                    let what = format!("optimizers.{name}");
-                    let Some(body) = table(entry, &what, diagnostics) else { continue };
-                    if let Some(spec) = spec(body, place.clone(), &what, &crate::registry::optimizers::OPTIMIZERS, diagnostics) {
-                        experiment.optimizers.push((name.to_string(), place, spec));
-                    }
-                }
+                experiment.params = entries.iter().map(|(name, value)| (name.to_string(), entries.key(name).and_then(|k| k.span()), value.clone())).collect();
             }
+            "augmentation" => experiment.augmentation = transforms(item, key, diagnostics).unwrap_or_default(),
+            "validation" => experiment.validation = table(item, key, diagnostics).and_then(|t| validation(t, diagnostics)),
+            "checkpoints" => experiment.checkpoints = table(item, key, diagnostics).and_then(|t| checkpoints(t, diagnostics)),
+            "plots" => experiment.plots = flag(item, key, diagnostics),
+            "mixed_precision" => {
+                experiment.mixed_precision = text(item, key, diagnostics).and_then(|t| match t.as_str() {
+                    "bf16" | "fp16" => Some((t, item.span())),
+                    other => {
+                        diagnostics.error(item.span(), format!("`mixed_precision` must be \"bf16\" or \"fp16\", found {other:?}"));
+                        None
+                    }
+                })
+            }
+            "dataloader_num_workers" => experiment.loader_workers = whole(item, key, diagnostics).and_then(|n| non_negative(n, item, key, diagnostics)),
+            // Read by `sweep.rs`, which makes the variations before this file is read.
+            "sweep" => {}
             "loss_weights" => {
                 let Some(entries) = table(item, key, diagnostics) else { continue };
                 for (name, weight) in entries.iter() {
@@ -135,8 +196,112 @@ pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Experiment {
     experiment
 }
 
+/// `[optimizers.<key>]`-like tables: one module per trainer key.
+fn per_key<T>(item: &Item, key: &str, family: &Family<T>, diagnostics: &mut Diagnostics) -> Vec<(String, Option<Range<usize>>, Spec)> {
+    let Some(entries) = table(item, key, diagnostics) else { return Vec::new() };
+    let mut found = Vec::new();
+    for (name, entry) in entries.iter() {
+        let place = entries.key(name).and_then(|k| k.span());
+        let what = format!("{key}.{name}");
+        let Some(body) = table(entry, &what, diagnostics) else { continue };
+        if let Some(spec) = spec(body, place.clone(), &what, family, diagnostics) {
+            found.push((name.to_string(), place, spec));
+        }
+    }
+    found
+}
+
+/// An array of transform tables (`[{ type = "RandomCrop", size = [64, 64] }, ...]`).
+pub fn transforms(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<Vec<Spec>> {
+    let found = match item {
+        Item::ArrayOfTables(tables) => tables.iter().enumerate().map(|(i, t)| spec(t, t.span(), &format!("{what}[{i}]"), &crate::registry::transforms::TRANSFORMS, diagnostics)).collect(),
+        _ => match item.as_array() {
+            Some(array) => array
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v.as_inline_table() {
+                    Some(t) => spec(t, v.span(), &format!("{what}[{i}]"), &crate::registry::transforms::TRANSFORMS, diagnostics),
+                    None => {
+                        diagnostics.error(v.span(), format!("`{what}[{i}]` must be a table naming a transform, found {} `{}`", v.type_name(), v.to_string().trim()));
+                        None
+                    }
+                })
+                .collect(),
+            None => {
+                diagnostics.error(item.span(), format!("`{what}` must be a list of transforms ([{{ type = \"RandomCrop\", size = [64, 64] }}, ...]), found {}", describe(item)));
+                return None;
+            }
+        },
+    };
+    found
+}
+
+const VALIDATION: &[&str] = &["dataset", "every", "patience", "metrics", "primary"];
+
+fn validation(body: &dyn TableLike, diagnostics: &mut Diagnostics) -> Option<ValidationSpec> {
+    use metric_learning::evaluation::Metric;
+    let mut found = ValidationSpec { dataset: None, every: 1, patience: None, metrics: Vec::new(), primary: None };
+    let metric = |item: &Item, what: &str, diagnostics: &mut Diagnostics| -> Option<Metric> {
+        let name = text(item, what, diagnostics)?;
+        match Metric::parse_all(&[name.as_str()]) {
+            Ok(mut metrics) => metrics.pop(),
+            Err(error) => {
+                diagnostics.error(item.span(), format!("`{what}`: {error}"));
+                None
+            }
+        }
+    };
+    for (key, item) in body.iter() {
+        let what = format!("validation.{key}");
+        match key {
+            "dataset" => found.dataset = table(item, &what, diagnostics).and_then(|t| spec(t, item.span(), &what, &crate::registry::datasets::DATASETS, diagnostics)),
+            "every" => found.every = positive(item, &what, diagnostics).unwrap_or(1),
+            "patience" => found.patience = positive(item, &what, diagnostics),
+            "primary" => found.primary = metric(item, &what, diagnostics),
+            "metrics" => match item.as_array() {
+                Some(names) => found.metrics = names.iter().filter_map(|v| metric(&Item::Value(v.clone()), &what, diagnostics)).collect(),
+                None => diagnostics.error(item.span(), format!("`{what}` must be a list of metric names, found {}", describe(item))),
+            },
+            other => diagnostics.error(body.key(other).and_then(|k| k.span()), format!("unknown key `validation.{other}`{}", did_you_mean(other, VALIDATION.iter().copied()))),
+        }
+    }
+    Some(found)
+}
+
+const CHECKPOINTS: &[&str] = &["every_epochs", "every_iterations", "keep_last"];
+
+fn checkpoints(body: &dyn TableLike, diagnostics: &mut Diagnostics) -> Option<CheckpointSpec> {
+    let mut found = CheckpointSpec { every_epochs: None, every_iterations: None, keep_last: None };
+    for (key, item) in body.iter() {
+        let what = format!("checkpoints.{key}");
+        match key {
+            "every_epochs" => found.every_epochs = positive(item, &what, diagnostics),
+            "every_iterations" => found.every_iterations = positive(item, &what, diagnostics),
+            "keep_last" => found.keep_last = positive(item, &what, diagnostics),
+            other => diagnostics.error(body.key(other).and_then(|k| k.span()), format!("unknown key `checkpoints.{other}`{}", did_you_mean(other, CHECKPOINTS.iter().copied()))),
+        }
+    }
+    Some(found)
+}
+
+fn flag(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> bool {
+    let found = item.as_bool();
+    if found.is_none() {
+        diagnostics.error(item.span(), format!("`{what}` must be true or false, found {}", describe(item)));
+    }
+    found.unwrap_or(false)
+}
+
+fn non_negative(n: i64, item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<usize> {
+    if n < 0 {
+        diagnostics.error(item.span(), format!("`{what}` must be 0 or more, found {n}"));
+        return None;
+    }
+    Some(n as usize)
+}
+
 /// `type = "..."` and the parameters of the module it names, each checked.
-fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, family: &Family<T>, diagnostics: &mut Diagnostics) -> Option<Spec> {
+pub fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, family: &Family<T>, diagnostics: &mut Diagnostics) -> Option<Spec> {
     let Some((type_key, type_item)) = body.get_key_value("type") else {
         diagnostics.error(span, format!("`{what}` has no `type`: name the {} ({})", family.word, family.names().collect::<Vec<_>>().join(", ")));
         return None;
@@ -175,10 +340,26 @@ fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, family:
             ok = false;
             continue;
         };
-        match value(item, param.kind) {
-            Some(v) => params.set(param.name, v),
+        let inner = format!("{what}.{key}");
+        let parsed = match param.kind {
+            // A nested module reports its own mistakes.
+            Kind::Distance | Kind::Reducer | Kind::Loss | Kind::Miner => item.as_table_like().map(|table| {
+                use crate::registry::{distances::DISTANCES, losses::LOSSES, miners::MINERS, reducers::REDUCERS};
+                let made = match param.kind {
+                    Kind::Distance => spec(table, place.clone(), &inner, &DISTANCES, diagnostics),
+                    Kind::Reducer => spec(table, place.clone(), &inner, &REDUCERS, diagnostics),
+                    Kind::Loss => spec(table, place.clone(), &inner, &LOSSES, diagnostics),
+                    _ => spec(table, place.clone(), &inner, &MINERS, diagnostics),
+                };
+                made.map(|s| Value::Module(Box::new(s)))
+            }),
+            kind => value(item, kind).map(Some),
+        };
+        match parsed {
+            Some(Some(v)) => params.set(param.name, v),
+            Some(None) => ok = false,
             None => {
-                diagnostics.error(item.span().or(place), format!("`{what}.{key}` must be {}, found {}", param.kind.word(), describe(item)));
+                diagnostics.error(item.span().or(place), format!("`{inner}` must be {}, found {}", param.kind.word(), describe(item)));
                 ok = false;
             }
         }
@@ -200,11 +381,13 @@ fn value(item: &Item, kind: Kind) -> Option<Value> {
         Kind::Bool => v.as_bool().map(Value::Bool),
         Kind::Text => v.as_str().map(|s| Value::Text(s.to_string())),
         Kind::IntList => v.as_array()?.iter().map(|e| e.as_integer()).collect::<Option<Vec<i64>>>().map(Value::IntList),
+        Kind::FloatList => v.as_array()?.iter().map(|e| e.as_float().or_else(|| e.as_integer().map(|i| i as f64))).collect::<Option<Vec<f64>>>().map(Value::FloatList),
+        Kind::Distance | Kind::Reducer | Kind::Loss | Kind::Miner => None,
     }
 }
 
 /// What a value is, for "found ...".
-fn describe(item: &Item) -> String {
+pub fn describe(item: &Item) -> String {
     match item.as_value() {
         Some(v) => format!("{} `{}`", v.type_name(), v.to_string().trim()),
         None => item.type_name().to_string(),
@@ -219,7 +402,7 @@ fn table<'i>(item: &'i Item, what: &str, diagnostics: &mut Diagnostics) -> Optio
     found
 }
 
-fn text(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<String> {
+pub fn text(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<String> {
     let found = item.as_str().map(str::to_string);
     if found.is_none() {
         diagnostics.error(item.span(), format!("`{what}` must be a string, found {}", describe(item)));
@@ -227,7 +410,7 @@ fn text(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<String
     found
 }
 
-fn whole(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<i64> {
+pub fn whole(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<i64> {
     let found = item.as_integer();
     if found.is_none() {
         diagnostics.error(item.span(), format!("`{what}` must be a whole number, found {}", describe(item)));
@@ -244,7 +427,7 @@ fn positive(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<us
     Some(n as usize)
 }
 
-fn number(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<f64> {
+pub fn number(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> Option<f64> {
     let found = item.as_float().or_else(|| item.as_integer().map(|i| i as f64));
     if found.is_none() {
         diagnostics.error(item.span(), format!("`{what}` must be a number, found {}", describe(item)));

@@ -2,7 +2,7 @@
 //! modules with their parameters and defaults.
 
 use crate::check::{keys_of, TRAINERS};
-use crate::registry::{datasets::DATASETS, losses::LOSSES, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, samplers::SAMPLERS, Family, Module};
+use crate::registry::{datasets::DATASETS, distances::DISTANCES, losses::LOSSES, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, reducers::REDUCERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Family, Module};
 use metric_learning::declared::{KeyKind, Presence};
 use std::fmt::Write;
 
@@ -32,11 +32,16 @@ pub fn everything() -> String {
     section(&mut out, &OPTIMIZERS);
     section(&mut out, &SAMPLERS);
     section(&mut out, &DATASETS);
+    section(&mut out, &DISTANCES);
+    section(&mut out, &REDUCERS);
+    section(&mut out, &SCHEDULERS);
+    section(&mut out, &TRANSFORMS);
     out
 }
 
 fn section<T>(out: &mut String, family: &Family<T>) {
-    let _ = writeln!(out, "{}s:", family.word);
+    let plural = if family.word.ends_with('s') { "es" } else { "s" };
+    let _ = writeln!(out, "{}{plural}:", family.word);
     for Module { name, params, .. } in family.modules {
         let described: Vec<String> = params.iter().map(|p| format!("{} = {}", p.name, p.default.describe())).collect();
         let _ = writeln!(out, "  {name}({})", described.join(", "));

@@ -5,17 +5,21 @@
 //! - `experiment.rs` the file read, every key, type and module checked
 //! - `check.rs`      the file against its trainer's declaration
 //! - `run.rs`        the trainer made from the file, built, trained
-//! - `sweep.rs`      `--set`: variations of the file, and their table
+//! - `from_run.rs`   `resume` and `eval`, from a run folder's experiment and checkpoints
+//! - `sweep.rs`      `--set` and `[sweep]`: variations of the file, and their table
+//! - `trainer_params.rs` `[params]`: the trainer's hyper-parameters, by their declared types
 //! - `registry/`     the modules a file can name, with their parameters
 //! - `list.rs`       what `list` prints
 
 mod check;
 mod diagnostic;
 mod experiment;
+mod from_run;
 mod list;
 mod registry;
 mod run;
 mod sweep;
+mod trainer_params;
 
 use clap::{Parser, Subcommand};
 use diagnostic::Diagnostics;
@@ -52,6 +56,22 @@ enum Command {
         #[arg(long)]
         iterations_per_epoch: Option<usize>,
     },
+    /// Trains a run on from its latest checkpoint (the run folder keeps its experiment).
+    Resume {
+        run_folder: PathBuf,
+        /// Trains to this many epochs instead of the file's `epochs`.
+        #[arg(long)]
+        epochs: Option<usize>,
+    },
+    /// Scores a checkpoint's models with the accuracy calculator (every metric).
+    Eval {
+        /// A checkpoint file in a run folder's `checkpoints/`, or a run folder (its latest).
+        checkpoint: PathBuf,
+        /// `test`, `validation` or `dataset` (the experiment's sets), or a dataset table:
+        /// `{ type = "ImageFolder", root = "photos/val", height = 64, width = 64 }`.
+        #[arg(long, default_value = "test")]
+        data: String,
+    },
     /// Lists the trainers with their keys, and the modules a file can name with their
     /// parameters and defaults.
     List,
@@ -67,6 +87,8 @@ fn main() -> ExitCode {
         Command::Check { experiment } => read_source(&experiment).and_then(|source| {
             checked(&experiment.display().to_string(), &source, |e| run::run(e, run::Action::Build, &source, false)).map(|_| ())
         }),
+        Command::Resume { run_folder, epochs } => from_run::resume(&run_folder, epochs),
+        Command::Eval { checkpoint, data } => from_run::eval(&checkpoint, &data),
         Command::Train { experiment, settings, overwrite, epochs, iterations_per_epoch } => train(&experiment, &settings, overwrite, epochs, iterations_per_epoch),
     };
     match outcome {
@@ -82,38 +104,35 @@ fn read_source(path: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the experiment: {e}", path.display()))
 }
 
-/// Each variation of the file (the file itself without `--set`), trained in turn; with
-/// settings, a table of their scores at the end.
+/// Each variation of the file (the file itself without `--set` or `[sweep]`), trained in turn;
+/// with a sweep, a table of their scores at the end.
 fn train(path: &PathBuf, settings: &[String], overwrite: bool, epochs: Option<usize>, iterations: Option<usize>) -> Result<(), String> {
     let source = read_source(path)?;
-    let settings = settings.iter().map(|s| sweep::Setting::parse(s)).collect::<Result<Vec<_>, _>>()?;
-    let variations = sweep::variations(&source, &settings).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut sweep = sweep::in_file(&source).map_err(|e| format!("{}: {e}", path.display()))?;
+    for setting in settings {
+        sweep.push(sweep::Setting::parse(setting)?);
+    }
+    let variations = sweep::variations(&source, &sweep).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut rows = Vec::new();
     for variation in &variations {
-        let shown = if settings.is_empty() { path.display().to_string() } else { format!("{} ({})", path.display(), variation.label) };
-        if !settings.is_empty() {
+        let shown = if sweep.is_empty() { path.display().to_string() } else { format!("{} ({})", path.display(), variation.label) };
+        if !sweep.is_empty() {
             println!("== {}", variation.label);
         }
+        let mut folder = None;
         let outcome = checked(&shown, &variation.text, |e| {
             e.epochs = epochs.or(e.epochs);
             e.iterations_per_epoch = iterations.or(e.iterations_per_epoch);
-            if !settings.is_empty() {
+            if !sweep.is_empty() {
                 e.run_folder = e.run_folder.as_deref().map(|base| sweep::run_folder(base, &variation.label));
             }
-            run::run(e, run::Action::Train, &variation.text, overwrite)
+            folder = e.run_folder.clone();
+            run::run(e, run::Action::Train { resume: None }, &variation.text, overwrite)
         })?;
-        rows.push((variation.label.clone(), outcome.scores));
+        rows.push((variation.label.clone(), outcome.scores, folder.as_deref().and_then(sweep::best_validation)));
     }
-    if !settings.is_empty() {
-        println!("\nsweep of {} (test set after training):", path.display());
-        let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(9).max(9);
-        println!("{:width$}  precision_at_1  r_precision  map_at_r", "variation");
-        for (label, scores) in rows {
-            match scores {
-                Some(s) => println!("{label:width$}  {:>14.3}  {:>11.3}  {:>8.3}", s.precision_at_1, s.r_precision, s.map_at_r),
-                None => println!("{label:width$}  (no [test] set to score)"),
-            }
-        }
+    if !sweep.is_empty() {
+        print!("{}", sweep::table(&path.display().to_string(), &rows));
     }
     Ok(())
 }
@@ -122,7 +141,7 @@ fn train(path: &PathBuf, settings: &[String], overwrite: bool, epochs: Option<us
 fn checked(shown: &str, source: &str, then: impl FnOnce(&mut experiment::Experiment) -> metric_learning::Result<run::Outcome>) -> Result<run::Outcome, String> {
     let mut diagnostics = Diagnostics::new(shown, source);
     let mut experiment = experiment::read(source, &mut diagnostics);
-    check::against_trainer(&experiment, &mut diagnostics);
+    check::against_trainer(&mut experiment, &mut diagnostics);
     if !diagnostics.is_empty() {
         return Err(diagnostics.to_string());
     }

@@ -1,24 +1,32 @@
 //! An experiment, checked, made into a trainer of the trainer it names (through the
-//! declaration's `Declared::from_values`), and trained.
+//! declaration's `Declared::from_values`), then built (`check`), trained (`train`, `resume`)
+//! or scored from a checkpoint (`eval`).
 
 use crate::check::spec_for;
 use crate::experiment::{Experiment, KeyEntry, Section};
-use crate::registry::losses::{Loss, LOSSES};
-use crate::registry::{datasets::DATASETS, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, samplers::SAMPLERS, Context};
+use crate::registry::datasets::{Data, DATASETS};
+use crate::registry::losses::{triplet_margin, Loss, LOSSES};
+use crate::registry::{miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Context};
+use metric_learning::checkpoint::Checkpoints;
 use metric_learning::data::InMemoryDataset;
 use metric_learning::declared::{family_member, Declared, KeyValues};
 use metric_learning::engine::EngineBuilder;
+use metric_learning::evaluation::{AccuracyCalculator, GlobalEmbeddingSpaceTester, Metric, K};
+use metric_learning::hooks::{Better, Plots, Records, Validation};
+use metric_learning::precision::MixedPrecision;
 use metric_learning::prelude::*;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 /// What to do once the trainer is built.
-#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Stop there: the models have run on one batch (`check`).
+    /// Stop there: the models have run on one sample (`check`).
     Build,
-    /// Train, then score the test set (`train`).
-    Train,
+    /// Train (from the checkpoint, when resuming), then score the test set.
+    Train { resume: Option<PathBuf> },
+    /// Load the checkpoint's weights and score this set with the accuracy calculator.
+    Eval { checkpoint: PathBuf, data: Data },
 }
 
 /// What a run printed, and the test set's scores after training when it has one.
@@ -28,14 +36,14 @@ pub struct Outcome {
 }
 
 /// The file a run folder keeps of the experiment that wrote it.
-const RECORD: &str = "experiment.toml";
+pub const RECORD: &str = "experiment.toml";
 
-/// Builds (and trains) the experiment's trainer. `source` is the file's text (kept in the run
-/// folder); `overwrite` lets a run folder that holds another experiment be reused.
+/// Builds (and trains, or scores) the experiment's trainer. `source` is the file's text (kept
+/// in the run folder); `overwrite` lets a run folder that holds another experiment be reused.
 pub fn run(experiment: &Experiment, action: Action, source: &str, overwrite: bool) -> metric_learning::Result<Outcome> {
-    if action == Action::Train {
+    if matches!(action, Action::Train { .. }) {
         if let Some(folder) = &experiment.run_folder {
-            claim_run_folder(std::path::Path::new(folder), source, overwrite)?;
+            claim_run_folder(Path::new(folder), source, overwrite)?;
         }
     }
     let trainer = experiment.trainer.as_ref().map(|(t, _)| t.as_str()).unwrap_or_default();
@@ -52,7 +60,7 @@ pub fn run(experiment: &Experiment, action: Action, source: &str, overwrite: boo
 
 /// Keeps the experiment's text in its run folder; refuses a folder that holds another one's
 /// unless `overwrite`. Written to a temporary file and renamed, so that it is never half there.
-fn claim_run_folder(folder: &std::path::Path, source: &str, overwrite: bool) -> metric_learning::Result<()> {
+fn claim_run_folder(folder: &Path, source: &str, overwrite: bool) -> metric_learning::Result<()> {
     let record = folder.join(RECORD);
     let file_error = |reason: String| Error::File { path: record.clone(), reason };
     if let Ok(held) = std::fs::read_to_string(&record) {
@@ -65,9 +73,40 @@ fn claim_run_folder(folder: &std::path::Path, source: &str, overwrite: bool) -> 
     std::fs::write(&temporary, source).and_then(|_| std::fs::rename(&temporary, &record)).map_err(|e| file_error(format!("cannot write it: {e}")))
 }
 
-fn make<T>(module: Option<&crate::registry::Module<T>>, spec: &crate::experiment::Spec, context: &Context) -> metric_learning::Result<T> {
+pub fn make<T>(module: Option<&crate::registry::Module<T>>, spec: &crate::experiment::Spec, context: &Context) -> metric_learning::Result<T> {
     let module = module.ok_or_else(|| Error::config(format!("no module named `{}`", spec.type_name)))?;
     (module.make)(&spec.params, context)
+}
+
+/// The file's values for the trainer's keys, by name.
+fn key_values<T: Declared>(experiment: &Experiment, context: &Context) -> metric_learning::Result<KeyValues> {
+    let mut values = KeyValues::new();
+    let mut entries: Vec<&KeyEntry> = experiment.keys.iter().collect();
+    // An indexed family's members go in by index.
+    entries.sort_by_key(|e| spec_for(T::KEYS, &e.name).and_then(|s| family_member(&e.name, s.name)).unwrap_or(0));
+    for entry in entries {
+        let declared = spec_for(T::KEYS, &entry.name);
+        let name = declared.map_or(entry.name.as_str(), |s| s.name);
+        match entry.section {
+            Section::Models => values.insert(name, make(MODELS.find(entry.spec.type_name), &entry.spec, context)?),
+            // A key declared with the concrete type (DAML's `g_adv_loss`) takes that type.
+            Section::Losses if declared.is_some_and(|s| s.value_type == "TripletMarginLoss") => {
+                if entry.spec.type_name != "TripletMarginLoss" {
+                    return Err(Error::config(format!("`{name}` of `{}` takes a TripletMarginLoss, found `{}`", T::NAME, entry.spec.type_name)));
+                }
+                values.insert(name, triplet_margin(&entry.spec.params, context)?)
+            }
+            Section::Losses => match make(LOSSES.find(entry.spec.type_name), &entry.spec, context)? {
+                Loss::Metric(loss) => values.insert(name, loss),
+                Loss::Classifier(loss) => values.insert(name, loss),
+            },
+            Section::Miners => values.insert(name, make(MINERS.find(entry.spec.type_name), &entry.spec, context)?),
+        }
+    }
+    for (name, value) in &experiment.trainer_params {
+        value.insert(name, &mut values, context)?;
+    }
+    Ok(values)
 }
 
 fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_learning::Result<Outcome> {
@@ -77,30 +116,23 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
         tch::manual_seed(seed as i64);
     }
     let dataset_spec = experiment.dataset.as_ref().ok_or_else(|| missing("dataset"))?;
-    let dataset: InMemoryDataset = make(DATASETS.find(dataset_spec.type_name), dataset_spec, &Context { labels: &[] })?;
-    let labels = dataset.all_labels().int_column(0).unwrap_or_default();
-    let context = Context { labels: &labels };
-
-    let mut values = KeyValues::new();
-    let mut entries: Vec<&KeyEntry> = experiment.keys.iter().collect();
-    // An indexed family's members go in by index.
-    entries.sort_by_key(|e| spec_for(T::KEYS, &e.name).and_then(|s| family_member(&e.name, s.name)).unwrap_or(0));
-    for entry in entries {
-        let name = spec_for(T::KEYS, &entry.name).map_or(entry.name.as_str(), |s| s.name);
-        match entry.section {
-            Section::Models => values.insert(name, make(MODELS.find(entry.spec.type_name), &entry.spec, &context)?),
-            Section::Losses => match make(LOSSES.find(entry.spec.type_name), &entry.spec, &context)? {
-                Loss::Metric(loss) => values.insert(name, loss),
-                Loss::Classifier(loss) => values.insert(name, loss),
-            },
-            Section::Miners => values.insert(name, make(MINERS.find(entry.spec.type_name), &entry.spec, &context)?),
-        }
+    let dataset = make(DATASETS.find(dataset_spec.type_name), dataset_spec, &Context { labels: &[] })?;
+    if dataset.normalizes() {
+        return Err(Error::config("[dataset]: `mean` and `std` normalise a set that is scored ([test], [validation]); the training images' normalisation goes in `augmentation` (a Normalize transform)"));
     }
-    let keys = T::from_values(values)?;
+    let labels = dataset.labels();
+    let context = Context { labels: &labels };
+    let keys = T::from_values(key_values::<T>(experiment, &context)?)?;
+
     let mut engine = EngineBuilder::<T>::new();
     for (name, _, spec) in &experiment.optimizers {
         let key = T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))?;
         engine = engine.optimizer(key, make(OPTIMIZERS.find(spec.type_name), spec, &context)?);
+    }
+    for (name, _, spec) in &experiment.schedulers {
+        let key = T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))?;
+        let (step, scheduler) = make(SCHEDULERS.find(spec.type_name), spec, &context)?;
+        engine = engine.scheduler(key, step, scheduler);
     }
     for (name, _, weight) in &experiment.loss_weights {
         let loss = T::loss_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a loss of `{}`", T::NAME)))?;
@@ -109,36 +141,86 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
     if let Some(spec) = &experiment.sampler {
         engine = engine.sampler(make(SAMPLERS.find(spec.type_name), spec, &context)?);
     }
+    if !experiment.augmentation.is_empty() {
+        let transforms = experiment.augmentation.iter().map(|spec| make(TRANSFORMS.find(spec.type_name), spec, &context)).collect::<metric_learning::Result<Vec<_>>>()?;
+        engine = engine.augmentation(Arc::new(metric_learning::transforms::Compose(transforms)));
+    }
+    if let Some(workers) = experiment.loader_workers {
+        engine = engine.dataloader_num_workers(workers);
+    }
     if let Some(n) = experiment.iterations_per_epoch {
         engine = engine.iterations_per_epoch(n);
     }
     if let Some(seed) = experiment.seed {
         engine = engine.seed(seed);
     }
-    if let Some(folder) = &experiment.run_folder {
-        engine = engine.run_folder(folder.into()).checkpoints(metric_learning::checkpoint::Checkpoints::new().every_epochs(1));
-        engine = engine.hook(Box::new(metric_learning::hooks::Records::new()));
-    }
-    let batch_size = experiment.batch_size.ok_or_else(|| missing("batch_size"))?;
-    let mut trainer = engine.progress_bar(action == Action::Train).build(keys, Arc::new(dataset), batch_size)?;
-    let summary = format!("{}: {} iterations per epoch of {batch_size}", T::NAME, trainer.iterations_per_epoch());
-    if action == Action::Build {
-        return Ok(Outcome { report: format!("ok: {summary}; the models ran on one sample"), scores: None });
+    if let Some((precision, _)) = &experiment.mixed_precision {
+        engine = engine.mixed_precision(if precision == "fp16" { MixedPrecision::fp16() } else { MixedPrecision::bf16() });
     }
     let test = match &experiment.test {
-        Some(spec) => Some(make(DATASETS.find(spec.type_name), spec, &context)?),
+        Some(spec) => Some(make(DATASETS.find(spec.type_name), spec, &context)?.in_memory()?),
         None => None,
     };
-    let scores = |trainer: &mut Trainer<T>, test: &Option<InMemoryDataset>| -> metric_learning::Result<Option<KnnScores>> {
+    if let Some(folder) = &experiment.run_folder {
+        let mut checkpoints = Checkpoints::new().every_epochs(1);
+        if let Some(spec) = &experiment.checkpoints {
+            if let Some(n) = spec.every_iterations {
+                checkpoints = checkpoints.every_iterations(n);
+            }
+            if let Some(n) = spec.every_epochs {
+                checkpoints = checkpoints.every_epochs(n);
+            }
+            if let Some(k) = spec.keep_last {
+                checkpoints = checkpoints.keep_last(k);
+            }
+        }
+        engine = engine.run_folder(folder.into()).checkpoints(checkpoints).hook(Box::new(Records::new()));
+        if experiment.plots {
+            engine = engine.hook(Box::new(Plots::new()));
+        }
+    }
+    if let Some(spec) = &experiment.validation {
+        let split = match &spec.dataset {
+            Some(dataset) => make(DATASETS.find(dataset.type_name), dataset, &context)?.in_memory()?,
+            None => test.clone().ok_or_else(|| Error::config("[validation] has no `dataset`, and the experiment no [test] set to validate on"))?,
+        };
+        let metrics = if spec.metrics.is_empty() { vec![Metric::PrecisionAt1, Metric::RPrecision, Metric::MeanAveragePrecisionAtR] } else { spec.metrics.clone() };
+        let primary = spec.primary.unwrap_or(metrics[0]);
+        if !metrics.contains(&primary) {
+            return Err(Error::config(format!("[validation]: the primary metric `{primary}` is not among its metrics")));
+        }
+        let tester = GlobalEmbeddingSpaceTester::new().batch_size(1000).accuracy_calculator(AccuracyCalculator::new().include(metrics).k(K::MaxBinCount));
+        let mut validation = Validation::new(tester, vec![("val".to_string(), split as Arc<dyn Dataset>)]).every(spec.every).primary("val", format!("{primary}_level0"), Better::Higher);
+        if let Some(patience) = spec.patience {
+            validation = validation.patience(patience);
+        }
+        engine = engine.hook(Box::new(validation));
+    }
+    let batch_size = experiment.batch_size.ok_or_else(|| missing("batch_size"))?;
+    let training = matches!(action, Action::Train { .. });
+    let mut trainer = engine.progress_bar(training).build(keys, dataset.shared(), batch_size)?;
+    let summary = format!("{}: {} iterations per epoch of {batch_size}", T::NAME, trainer.iterations_per_epoch());
+    let resume = match action {
+        Action::Build => return Ok(Outcome { report: format!("ok: {summary}; the models ran on one sample"), scores: None }),
+        Action::Eval { checkpoint, data } => return evaluate(&mut trainer, &checkpoint, &data),
+        Action::Train { resume } => resume,
+    };
+    let scores = |trainer: &mut Trainer<T>, test: &Option<Arc<InMemoryDataset>>| -> metric_learning::Result<Option<KnnScores>> {
         let Some(test) = test else { return Ok(None) };
         let labels = test.all_labels().int_column(0).unwrap_or_default();
         Ok(Some(knn_scores(&trainer.embed(test.data(), 1000)?, &labels)?))
     };
+    let mut report = String::new();
+    if let Some(checkpoint) = &resume {
+        trainer.resume(checkpoint)?;
+        report += &format!("resumed from {} (epoch {} done)\n", checkpoint.display(), trainer.epoch());
+    }
     let before = scores(&mut trainer, &test)?;
     let epochs = experiment.epochs.ok_or_else(|| missing("epochs"))?;
     let started = Instant::now();
+    let done = trainer.epoch();
     trainer.train_to(epochs)?;
-    let mut report = format!("trained {epochs} epochs ({} iterations) in {:.1} s", epochs * trainer.iterations_per_epoch(), started.elapsed().as_secs_f64());
+    report += &format!("trained {} epochs ({} iterations) in {:.1} s", trainer.epoch() - done, (trainer.epoch() - done) * trainer.iterations_per_epoch(), started.elapsed().as_secs_f64());
     let after = scores(&mut trainer, &test)?;
     if let (Some(before), Some(after)) = (before, &after) {
         report += &format!(
@@ -153,4 +235,16 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
         );
     }
     Ok(Outcome { report, scores: after })
+}
+
+/// The checkpoint's models on `data`, every metric of the accuracy calculator (each sample a
+/// query against the rest, as PML's `get_accuracy(query, query_labels)`).
+fn evaluate<T: Step>(trainer: &mut Trainer<T>, checkpoint: &Path, data: &Data) -> metric_learning::Result<Outcome> {
+    trainer.resume(checkpoint)?;
+    let set = data.in_memory()?;
+    let embeddings = trainer.embed(set.data(), 1000)?;
+    let labels = Tensor::from_slice(&set.all_labels().int_column(0).ok_or_else(|| Error::data("eval needs whole-number labels"))?);
+    let accuracies = AccuracyCalculator::new().k(K::MaxBinCount).get_accuracy(&embeddings, &labels)?;
+    let report = format!("{} after epoch {} of {}, on {} samples:\n{accuracies}", T::NAME, trainer.epoch(), checkpoint.display(), set.len());
+    Ok(Outcome { report, scores: None })
 }

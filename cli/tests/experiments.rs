@@ -12,8 +12,37 @@ fn repository() -> PathBuf {
 
 /// Exit status, stdout and stderr of `metric-learning ARGS`, run from the repository.
 fn run(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(BINARY).args(args).current_dir(repository()).env("OMP_NUM_THREADS", "1").output().expect("the binary runs");
+    run_in(&repository(), args)
+}
+
+/// The same, run from `folder`.
+fn run_in(folder: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BINARY).args(args).current_dir(folder).env("OMP_NUM_THREADS", "1").output().expect("the binary runs");
     (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A fresh temporary folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let folder = std::env::temp_dir().join(format!("metric-learning-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    folder
+}
+
+/// The image folders `experiments/image_folder.toml` names, small: 16 classes of a few tiny JPEGs
+/// (the example `image_folder` writes the real ones).
+fn small_image_folders(under: &Path) {
+    // MPerClassSampler's m = 8 needs 8 of each class.
+    for (split, per_class) in [("train-jpeg64-20000", 8u8), ("test-jpeg64-2000", 2)] {
+        for class in 0..16u8 {
+            let folder = under.join("runs/data").join(format!("fashion-mnist-{split}")).join(format!("class{class:02}"));
+            std::fs::create_dir_all(&folder).unwrap();
+            for i in 0..per_class {
+                let image = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([class * 15, (x * 30) as u8 + i, (y * 30) as u8]));
+                image.save(folder.join(format!("{i}.jpg"))).unwrap();
+            }
+        }
+    }
 }
 
 /// `check` on a file holding `text`; its stderr.
@@ -30,12 +59,56 @@ fn mistakes(name: &str, text: &str) -> String {
 fn every_example_experiment_checks() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repository().join("experiments")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
     files.sort();
-    assert!(files.len() >= 2, "{files:?}");
+    let names: Vec<String> = files.iter().map(|f| f.file_stem().unwrap().to_string_lossy().into_owned()).collect();
+    for expected in ["demo", "train_with_classifier", "cascaded_embeddings", "deep_adversarial", "two_stream", "unsupervised", "image_folder"] {
+        assert!(names.iter().any(|n| n == expected), "experiments/{expected}.toml is missing: {names:?}");
+    }
+    // From a folder holding small image folders where the image-folder experiment looks.
+    let folder = scratch("every-example");
+    small_image_folders(&folder);
     for file in files {
-        let (ok, stdout, stderr) = run(&["check", file.to_str().unwrap()]);
+        let (ok, stdout, stderr) = run_in(&folder, &["check", file.to_str().unwrap()]);
         assert!(ok, "{}: {stderr}", file.display());
         assert!(stdout.starts_with("ok: "), "{stdout}");
     }
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[test]
+fn a_run_resumes_and_its_checkpoint_evaluates() {
+    let folder = scratch("resume");
+    let demo = std::fs::read_to_string(repository().join("experiments/demo.toml")).unwrap();
+    let file = folder.join("demo.toml");
+    std::fs::write(&file, demo.replace("seed = 0", "seed = 0\nrun_folder = \"run\"\niterations_per_epoch = 2")).unwrap();
+    let (ok, stdout, stderr) = run_in(&folder, &["train", "demo.toml", "--epochs", "1"]);
+    assert!(ok && stdout.contains("trained 1 epochs (2 iterations)"), "{stdout}{stderr}");
+    let (ok, stdout, stderr) = run_in(&folder, &["resume", "run", "--epochs", "2"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("(epoch 1 done)") && stdout.contains("trained 1 epochs (2 iterations)"), "{stdout}");
+    let (ok, stdout, stderr) = run_in(&folder, &["eval", "run", "--data", "{ type = \"FashionMNIST\", split = \"test\", take = 300 }"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("after epoch 2") && stdout.contains("on 300 samples") && stdout.contains("mean_average_precision_at_r"), "{stdout}");
+    let (ok, _, stderr) = run_in(&folder, &["eval", "run", "--data", "{ type = \"FashionMNIST\", splt = \"test\" }"]);
+    assert!(!ok && stderr.contains("has no parameter `splt`; did you mean `split`?"), "{stderr}");
+    let (ok, _, stderr) = run_in(&folder, &["resume", "nowhere"]);
+    assert!(!ok && stderr.contains("is nowhere a run folder?"), "{stderr}");
+    std::fs::remove_dir_all(folder.join("run/checkpoints")).unwrap();
+    let (ok, _, stderr) = run_in(&folder, &["resume", "run"]);
+    assert!(!ok && stderr.contains("run/checkpoints: no checkpoint to start from"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[test]
+fn trainer_parameters_validation_and_families_are_checked() {
+    let text = "trainer = \"CascadedEmbeddings\"\nbatch_size = 8\nepochs = 1\n[dataset]\ntype = \"FashionMNIST\"\n[params]\nembeding_sizes = [4, 4]\n[models.trunk]\ntype = \"MLP\"\nlayer_sizes = [784, 8]\n[losses.metric_loss_0]\ntype = \"ContrastiveLoss\"\n[losses.metric_loss_2]\ntype = \"ContrastiveLoss\"\n[validation]\nprimary = \"map\"\n";
+    let stderr = mistakes("params", text);
+    assert!(stderr.contains(":7:1: trainer `CascadedEmbeddings` has no parameter `embeding_sizes`; did you mean `embedding_sizes`?"), "{stderr}");
+    assert!(stderr.contains("`metric_loss_2` is given without `metric_loss_1`"), "{stderr}");
+    assert!(stderr.contains("is missing its required parameter `embedding_sizes` (give it under [params] embedding_sizes = ...)"), "{stderr}");
+    assert!(stderr.contains(":16:11: `validation.primary`: invalid configuration: unknown metric `map`: metrics must be one or more of"), "{stderr}");
+    let text = "trainer = \"DeepAdversarialMetricLearning\"\nbatch_size = 8\nepochs = 1\n[dataset]\ntype = \"FashionMNIST\"\n[params]\ng_alone_epochs = -1\n";
+    let stderr = mistakes("param-type", text);
+    assert!(stderr.contains(":7:18: `params.g_alone_epochs` must be a whole number, 0 or more (it is declared `usize`), found integer `-1`"), "{stderr}");
 }
 
 #[test]
@@ -89,7 +162,7 @@ fn list_prints_the_declared_keys_and_the_modules() {
     assert!(ok);
     assert!(stdout.contains("  MetricLossOnly\n    trunk"), "{stdout}");
     assert!(stdout.contains("metric_loss                  losses     required       Box<dyn MetricLoss>"), "{stdout}");
-    assert!(stdout.contains("TripletMarginLoss(margin = 0.05, swap = false, smooth_loss = false)"), "{stdout}");
+    assert!(stdout.contains("TripletMarginLoss(margin = 0.05, swap = false, smooth_loss = false, triplets_per_anchor = \"all\", distance = LpDistance()"), "{stdout}");
 }
 
 #[test]
@@ -104,6 +177,24 @@ fn a_sweep_trains_each_value_and_ends_with_a_table() {
     assert!(rows[1].starts_with("losses.metric_loss.margin=0.2 miners.tuple_miner.epsilon=0.1"), "{table}");
     let (ok, _, stderr) = run(&["train", "experiments/demo.toml", "--set", "margin"]);
     assert!(!ok && stderr.contains("--set margin: expected PATH=VALUE[,VALUE...]"), "{stderr}");
+}
+
+#[test]
+fn a_sweep_table_in_the_file_sweeps_with_validation() {
+    let folder = scratch("sweep-table");
+    let demo = std::fs::read_to_string(repository().join("experiments/demo.toml")).unwrap();
+    let text = demo.replace("seed = 0", "seed = 0\nrun_folder = \"runs/margin\"\niterations_per_epoch = 2\n\n[sweep]\n\"losses.metric_loss.margin\" = [0.05, 0.2]\n\n[validation]\nmetrics = [\"precision_at_1\", \"mean_average_precision_at_r\"]\n");
+    std::fs::write(folder.join("sweep.toml"), text).unwrap();
+    let (ok, stdout, stderr) = run_in(&folder, &["train", "sweep.toml", "--epochs", "1"]);
+    assert!(ok, "{stderr}");
+    let best = stdout.split("best validation of each variation:").nth(1).unwrap_or_else(|| panic!("no validation table: {stdout}"));
+    assert!(best.contains("precision_at_1_level0") && best.contains("mean_average_precision_at_r_level0"), "{best}");
+    assert_eq!(best.lines().filter(|l| l.starts_with("losses.metric_loss.margin=")).count(), 2, "{best}");
+    for margin in ["0.05", "0.2"] {
+        let record = std::fs::read_to_string(folder.join(format!("runs/margin-losses.metric_loss.margin={margin}/experiment.toml"))).unwrap();
+        assert!(record.contains(&format!("margin = {margin}")) && !record.contains("[sweep]"), "{record}");
+    }
+    let _ = std::fs::remove_dir_all(&folder);
 }
 
 #[test]

@@ -4,14 +4,29 @@
 //! (`metric_learning::declared::Declared`).
 
 pub mod datasets;
+pub mod distances;
 pub mod losses;
 pub mod miners;
 pub mod models;
 pub mod optimizers;
+pub mod reducers;
 pub mod samplers;
+pub mod schedulers;
+pub mod transforms;
 
+use metric_learning::distances::Distance;
+use metric_learning::reducers::Reducer;
 use metric_learning::Result;
 use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// A module named by `type = "..."` with its parameters, checked against its family.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub type_name: &'static str,
+    pub type_span: Option<Range<usize>>,
+    pub params: Params,
+}
 
 /// The type of a parameter's value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -21,6 +36,15 @@ pub enum Kind {
     Bool,
     Text,
     IntList,
+    FloatList,
+    /// A table naming a distance (`[losses.metric_loss.distance]`).
+    Distance,
+    /// A table naming a reducer.
+    Reducer,
+    /// A table naming a loss (CrossBatchMemory's `loss`).
+    Loss,
+    /// A table naming a tuple miner (CrossBatchMemory's `miner`).
+    Miner,
 }
 
 impl Kind {
@@ -31,6 +55,11 @@ impl Kind {
             Kind::Bool => "true or false",
             Kind::Text => "a string",
             Kind::IntList => "a list of whole numbers",
+            Kind::FloatList => "a list of numbers",
+            Kind::Distance => "a table naming a distance (type = \"CosineSimilarity\", ...)",
+            Kind::Reducer => "a table naming a reducer (type = \"MeanReducer\", ...)",
+            Kind::Loss => "a table naming a loss (type = \"ContrastiveLoss\", ...)",
+            Kind::Miner => "a table naming a miner (type = \"MultiSimilarityMiner\", ...)",
         }
     }
 }
@@ -43,8 +72,11 @@ pub enum Default {
     /// The module goes without it.
     Absent,
     Float(f64),
+    Int(i64),
     Bool(bool),
     Text(&'static str),
+    /// The module's own choice, as it describes it (`LpDistance()`).
+    Module(&'static str),
 }
 
 impl Default {
@@ -53,8 +85,10 @@ impl Default {
             Default::Required => "required".into(),
             Default::Absent => "not set".into(),
             Default::Float(v) => format!("{v}"),
+            Default::Int(v) => format!("{v}"),
             Default::Bool(v) => format!("{v}"),
             Default::Text(v) => format!("{v:?}"),
+            Default::Module(v) => v.to_string(),
         }
     }
 }
@@ -77,10 +111,12 @@ pub enum Value {
     Bool(bool),
     Text(String),
     IntList(Vec<i64>),
+    FloatList(Vec<f64>),
+    Module(Box<Spec>),
 }
 
 /// A module's parameters, given or defaulted.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Params {
     values: BTreeMap<&'static str, Value>,
 }
@@ -98,9 +134,10 @@ impl Params {
             }
             let value = match p.default {
                 Default::Float(v) => Value::Float(v),
+                Default::Int(v) => Value::Int(v),
                 Default::Bool(v) => Value::Bool(v),
                 Default::Text(v) => Value::Text(v.to_string()),
-                Default::Required | Default::Absent => continue,
+                Default::Required | Default::Absent | Default::Module(_) => continue,
             };
             self.values.insert(p.name, value);
         }
@@ -112,6 +149,14 @@ impl Params {
             Some(Value::Float(v)) => *v,
             Some(Value::Int(v)) => *v as f64,
             _ => f64::NAN,
+        }
+    }
+
+    /// A count the module needs: the file's value, at least `least`.
+    pub fn count(&self, module: &str, name: &str, least: i64) -> Result<usize> {
+        match self.int(name) {
+            Some(n) if n >= least => Ok(n as usize),
+            found => Err(metric_learning::Error::mismatch(format!("{module}'s {name}"), format!("a whole number of at least {least}"), found.map_or("nothing".into(), |n| n.to_string()))),
         }
     }
 
@@ -139,17 +184,60 @@ impl Params {
             _ => Vec::new(),
         }
     }
+
+    pub fn float_list(&self, name: &str) -> Vec<f64> {
+        match self.values.get(name) {
+            Some(Value::FloatList(v)) => v.clone(),
+            Some(Value::IntList(v)) => v.iter().map(|&i| i as f64).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the file gave `name` (for parameters without a default).
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    /// The distance the file named for `name`, made; `None` keeps the module's own.
+    pub fn distance(&self, name: &str, context: &Context) -> Result<Option<Box<dyn Distance>>> {
+        self.nested(name, &distances::DISTANCES, context)
+    }
+
+    /// The reducer the file named for `name`, made; `None` keeps the module's own.
+    pub fn reducer(&self, name: &str, context: &Context) -> Result<Option<Box<dyn Reducer>>> {
+        self.nested(name, &reducers::REDUCERS, context)
+    }
+
+    /// The loss the file named for `name`, made.
+    pub fn loss(&self, name: &str, context: &Context) -> Result<Option<losses::Loss>> {
+        self.nested(name, &losses::LOSSES, context)
+    }
+
+    /// The tuple miner the file named for `name`, made.
+    pub fn miner(&self, name: &str, context: &Context) -> Result<Option<Box<dyn metric_learning::miners::TupleMiner>>> {
+        self.nested(name, &miners::MINERS, context)
+    }
+
+    fn nested<T>(&self, name: &str, family: &Family<T>, context: &Context) -> Result<Option<T>> {
+        let Some(Value::Module(spec)) = self.values.get(name) else { return Ok(None) };
+        let module = family.find(spec.type_name).ok_or_else(|| metric_learning::Error::config(format!("no {} named `{}`", family.word, spec.type_name)))?;
+        (module.make)(&spec.params, context).map(Some)
+    }
 }
 
 /// Which kind of module `name` is ("loss", "miner", ...), whichever family holds it.
 pub fn kind_of(name: &str) -> Option<&'static str> {
-    let families: [(&'static str, Vec<&'static str>); 6] = [
+    let families: [(&'static str, Vec<&'static str>); 10] = [
         (models::MODELS.word, models::MODELS.names().collect()),
         (losses::LOSSES.word, losses::LOSSES.names().collect()),
         (miners::MINERS.word, miners::MINERS.names().collect()),
         (optimizers::OPTIMIZERS.word, optimizers::OPTIMIZERS.names().collect()),
         (samplers::SAMPLERS.word, samplers::SAMPLERS.names().collect()),
         (datasets::DATASETS.word, datasets::DATASETS.names().collect()),
+        (distances::DISTANCES.word, distances::DISTANCES.names().collect()),
+        (reducers::REDUCERS.word, reducers::REDUCERS.names().collect()),
+        (schedulers::SCHEDULERS.word, schedulers::SCHEDULERS.names().collect()),
+        (transforms::TRANSFORMS.word, transforms::TRANSFORMS.names().collect()),
     ];
     families.into_iter().find(|(_, names)| names.contains(&name)).map(|(word, _)| word)
 }

@@ -1,17 +1,28 @@
-//! Built-in models: PML's `MLP` (linear layers with ReLU between them) and the identity.
+//! Built-in models: PML's `MLP` (linear layers with ReLU between them), a small convolutional
+//! network, tch's ResNet-18/34/50 (randomly initialised, without their final layer), a
+//! TorchScript file from Python, and the identity.
 
-use super::{param, Default, Family, Kind, Module, Param};
+use super::{param, Default, Family, Kind, Module, Param, Params};
 use metric_learning::prelude::*;
+use metric_learning::tch::{nn::ModuleT, vision::resnet, TrainableCModule};
+use std::path::Path;
 
 pub static MODELS: Family<Model> = Family {
     word: "model",
     modules: &[
         Module { name: "MLP", params: MLP, make: |p, _| mlp(&p.int_list("layer_sizes"), p.bool("final_relu")) },
+        Module { name: "ConvNet", params: CONV_NET, make: |p, _| conv_net(p.count("ConvNet", "in_channels", 1)? as i64, p.count("ConvNet", "output_size", 1)? as i64) },
+        Module { name: "ResNet18", params: &[], make: |_, _| Ok(Model::build(Device::cuda_if_available(), |p| resnet::resnet18_no_final_layer(p))) },
+        Module { name: "ResNet34", params: &[], make: |_, _| Ok(Model::build(Device::cuda_if_available(), |p| resnet::resnet34_no_final_layer(p))) },
+        Module { name: "ResNet50", params: &[], make: |_, _| Ok(Model::build(Device::cuda_if_available(), |p| resnet::resnet50_no_final_layer(p))) },
+        Module { name: "TorchScript", params: TORCH_SCRIPT, make: |p, _| torch_script(p) },
         Module { name: "Identity", params: &[], make: |_, _| Ok(Model::identity()) },
     ],
 };
 
 const MLP: &[Param] = &[param("layer_sizes", Kind::IntList, Default::Required), param("final_relu", Kind::Bool, Default::Bool(false))];
+const CONV_NET: &[Param] = &[param("in_channels", Kind::Int, Default::Int(1)), param("output_size", Kind::Int, Default::Int(128))];
+const TORCH_SCRIPT: &[Param] = &[param("path", Kind::Text, Default::Required)];
 
 /// Linear layers of the given widths, ReLU between them (and after the last with `final_relu`).
 fn mlp(sizes: &[i64], final_relu: bool) -> metric_learning::Result<Model> {
@@ -29,4 +40,58 @@ fn mlp(sizes: &[i64], final_relu: bool) -> metric_learning::Result<Model> {
         }
         layers
     }))
+}
+
+/// Three stride-2 3x3 convolutions (32, 64, 128 channels) with batch norm and ReLU, global
+/// average pooling and a linear layer: the trunk of the image examples. Flat rows of a square
+/// number of grey pixels (Fashion-MNIST's 784) are seen as square images.
+fn conv_net(channels: i64, width: i64) -> metric_learning::Result<Model> {
+    Ok(Model::build(Device::cuda_if_available(), move |p| {
+        let conv = |name: &str, from, to| nn::conv2d(p / name, from, to, 3, nn::ConvConfig { stride: 2, padding: 1, ..std::default::Default::default() });
+        let norm = |name: &str, width| nn::batch_norm2d(p / name, width, std::default::Default::default());
+        nn::seq_t()
+            .add_fn(move |x| match x.size()[..] {
+                [n, pixels] if channels == 1 => {
+                    let side = (pixels as f64).sqrt().round() as i64;
+                    x.reshape([n, 1, side, side])
+                }
+                _ => x.shallow_clone(),
+            })
+            .add(conv("conv1", channels, 32))
+            .add(norm("bn1", 32))
+            .add_fn(|x| x.relu())
+            .add(conv("conv2", 32, 64))
+            .add(norm("bn2", 64))
+            .add_fn(|x| x.relu())
+            .add(conv("conv3", 64, 128))
+            .add(norm("bn3", 128))
+            .add_fn(|x| x.relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1))
+            .add(nn::linear(p / "fc", 128, width, std::default::Default::default()))
+    }))
+}
+
+/// A TorchScript module saved from Python (`torch.jit.script(model).save(path)`), its
+/// parameters trained here. It keeps the train/eval mode it was saved in.
+fn torch_script(p: &Params) -> metric_learning::Result<Model> {
+    let path = p.text("path");
+    if !Path::new(path).is_file() {
+        return Err(Error::File { path: path.into(), reason: "TorchScript's path does not exist".into() });
+    }
+    let vs = nn::VarStore::new(Device::cuda_if_available());
+    let module = TrainableCModule::load(path, vs.root()).map_err(|e| Error::File { path: path.into(), reason: format!("not a TorchScript module: {e}") })?;
+    Ok(Model::new(vs, Script(module)))
+}
+
+/// A TorchScript module as a tch module: its errors become the model's (the engine runs every
+/// forward under a guard that turns libtorch's failures into `Error::Model`).
+#[derive(Debug)]
+struct Script(TrainableCModule);
+
+impl ModuleT for Script {
+    fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
+        match self.0.forward_ts(&[xs]) {
+            Ok(out) => out,
+            Err(error) => panic!("{error}"),
+        }
+    }
 }

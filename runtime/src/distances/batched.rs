@@ -105,7 +105,7 @@ mod tests {
     use tch::{Device, Kind};
 
     #[test]
-    fn chunks_assemble_to_the_full_matrix_exactly() {
+    fn chunks_assemble_to_the_full_matrix() {
         tch::manual_seed(7);
         let query = Tensor::randn([23, 5], (Kind::Float, Device::Cpu));
         let reference = Tensor::randn([11, 5], (Kind::Float, Device::Cpu));
@@ -116,13 +116,17 @@ mod tests {
             batched
                 .for_each(&query, reference, |matrix, start, end| {
                     assert_eq!(matrix.size()[0], end - start);
-                    assert!(matrix.equal(&full.narrow(0, start, end - start)), "rows {start}..{end} differ from the full matrix");
+                    // A chunk's matrix product may take another kernel than the whole one's
+                    // (by its row count), so the sums can differ in their last bit.
+                    let expected = full.narrow(0, start, end - start);
+                    let gap = (matrix - &expected).abs().max().double_value(&[]);
+                    assert!(gap < 1e-5, "rows {start}..{end} differ from the full matrix by {gap}");
                     seen.push((start, end));
                     Ok(())
                 })
                 .unwrap();
             assert_eq!(seen, vec![(0, 4), (4, 8), (8, 12), (12, 16), (16, 20), (20, 23)]);
-            assert!(batched.matrix(&query, reference.unwrap_or(&query)).equal(&full));
+            assert!(batched.matrix(&query, reference.unwrap_or(&query)).allclose(&full, 1e-5, 1e-5, false));
         }
         let refused = BatchedDistance::new(LpDistance::new(), 0).chunks(&query, None).err();
         assert!(refused.is_some_and(|e| e.to_string().contains("batch_size")));

@@ -51,6 +51,32 @@ impl Clone for Box<dyn Distance> {
     }
 }
 
+/// A distance chosen at run time (by name, from an experiment file) goes wherever a distance
+/// does.
+impl Distance for Box<dyn Distance> {
+    fn matrix(&self, query: &Tensor, reference: &Tensor) -> Tensor {
+        (**self).matrix(query, reference)
+    }
+    fn pairwise(&self, x: &Tensor, y: &Tensor) -> Tensor {
+        (**self).pairwise(x, y)
+    }
+    fn entries(&self, query: &Tensor, reference: &Tensor, rows: &Tensor, columns: &Tensor) -> Tensor {
+        (**self).entries(query, reference, rows, columns)
+    }
+    fn few_pairs(&self, entries: i64, queries: i64, references: i64) -> bool {
+        (**self).few_pairs(entries, queries, references)
+    }
+    fn is_inverted(&self) -> bool {
+        (**self).is_inverted()
+    }
+    fn clone_box(&self) -> Box<dyn Distance> {
+        (**self).clone_box()
+    }
+    fn records(&self) -> Vec<Record> {
+        (**self).records()
+    }
+}
+
 /// How far `x` is beyond `y` in the "further apart" direction: `x - y` for distances, `y - x`
 /// for similarities (PML's `distance.margin`).
 pub fn margin(distance: &dyn Distance, x: &Tensor, y: &Tensor) -> Tensor {

@@ -189,6 +189,29 @@ impl Clone for Box<dyn Reducer> {
     }
 }
 
+/// A reducer chosen at run time (by name, from an experiment file) goes wherever a reducer
+/// does.
+impl Reducer for Box<dyn Reducer> {
+    fn reduce_values(&mut self, values: &Values<'_>) -> Result<Tensor> {
+        (**self).reduce_values(values)
+    }
+    fn clone_box(&self) -> Box<dyn Reducer> {
+        (**self).clone_box()
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+    fn ignores_zeros(&self) -> bool {
+        (**self).ignores_zeros()
+    }
+    fn weighs_values_alike(&self) -> bool {
+        (**self).weighs_values_alike()
+    }
+    fn records(&self) -> Vec<Record> {
+        (**self).records()
+    }
+}
+
 /// PML's `zero_loss`: a zero in the autograd graph of the embeddings.
 pub fn zero_loss(embeddings: &Tensor) -> Tensor {
     (embeddings * 0.0).sum(embeddings.kind())
