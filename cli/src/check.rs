@@ -106,7 +106,7 @@ pub fn against_trainer(experiment: &mut Experiment, diagnostics: &mut Diagnostic
     for spec in keys.iter().filter(|k| k.presence == Presence::Required && !k.inline) {
         let given = match spec.kind {
             KeyKind::Parameter => experiment.params.iter().any(|(name, _, _)| name == spec.name),
-            _ => experiment.keys.iter().any(|e| spec_for(keys, &e.name).is_some_and(|s| s.name == spec.name)),
+            _ => experiment.named.iter().any(|name| spec_for(keys, name).is_some_and(|s| s.name == spec.name)),
         };
         if !given {
             let place = if spec.kind == KeyKind::Parameter { format!("[params] {} = ...", spec.name) } else { format!("[{}.{}]", section_of(spec.kind), spec.name) };
@@ -135,6 +135,7 @@ pub fn against_trainer(experiment: &mut Experiment, diagnostics: &mut Diagnostic
 fn value_kind_problem(spec: &KeySpec, given: &crate::experiment::Spec) -> Option<String> {
     let type_name = given.type_name;
     match spec.kind {
+        KeyKind::Loss if spec.value_type == "TripletMarginLoss" => (type_name != "TripletMarginLoss").then(|| format!("takes a TripletMarginLoss (it is declared so), and `{type_name}` is another loss")),
         KeyKind::Loss => {
             let module = LOSSES.find(type_name)?;
             let made = (module.make)(&given.params, &Context { labels: &[] }).ok()?;

@@ -48,6 +48,9 @@ pub struct Experiment {
     pub test: Option<Spec>,
     pub sampler: Option<Spec>,
     pub keys: Vec<KeyEntry>,
+    /// Every key the file names under [models], [losses] and [miners], read or not: a key
+    /// with a mistake in its table is still given (its mistake is reported, not a missing key).
+    pub named: Vec<String>,
     pub optimizers: Vec<(String, Option<Range<usize>>, Spec)>,
     pub schedulers: Vec<(String, Option<Range<usize>>, Spec)>,
     pub loss_weights: Vec<(String, Option<Range<usize>>, f64)>,
@@ -142,6 +145,7 @@ pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Experiment {
                 let Some(entries) = table(item, key, diagnostics) else { continue };
                 for (name, entry) in entries.iter() {
                     let place = entries.key(name).and_then(|k| k.span());
+                    experiment.named.push(name.to_string());
                     let Some(body) = table(entry, &format!("{key}.{name}"), diagnostics) else { continue };
                     let what = format!("{key}.{name}");
                     let made = match section {

@@ -106,8 +106,9 @@ fn trainer_parameters_validation_and_families_are_checked() {
     assert!(stderr.contains("`metric_loss_2` is given without `metric_loss_1`"), "{stderr}");
     assert!(stderr.contains("is missing its required parameter `embedding_sizes` (give it under [params] embedding_sizes = ...)"), "{stderr}");
     assert!(stderr.contains(":16:11: `validation.primary`: invalid configuration: unknown metric `map`: metrics must be one or more of"), "{stderr}");
-    let text = "trainer = \"DeepAdversarialMetricLearning\"\nbatch_size = 8\nepochs = 1\n[dataset]\ntype = \"FashionMNIST\"\n[params]\ng_alone_epochs = -1\n";
+    let text = "trainer = \"DeepAdversarialMetricLearning\"\nbatch_size = 8\nepochs = 1\n[dataset]\ntype = \"FashionMNIST\"\n[params]\ng_alone_epochs = -1\n[losses.g_adv_loss]\ntype = \"ContrastiveLoss\"\n";
     let stderr = mistakes("param-type", text);
+    assert!(stderr.contains(":9:8: `g_adv_loss` of `DeepAdversarialMetricLearning` takes a TripletMarginLoss (it is declared so), and `ContrastiveLoss` is another loss"), "{stderr}");
     assert!(stderr.contains(":7:18: `params.g_alone_epochs` must be a whole number, 0 or more (it is declared `usize`), found integer `-1`"), "{stderr}");
 }
 
