@@ -133,8 +133,19 @@ fn train(path: &PathBuf, settings: &[String], overwrite: bool, epochs: Option<us
     }
     if !sweep.is_empty() {
         print!("{}", sweep::table(&path.display().to_string(), &rows));
+        // Next to the variations' run folders.
+        if let Some(base) = variations.first().and_then(|v| sweep_base(&v.text)) {
+            let png = format!("{}-sweep.png", base.trim_end_matches('/'));
+            sweep::plot(&png, &rows).map_err(|e| format!("{png}: {e}"))?;
+            println!("plot of the table: {png}");
+        }
     }
     Ok(())
+}
+
+/// The `run_folder` a variation's text gives, if any.
+fn sweep_base(text: &str) -> Option<String> {
+    text.parse::<toml_edit::DocumentMut>().ok()?.get("run_folder")?.as_str().map(str::to_string)
 }
 
 /// Reads and checks `source`; with no mistake, hands it to `then` and prints its report.

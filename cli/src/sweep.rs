@@ -150,3 +150,12 @@ pub fn table(file: &str, rows: &[Row]) -> String {
     }
     out
 }
+
+/// The table's test scores as a PNG, one curve per metric over the variations (numbered as the
+/// table lists them), at `path`.
+pub fn plot(path: &str, rows: &[Row]) -> metric_learning::Result<()> {
+    let scored: Vec<(f64, &metric_learning::evaluation::KnnScores)> = rows.iter().enumerate().filter_map(|(i, (_, scores, _))| scores.as_ref().map(|s| ((i + 1) as f64, s))).collect();
+    let curve = |name: &str, value: fn(&metric_learning::evaluation::KnnScores) -> f64| (name.to_string(), scored.iter().map(|(x, s)| (*x, value(s))).collect::<Vec<_>>());
+    let curves = [curve("precision_at_1", |s| s.precision_at_1), curve("r_precision", |s| s.r_precision), curve("map_at_r", |s| s.map_at_r)];
+    metric_learning::hooks::save_curves(path, "Sweep: the test set after training", "variation (as the table lists them)", "score", &curves)
+}

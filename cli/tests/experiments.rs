@@ -191,6 +191,9 @@ fn a_sweep_table_in_the_file_sweeps_with_validation() {
     let best = stdout.split("best validation of each variation:").nth(1).unwrap_or_else(|| panic!("no validation table: {stdout}"));
     assert!(best.contains("precision_at_1_level0") && best.contains("mean_average_precision_at_r_level0"), "{best}");
     assert_eq!(best.lines().filter(|l| l.starts_with("losses.metric_loss.margin=")).count(), 2, "{best}");
+    assert!(stdout.contains("plot of the table: runs/margin-sweep.png"), "{stdout}");
+    let png = std::fs::read(folder.join("runs/margin-sweep.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
     for margin in ["0.05", "0.2"] {
         let record = std::fs::read_to_string(folder.join(format!("runs/margin-losses.metric_loss.margin={margin}/experiment.toml"))).unwrap();
         assert!(record.contains(&format!("margin = {margin}")) && !record.contains("[sweep]"), "{record}");

@@ -15,7 +15,7 @@ mod records;
 mod validation;
 
 pub use closures::{EpochClosure, IterationClosure};
-pub use plots::Plots;
+pub use plots::{save_curves, Plots};
 pub use progress::ProgressBar;
 pub use records::Records;
 pub use validation::{Better, Validation};

@@ -181,13 +181,28 @@ impl<T: TrainerKeys> Hook<T> for Plots {
 
 /// Draws `curves` (x the epoch) into `path`, through a temporary file renamed over it.
 pub(crate) fn draw_curves(path: &Path, title: &str, y_desc: &str, curves: &[(String, Vec<(f64, f64)>)], font: Option<&str>) -> Result<()> {
-    crate::files::replace_with(path, |temporary| draw(temporary, title, y_desc, curves, font).map_err(|reason| format!("drawing the plot failed: {reason}")))
+    draw_steps(path, title, "epoch", y_desc, curves, font)
+}
+
+/// Curves over whole-numbered steps (`x_desc`: "epoch", "variation"), one `(name, [(x, y)])`
+/// each, drawn as the plots hook draws its own into an 800 x 600 PNG at `path`, written whole
+/// or not at all: for a program's own charts (the command line's sweeps).
+///
+/// # Errors
+/// [`Error::File`] when the file cannot be drawn or written.
+pub fn save_curves(path: impl AsRef<Path>, title: &str, x_desc: &str, y_desc: &str, curves: &[(String, Vec<(f64, f64)>)]) -> Result<()> {
+    draw_steps(path.as_ref(), title, x_desc, y_desc, curves, crate::evaluation::plot::font())
+}
+
+fn draw_steps(path: &Path, title: &str, x_desc: &str, y_desc: &str, curves: &[(String, Vec<(f64, f64)>)], font: Option<&str>) -> Result<()> {
+    crate::files::replace_with(path, |temporary| draw(temporary, title, x_desc, y_desc, curves, font).map_err(|reason| format!("drawing the plot failed: {reason}")))
 }
 
 /// The chart, drawn into `target`; the backend is dropped (and the file written) on return.
 fn draw(
     target: &Path,
     title: &str,
+    x_desc: &str,
     y_desc: &str,
     curves: &[(String, Vec<(f64, f64)>)],
     font: Option<&str>,
@@ -216,7 +231,7 @@ fn draw(
         Some(font) => {
             mesh.x_labels(x_ticks)
                 .x_label_formatter(&whole_epoch)
-                .x_desc("epoch")
+                .x_desc(x_desc)
                 .y_desc(y_desc)
                 .label_style((font, 13))
                 .axis_desc_style((font, 15));
