@@ -31,6 +31,15 @@ pub fn spec_for<'k>(keys: &'k [KeySpec], name: &str) -> Option<&'k KeySpec> {
     keys.iter().find(|k| if k.indexed { family_member(name, k.name).is_some() || k.name == name } else { k.name == name })
 }
 
+fn section_for(kind: KeyKind) -> Option<Section> {
+    match kind {
+        KeyKind::Model => Some(Section::Models),
+        KeyKind::Loss => Some(Section::Losses),
+        KeyKind::Miner => Some(Section::Miners),
+        KeyKind::Parameter => None,
+    }
+}
+
 fn section_of(kind: KeyKind) -> &'static str {
     match kind {
         KeyKind::Model => "models",
@@ -54,14 +63,9 @@ pub fn against_trainer(experiment: &mut Experiment, diagnostics: &mut Diagnostic
             diagnostics.error(entry.span.clone(), format!("trainer `{trainer}` has no key `{}`{}", entry.name, did_you_mean(&entry.name, names.iter().copied())));
             continue;
         };
-        let expected = match spec.kind {
-            KeyKind::Model => Section::Models,
-            KeyKind::Loss => Section::Losses,
-            KeyKind::Miner => Section::Miners,
-            KeyKind::Parameter => {
-                diagnostics.error(entry.span.clone(), format!("`{}` is a parameter of `{trainer}`, not a module", entry.name));
-                continue;
-            }
+        let Some(expected) = section_for(spec.kind) else {
+            diagnostics.error(entry.span.clone(), format!("`{}` is a parameter of `{trainer}`: it goes under [params], not [{}]", entry.name, entry.section.table()));
+            continue;
         };
         if expected != entry.section {
             diagnostics.error(
@@ -106,7 +110,8 @@ pub fn against_trainer(experiment: &mut Experiment, diagnostics: &mut Diagnostic
     for spec in keys.iter().filter(|k| k.presence == Presence::Required && !k.inline) {
         let given = match spec.kind {
             KeyKind::Parameter => experiment.params.iter().any(|(name, _, _)| name == spec.name),
-            _ => experiment.named.iter().any(|name| spec_for(keys, name).is_some_and(|s| s.name == spec.name)),
+            // Under its own table: a key under another one is not given.
+            _ => experiment.named.iter().any(|(section, name)| Some(*section) == section_for(spec.kind) && spec_for(keys, name).is_some_and(|s| s.name == spec.name)),
         };
         if !given {
             let place = if spec.kind == KeyKind::Parameter { format!("[params] {} = ...", spec.name) } else { format!("[{}.{}]", section_of(spec.kind), spec.name) };
@@ -114,7 +119,12 @@ pub fn against_trainer(experiment: &mut Experiment, diagnostics: &mut Diagnostic
         }
     }
     let modules: Vec<&str> = keys.iter().filter(|k| matches!(k.kind, KeyKind::Model | KeyKind::Loss) && !k.inline).map(|k| k.name).collect();
-    for (what, entries) in [("an optimizer", &experiment.optimizers), ("a scheduler", &experiment.schedulers)] {
+    for (name, span) in &experiment.freeze {
+        if !spec_for(keys, name).is_some_and(|s| matches!(s.kind, KeyKind::Model | KeyKind::Loss)) {
+            diagnostics.error(span.clone(), format!("`freeze` names `{name}`, which is not a model or loss of `{trainer}`{}", did_you_mean(name, modules.iter().copied())));
+        }
+    }
+    for (what, entries) in [("an optimizer", &experiment.optimizers), ("a scheduler", &experiment.schedulers), ("a gradient clipper", &experiment.grad_clippers)] {
         for (name, span, _) in entries {
             if !spec_for(keys, name).is_some_and(|s| matches!(s.kind, KeyKind::Model | KeyKind::Loss)) {
                 diagnostics.error(span.clone(), format!("{what} for `{name}`, which is not a model or loss of `{trainer}`{}", did_you_mean(name, modules.iter().copied())));

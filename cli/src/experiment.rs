@@ -50,9 +50,12 @@ pub struct Experiment {
     pub keys: Vec<KeyEntry>,
     /// Every key the file names under [models], [losses] and [miners], read or not: a key
     /// with a mistake in its table is still given (its mistake is reported, not a missing key).
-    pub named: Vec<String>,
+    pub named: Vec<(Section, String)>,
     pub optimizers: Vec<(String, Option<Range<usize>>, Spec)>,
     pub schedulers: Vec<(String, Option<Range<usize>>, Spec)>,
+    pub grad_clippers: Vec<(String, Option<Range<usize>>, Spec)>,
+    /// Keys whose parameters do not train (PML's `freeze_these`).
+    pub freeze: Vec<(String, Option<Range<usize>>)>,
     pub loss_weights: Vec<(String, Option<Range<usize>>, f64)>,
     /// `[params]`: the trainer's hyper-parameters as written, read against the trainer's
     /// declaration by `check.rs` (which fills `trainer_params`).
@@ -102,6 +105,8 @@ const TOP_LEVEL: &[&str] = &[
     "miners",
     "optimizers",
     "schedulers",
+    "grad_clippers",
+    "freeze",
     "loss_weights",
     "params",
     "augmentation",
@@ -145,7 +150,7 @@ pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Experiment {
                 let Some(entries) = table(item, key, diagnostics) else { continue };
                 for (name, entry) in entries.iter() {
                     let place = entries.key(name).and_then(|k| k.span());
-                    experiment.named.push(name.to_string());
+                    experiment.named.push((section, name.to_string()));
                     let Some(body) = table(entry, &format!("{key}.{name}"), diagnostics) else { continue };
                     let what = format!("{key}.{name}");
                     let made = match section {
@@ -160,6 +165,18 @@ pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Experiment {
             }
             "optimizers" => experiment.optimizers = per_key(item, key, &crate::registry::optimizers::OPTIMIZERS, diagnostics),
             "schedulers" => experiment.schedulers = per_key(item, key, &crate::registry::schedulers::SCHEDULERS, diagnostics),
+            "grad_clippers" => experiment.grad_clippers = per_key(item, key, &crate::registry::clippers::CLIPPERS, diagnostics),
+            "freeze" => match item.as_array() {
+                Some(names) => {
+                    for name in names.iter() {
+                        match name.as_str() {
+                            Some(text) => experiment.freeze.push((text.to_string(), name.span())),
+                            None => diagnostics.error(name.span(), format!("`freeze` lists keys by name, found {} `{}`", name.type_name(), name.to_string().trim())),
+                        }
+                    }
+                }
+                None => diagnostics.error(item.span(), format!("`freeze` must be a list of keys ([\"trunk\"]), found {}", describe(item))),
+            },
             "params" => {
                 let Some(entries) = table(item, key, diagnostics) else { continue };
                 experiment.params = entries.iter().map(|(name, value)| (name.to_string(), entries.key(name).and_then(|k| k.span()), value.clone())).collect();

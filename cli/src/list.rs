@@ -2,7 +2,7 @@
 //! modules with their parameters and defaults.
 
 use crate::check::{keys_of, TRAINERS};
-use crate::registry::{datasets::DATASETS, distances::DISTANCES, losses::LOSSES, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, reducers::REDUCERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Family, Module};
+use crate::registry::{clippers::CLIPPERS, datasets::DATASETS, distances::DISTANCES, losses::LOSSES, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, reducers::REDUCERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Family, Module};
 use metric_learning::declared::{KeyKind, Presence};
 use std::fmt::Write;
 
@@ -36,6 +36,7 @@ pub fn everything() -> String {
     section(&mut out, &REDUCERS);
     section(&mut out, &SCHEDULERS);
     section(&mut out, &TRANSFORMS);
+    section(&mut out, &CLIPPERS);
     out
 }
 

@@ -6,7 +6,7 @@ use crate::check::spec_for;
 use crate::experiment::{Experiment, KeyEntry, Section};
 use crate::registry::datasets::{Data, DATASETS};
 use crate::registry::losses::{triplet_margin, Loss, LOSSES};
-use crate::registry::{miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Context};
+use crate::registry::{clippers::CLIPPERS, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Context};
 use metric_learning::checkpoint::Checkpoints;
 use metric_learning::data::InMemoryDataset;
 use metric_learning::declared::{family_member, Declared, KeyValues};
@@ -134,6 +134,12 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
         let (step, scheduler) = make(SCHEDULERS.find(spec.type_name), spec, &context)?;
         engine = engine.scheduler(key, step, scheduler);
     }
+    for (name, _, spec) in &experiment.grad_clippers {
+        let key = T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))?;
+        engine = engine.grad_clipper(key, make(CLIPPERS.find(spec.type_name), spec, &context)?);
+    }
+    let frozen = experiment.freeze.iter().map(|(name, _)| T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))).collect::<metric_learning::Result<Vec<_>>>()?;
+    engine = engine.freeze(frozen);
     for (name, _, weight) in &experiment.loss_weights {
         let loss = T::loss_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a loss of `{}`", T::NAME)))?;
         engine = engine.loss_weight(loss, *weight);

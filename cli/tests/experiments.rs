@@ -223,3 +223,63 @@ fn a_run_folder_holding_another_experiment_is_refused_without_overwrite() {
     let _ = std::fs::remove_file(&first);
     let _ = std::fs::remove_file(&second);
 }
+
+/// The demo's file with `replace` applied to its text, in a scratch folder; `check` on it.
+fn check_variant(name: &str, replace: &[(&str, &str)]) -> (bool, String, String) {
+    let folder = scratch(name);
+    let mut text = std::fs::read_to_string(repository().join("experiments/demo.toml")).unwrap();
+    for (from, to) in replace {
+        assert!(text.contains(from), "the demo's file has no `{from}`");
+        text = text.replace(from, to);
+    }
+    std::fs::write(folder.join("x.toml"), text).unwrap();
+    let outcome = run_in(&folder, &["check", "x.toml"]);
+    let _ = std::fs::remove_dir_all(&folder);
+    outcome
+}
+
+#[test]
+fn a_torchscript_trunk_trains_and_one_that_does_not_fit_is_refused() {
+    let trunk = repository().join("cli/tests/fixtures/trunk.pt");
+    let script = format!("type = \"TorchScript\"\npath = {:?}", trunk.display().to_string());
+    let (ok, stdout, stderr) = check_variant("script", &[("type = \"MLP\"\nlayer_sizes = [784, 256, 128]", &script), ("layer_sizes = [128, 64]", "layer_sizes = [16, 8]")]);
+    assert!(ok && stdout.starts_with("ok: "), "{stdout}{stderr}");
+    // Its output is 16 wide; an embedder that takes 128 does not fit, found on one sample.
+    let (ok, _, stderr) = check_variant("script-width", &[("type = \"MLP\"\nlayer_sizes = [784, 256, 128]", &script)]);
+    assert!(!ok && stderr.contains("model `embedder` cannot process input of shape [1, 16]"), "{stderr}");
+    let not_script = format!("type = \"TorchScript\"\npath = {:?}", repository().join("cli/tests/fixtures/make_trunk.py").display().to_string());
+    let (ok, _, stderr) = check_variant("not-script", &[("type = \"MLP\"\nlayer_sizes = [784, 256, 128]", &not_script)]);
+    assert!(!ok && stderr.contains("not a TorchScript module"), "{stderr}");
+    let (ok, _, stderr) = check_variant("no-script", &[("type = \"MLP\"\nlayer_sizes = [784, 256, 128]", "type = \"TorchScript\"\npath = \"nowhere.pt\"")]);
+    assert!(!ok && stderr.contains("nowhere.pt") && stderr.contains("does not exist"), "{stderr}");
+}
+
+#[test]
+fn mixed_precision_is_checked_against_the_machine() {
+    let (ok, stdout, stderr) = check_variant("bf16", &[("seed = 0", "seed = 0\nmixed_precision = \"bf16\"")]);
+    if metric_learning::precision::bf16_supported(metric_learning::tch::Device::Cpu) {
+        assert!(ok && stdout.starts_with("ok: "), "{stdout}{stderr}");
+    } else {
+        assert!(!ok && stderr.contains("a device that computes bf16 natively"), "{stderr}");
+    }
+    let (ok, _, stderr) = check_variant("fp16", &[("seed = 0", "seed = 0\nmixed_precision = \"fp16\"")]);
+    assert!(!ok && stderr.contains("f16 with a loss scale is for CUDA"), "{stderr}");
+    let (ok, _, stderr) = check_variant("fp8", &[("seed = 0", "seed = 0\nmixed_precision = \"fp8\"")]);
+    assert!(!ok && stderr.contains("`mixed_precision` must be \"bf16\" or \"fp16\", found \"fp8\""), "{stderr}");
+}
+
+#[test]
+fn samplers_clippers_freezing_and_schedulers_from_a_file_train() {
+    let folder = scratch("extras");
+    let text = std::fs::read_to_string(repository().join("experiments/demo.toml")).unwrap().replace("m = 8\nlength_before_new_iter = 60000", "replacement = true\nnum_samples = 1024").replace("type = \"MPerClassSampler\"", "type = \"RandomSampler\"")
+        + "\nfreeze = []\n[grad_clippers.trunk]\ntype = \"ClipGradNorm\"\nmax_norm = 1.0\n\n[schedulers.trunk]\ntype = \"StepLR\"\nstep_size = 1\ngamma = 0.5\n";
+    // `freeze` is a top-level key: it must come before the tables.
+    let text = text.replace("\nfreeze = []\n", "\n").replacen("seed = 0", "seed = 0\nfreeze = [\"embedder\"]", 1);
+    std::fs::write(folder.join("x.toml"), &text).unwrap();
+    let (ok, stdout, stderr) = run_in(&folder, &["train", "x.toml", "--epochs", "1", "--iterations-per-epoch", "3"]);
+    assert!(ok && stdout.contains("trained 1 epochs (3 iterations)"), "{stdout}{stderr}");
+    std::fs::write(folder.join("y.toml"), text.replace("freeze = [\"embedder\"]", "freeze = [\"embeder\"]").replace("max_norm = 1.0", "max_norm = -1.0")).unwrap();
+    let (ok, _, stderr) = run_in(&folder, &["check", "y.toml"]);
+    assert!(!ok && stderr.contains("`freeze` names `embeder`, which is not a model or loss of `MetricLossOnly`; did you mean `embedder`?"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&folder);
+}

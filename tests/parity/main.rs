@@ -1,6 +1,6 @@
 //! Parity with PML: every loss and miner on the inputs of `fixtures/*.json`, against the values
-//! PML computed on them (`generate.py`, run by hand). Losses must agree to 1e-5 relative, their
-//! gradients with respect to the embeddings, the reference embeddings and the learned weights
+//! PML computed on them (`generate.py`, run by hand). Losses must agree to 1e-5 relative
+//! (ManifoldLoss to 1e-4: `loss_tolerance`), their gradients with respect to the embeddings, the reference embeddings and the learned weights
 //! to 1e-4 (through seeded random projections, `check_gradients`), mined
 //! tuples exactly (as sets) except for float32 ties at the miner's boundary (`ties.rs`: a few
 //! tuples whose deciding value, recomputed in float64, lies within 1e-4 of it; the test reports
@@ -496,7 +496,7 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
     let computed = module.compute_with_reference(&x, &y, tuples.as_ref(), reference_view);
     let ours = computed.as_ref().map(|l| l.double_value(&[])).map_err(|e| e.to_string());
     let checked = match (case["loss"].as_f64(), ours) {
-        (Some(pml), Ok(ours)) if (ours - pml).abs() <= 1e-5 * pml.abs() + 1e-6 => {
+        (Some(pml), Ok(ours)) if (ours - pml).abs() <= loss_tolerance(name) * pml.abs() + 1e-6 => {
             check_records(name, case, &module.records())?;
             let learned = module.var_store().map(|vs| vs.trainable_variables()).unwrap_or_default();
             let with_respect_to = [("embeddings", Some(&x)), ("reference", reference.as_ref().map(|(e, _)| e)), ("weights", learned.first())];
@@ -516,6 +516,14 @@ fn check_case(name: &str, case: &Value) -> Result<usize, String> {
         (None, Ok(ours)) => Err(format!("{name}/{case_name}: ours {ours} where PML raised")),
     };
     checked.map(|()| ties)
+}
+
+/// How close a loss must be to PML's, relative. ManifoldLoss inverts a matrix of the
+/// batch's size, which amplifies float32 rounding by its condition number: on a CPU whose
+/// matrix kernels sum in another order than the fixtures' (AVX-512 against AVX2), its
+/// many-class case moves by 2e-5 relative.
+fn loss_tolerance(name: &str) -> f64 {
+    if name.starts_with("manifold") { 1e-4 } else { 1e-5 }
 }
 
 /// Gradient agreement: each projection of ours within 1e-4 of the sum of the absolute products

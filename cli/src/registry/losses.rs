@@ -531,6 +531,10 @@ fn cross_batch_memory(p: &Params, c: &Context) -> metric_learning::Result<Loss> 
         Some(classifier @ Loss::Classifier(_)) => return Err(Error::mismatch("CrossBatchMemory's loss", "a metric loss (Box<dyn MetricLoss>)", classifier.word())),
         None => return Err(Error::config("CrossBatchMemory needs `loss`, a table naming a metric loss (type = \"ContrastiveLoss\", ...)")),
     };
+    // `new` cannot see the boxed loss's type: the file's name for it says it.
+    if let Some(name) = p.module_name("loss").filter(|name| !CrossBatchMemory::supports(name)) {
+        return Err(Error::config(format!("CrossBatchMemory cannot wrap {name} (PML's CrossBatchMemory supports its pair and triplet losses only)")));
+    }
     let mut memory = CrossBatchMemory::new(loss, embedding_size)?.memory_size(memory_size);
     if let Some(miner) = p.miner("miner", c)? {
         memory = memory.miner(miner);
@@ -770,6 +774,10 @@ pub(super) mod tests {
         let mut params = minimal(module);
         params.set("loss", nested("CrossEntropyLoss"));
         assert!(matches!((module.make)(&params, &Context { labels: &[] }), Err(Error::Mismatch { .. })), "a classifier loss was wrapped");
+        let mut params = minimal(module);
+        params.set("loss", nested("FastAPLoss"));
+        let refused = (module.make)(&params, &Context { labels: &[] }).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("CrossBatchMemory cannot wrap FastAPLoss"), "{refused}");
         let mut params = minimal(module);
         let miner = super::super::miners::MINERS.find("MultiSimilarityMiner").unwrap();
         params.set("miner", Value::Module(Box::new(Spec { type_name: miner.name, type_span: None, params: Params::default().with_defaults(miner.params) })));

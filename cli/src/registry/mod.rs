@@ -3,6 +3,7 @@
 //! The trainers and their keys are not listed here: they come from the declarations
 //! (`metric_learning::declared::Declared`).
 
+pub mod clippers;
 pub mod datasets;
 pub mod distances;
 pub mod losses;
@@ -208,6 +209,14 @@ impl Params {
         self.nested(name, &reducers::REDUCERS, context)
     }
 
+    /// The type the file named for the nested module `name` (`ContrastiveLoss`).
+    pub fn module_name(&self, name: &str) -> Option<&'static str> {
+        match self.values.get(name) {
+            Some(Value::Module(spec)) => Some(spec.type_name),
+            _ => None,
+        }
+    }
+
     /// The loss the file named for `name`, made.
     pub fn loss(&self, name: &str, context: &Context) -> Result<Option<losses::Loss>> {
         self.nested(name, &losses::LOSSES, context)
@@ -227,7 +236,7 @@ impl Params {
 
 /// Which kind of module `name` is ("loss", "miner", ...), whichever family holds it.
 pub fn kind_of(name: &str) -> Option<&'static str> {
-    let families: [(&'static str, Vec<&'static str>); 10] = [
+    let families: [(&'static str, Vec<&'static str>); 11] = [
         (models::MODELS.word, models::MODELS.names().collect()),
         (losses::LOSSES.word, losses::LOSSES.names().collect()),
         (miners::MINERS.word, miners::MINERS.names().collect()),
@@ -238,6 +247,7 @@ pub fn kind_of(name: &str) -> Option<&'static str> {
         (reducers::REDUCERS.word, reducers::REDUCERS.names().collect()),
         (schedulers::SCHEDULERS.word, schedulers::SCHEDULERS.names().collect()),
         (transforms::TRANSFORMS.word, transforms::TRANSFORMS.names().collect()),
+        (clippers::CLIPPERS.word, clippers::CLIPPERS.names().collect()),
     ];
     families.into_iter().find(|(_, names)| names.contains(&name)).map(|(word, _)| word)
 }

@@ -1,28 +1,45 @@
-//! Samplers by PML's names; they see the training set's labels.
+//! Samplers by PML's (and PyTorch's) names; they see the training set's labels.
 
 use super::{param, Default, Family, Kind, Module, Param};
 use metric_learning::prelude::*;
+use metric_learning::samplers::{FixedSetOfTriplets, RandomSampler, SequentialSampler};
 
 pub static SAMPLERS: Family<Box<dyn Sampler>> = Family {
     word: "sampler",
-    modules: &[Module {
-        name: "MPerClassSampler",
-        params: M_PER_CLASS,
-        make: |p, context| {
-            let m = p.int("m").unwrap_or(0);
-            if m < 1 {
-                return Err(Error::mismatch("MPerClassSampler's m", "at least 1", m.to_string()));
-            }
-            let mut sampler = MPerClassSampler::new(context.labels, m as usize);
-            if let Some(length) = p.int("length_before_new_iter") {
-                sampler = sampler.length_before_new_iter(length.max(0) as usize);
-            }
-            if let Some(batch) = p.int("batch_size") {
-                sampler = sampler.batch_size(batch.max(0) as usize);
-            }
-            Ok(Box::new(sampler))
+    modules: &[
+        Module {
+            name: "MPerClassSampler",
+            params: M_PER_CLASS,
+            make: |p, context| {
+                let mut sampler = MPerClassSampler::new(context.labels, p.count("MPerClassSampler", "m", 1)?);
+                if p.has("length_before_new_iter") {
+                    sampler = sampler.length_before_new_iter(p.count("MPerClassSampler", "length_before_new_iter", 1)?);
+                }
+                if p.has("batch_size") {
+                    sampler = sampler.batch_size(p.count("MPerClassSampler", "batch_size", 1)?);
+                }
+                Ok(Box::new(sampler))
+            },
         },
-    }],
+        Module {
+            name: "RandomSampler",
+            params: RANDOM,
+            make: |p, context| {
+                let n = context.labels.len();
+                Ok(match (p.bool("replacement"), p.has("num_samples")) {
+                    (true, _) => Box::new(RandomSampler::with_replacement(n, if p.has("num_samples") { p.count("RandomSampler", "num_samples", 1)? } else { n })),
+                    (false, false) => Box::new(RandomSampler::new(n)),
+                    (false, true) => return Err(Error::config("RandomSampler: `num_samples` needs `replacement = true` (a permutation has the dataset's length)")),
+                })
+            },
+        },
+        Module { name: "SequentialSampler", params: &[], make: |_, context| Ok(Box::new(SequentialSampler::new(context.labels.len()))) },
+        Module {
+            name: "FixedSetOfTriplets",
+            params: FIXED_TRIPLETS,
+            make: |p, context| Ok(Box::new(FixedSetOfTriplets::new(context.labels, p.count("FixedSetOfTriplets", "num_triplets", 1)?, p.int("seed").unwrap_or(0).max(0) as u64))),
+        },
+    ],
 };
 
 const M_PER_CLASS: &[Param] = &[
@@ -30,3 +47,5 @@ const M_PER_CLASS: &[Param] = &[
     param("batch_size", Kind::Int, Default::Absent),
     param("length_before_new_iter", Kind::Int, Default::Absent),
 ];
+const RANDOM: &[Param] = &[param("replacement", Kind::Bool, Default::Bool(false)), param("num_samples", Kind::Int, Default::Absent)];
+const FIXED_TRIPLETS: &[Param] = &[param("num_triplets", Kind::Int, Default::Required), param("seed", Kind::Int, Default::Int(0))];

@@ -56,6 +56,13 @@ impl std::fmt::Debug for CrossBatchMemory {
 }
 
 impl CrossBatchMemory {
+    /// Whether it can wrap the loss of this name (PML's class name): a program that makes the
+    /// loss from a name (an experiment file) asks before boxing it, since `new` can only check
+    /// a concrete type.
+    pub fn supports(loss: &str) -> bool {
+        SUPPORTED.contains(&loss)
+    }
+
     /// Wraps `loss` for embeddings of width `embedding_size`, with PML's queue of 1024 and
     /// every pair (no miner).
     ///
