@@ -23,7 +23,8 @@ pub fn everything() -> String {
                 KeyKind::Miner => "miners",
                 KeyKind::Parameter => "parameter",
             };
-            let _ = writeln!(out, "    {family:28} {table:10} {presence:14} {}", key.value_type);
+            let default = key.default.map(|d| format!(" = {d}")).unwrap_or_default();
+            let _ = writeln!(out, "    {family:28} {table:10} {presence:14} {}{default}", key.value_type);
         }
     }
     section(&mut out, &MODELS);

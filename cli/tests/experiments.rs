@@ -163,6 +163,8 @@ fn list_prints_the_declared_keys_and_the_modules() {
     assert!(ok);
     assert!(stdout.contains("  MetricLossOnly\n    trunk"), "{stdout}");
     assert!(stdout.contains("metric_loss                  losses     required       Box<dyn MetricLoss>"), "{stdout}");
+    assert!(stdout.contains("g_triplets_per_anchor        parameter  has a default  i64 = 100"), "{stdout}");
+    assert!(stdout.contains("embedder                     models     has a default  Model = Model::identity()"), "{stdout}");
     assert!(stdout.contains("TripletMarginLoss(margin = 0.05, swap = false, smooth_loss = false, triplets_per_anchor = \"all\", distance = LpDistance()"), "{stdout}");
 }
 

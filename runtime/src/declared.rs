@@ -60,6 +60,8 @@ pub struct KeySpec {
     pub inline: bool,
     /// The Rust type of one value, as declared (`Box<dyn MetricLoss>`, `Model`, `f64`).
     pub value_type: &'static str,
+    /// The declaration's default, as written (`0`, `Model::identity()`), when it has one.
+    pub default: Option<&'static str>,
 }
 
 /// Values for a declaration's keys, by name: what [`Declared::from_values`] builds the keys'

@@ -309,6 +309,11 @@ fn keys_by_name_follow_the_declaration() {
         ]
     );
     assert_eq!(MetricLossOnly::KEYS[2].value_type, "Box<dyn MetricLoss>");
+    // Defaults as the declaration writes them; `list` prints them.
+    assert_eq!(MetricLossOnly::KEYS[1].default, Some("Model::identity()"));
+    assert_eq!(MetricLossOnly::KEYS[2].default, None);
+    let daml = DeepAdversarialMetricLearning::KEYS.iter().find(|k| k.name == "g_triplets_per_anchor").map(|k| k.default);
+    assert_eq!(daml, Some(Some("100")));
 
     let mut values = KeyValues::new();
     values.insert("trunk", linear(6, 4));

@@ -171,26 +171,23 @@ const FASHION_MNIST: &[Param] = &[
     param("pairs", Kind::Text, Default::Absent),
     param("pairs_seed", Kind::Int, Default::Int(0)),
 ];
-const IMAGE_FOLDER: &[Param] = &[
-    param("root", Kind::Text, Default::Required),
-    param("height", Kind::Int, Default::Required),
-    param("width", Kind::Int, Default::Required),
-    param("channels", Kind::Text, Default::Text("rgb")),
-    param("fit", Kind::Text, Default::Text("center_crop")),
-    param("cache", Kind::Bool, Default::Bool(false)),
-    param("mean", Kind::FloatList, Default::Absent),
-    param("std", Kind::FloatList, Default::Absent),
-];
-const IMAGE_LIST: &[Param] = &[
-    param("list", Kind::Text, Default::Required),
-    param("height", Kind::Int, Default::Required),
-    param("width", Kind::Int, Default::Required),
-    param("channels", Kind::Text, Default::Text("rgb")),
-    param("fit", Kind::Text, Default::Text("center_crop")),
-    param("cache", Kind::Bool, Default::Bool(false)),
-    param("mean", Kind::FloatList, Default::Absent),
-    param("std", Kind::FloatList, Default::Absent),
-];
+/// An image dataset's parameters: where its images are (`root` or `list`), then how they are read.
+macro_rules! image_params {
+    ($source:literal) => {
+        &[
+            param($source, Kind::Text, Default::Required),
+            param("height", Kind::Int, Default::Required),
+            param("width", Kind::Int, Default::Required),
+            param("channels", Kind::Text, Default::Text("rgb")),
+            param("fit", Kind::Text, Default::Text("center_crop")),
+            param("cache", Kind::Bool, Default::Bool(false)),
+            param("mean", Kind::FloatList, Default::Absent),
+            param("std", Kind::FloatList, Default::Absent),
+        ]
+    };
+}
+const IMAGE_FOLDER: &[Param] = image_params!("root");
+const IMAGE_LIST: &[Param] = image_params!("list");
 const FEATURES: &[Param] = &[
     param("path", Kind::Text, Default::Required),
     param("data", Kind::Text, Default::Text("data")),

@@ -58,6 +58,13 @@ fn spec(key: &Key, krate: &syn::Path) -> TokenStream {
     let value_ty = &key.value_ty;
     let value_type = tidy(&quote!(#value_ty).to_string());
     let (indexed, inline) = (key.indexed, key.inline);
+    let default = match &key.presence {
+        Presence::Default(expr) => {
+            let text = tidy(&quote!(#expr).to_string());
+            quote!(::core::option::Option::Some(#text))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
     quote! {
         #krate::declared::KeySpec {
             name: #name,
@@ -66,6 +73,7 @@ fn spec(key: &Key, krate: &syn::Path) -> TokenStream {
             indexed: #indexed,
             inline: #inline,
             value_type: #value_type,
+            default: #default,
         }
     }
 }
