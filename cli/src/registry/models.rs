@@ -6,6 +6,7 @@ use super::{param, Default, Family, Kind, Module, Param, Params};
 use metric_learning::prelude::*;
 use metric_learning::tch::{nn::ModuleT, vision::resnet, TrainableCModule};
 use std::path::Path;
+use std::sync::Mutex;
 
 pub static MODELS: Family<Model> = Family {
     word: "model",
@@ -71,7 +72,7 @@ fn conv_net(channels: i64, width: i64) -> metric_learning::Result<Model> {
 }
 
 /// A TorchScript module saved from Python (`torch.jit.script(model).save(path)`), its
-/// parameters trained here. It keeps the train/eval mode it was saved in.
+/// parameters trained here, in the engine's train or eval mode.
 fn torch_script(p: &Params) -> metric_learning::Result<Model> {
     let path = p.text("path");
     if !Path::new(path).is_file() {
@@ -79,19 +80,57 @@ fn torch_script(p: &Params) -> metric_learning::Result<Model> {
     }
     let vs = nn::VarStore::new(Device::cuda_if_available());
     let module = TrainableCModule::load(path, vs.root()).map_err(|e| Error::File { path: path.into(), reason: format!("not a TorchScript module: {e}") })?;
-    Ok(Model::new(vs, Script(module)))
+    Ok(Model::new(vs, Script(Mutex::new((module, None)))))
 }
 
-/// A TorchScript module as a tch module: its errors become the model's (the engine runs every
+/// A TorchScript module as a tch module, with the mode it was last switched to: tch's
+/// `forward_t` passes the mode by reference, and the module switches it by `&mut` (dropout and
+/// batch norm inside the script follow it). Its errors become the model's (the engine runs every
 /// forward under a guard that turns libtorch's failures into `Error::Model`).
 #[derive(Debug)]
-struct Script(TrainableCModule);
+struct Script(Mutex<(TrainableCModule, Option<bool>)>);
 
 impl ModuleT for Script {
-    fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
-        match self.0.forward_ts(&[xs]) {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let mut guard = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let (module, mode) = &mut *guard;
+        if *mode != Some(train) {
+            let switched = if train { module.f_set_train() } else { module.f_set_eval() };
+            if let Err(error) = switched {
+                panic!("{error}");
+            }
+            *mode = Some(train);
+        }
+        match module.forward_ts(&[xs]) {
             Ok(out) => out,
             Err(error) => panic!("{error}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metric_learning::component::Component;
+
+    /// The fixture's dropout draws anew in train mode and is off in eval mode.
+    #[test]
+    fn a_torchscript_model_follows_the_engines_mode() {
+        let mut params = Params::default();
+        params.set("path", super::super::Value::Text(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trunk.pt").to_string()));
+        let mut model = torch_script(&params).unwrap();
+        assert!(model.var_store().is_some_and(|vs| vs.trainable_variables().len() == 4), "its parameters are in its store");
+        let x = Tensor::ones([4, 784], (metric_learning::tch::Kind::Float, Device::Cpu));
+        model.set_training(true);
+        let (a, b) = (model.forward(&x).unwrap(), model.forward(&x).unwrap());
+        assert!(!a.allclose(&b, 1e-6, 1e-6, false), "train mode: dropout draws each call");
+        model.set_training(false);
+        let (c, d) = (model.forward(&x).unwrap(), model.forward(&x).unwrap());
+        assert!(c.equal(&d), "eval mode: no dropout");
+        let bad = model.forward(&Tensor::ones([4, 10], (metric_learning::tch::Kind::Float, Device::Cpu)));
+        assert!(bad.is_err(), "input of the wrong width is an error, not a panic");
     }
 }
