@@ -3,7 +3,7 @@
 //! or scored from a checkpoint (`eval`).
 
 use crate::check::spec_for;
-use crate::experiment::{Experiment, KeyEntry, Section};
+use crate::experiment::{CheckpointSpec, Experiment, KeyEntry, Section, ValidationSpec};
 use crate::registry::datasets::{Data, DATASETS};
 use crate::registry::losses::{triplet_margin, Loss, LOSSES};
 use crate::registry::{clippers::CLIPPERS, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Context};
@@ -11,7 +11,7 @@ use metric_learning::checkpoint::Checkpoints;
 use metric_learning::data::InMemoryDataset;
 use metric_learning::declared::{family_member, Declared, KeyValues};
 use metric_learning::engine::EngineBuilder;
-use metric_learning::evaluation::{AccuracyCalculator, GlobalEmbeddingSpaceTester, Metric, K};
+use metric_learning::evaluation::{AccuracyCalculator, GlobalEmbeddingSpace, GlobalEmbeddingSpaceTester, Metric, K};
 use metric_learning::hooks::{Better, Plots, Records, Validation};
 use metric_learning::precision::MixedPrecision;
 use metric_learning::prelude::*;
@@ -109,46 +109,36 @@ fn key_values<T: Declared>(experiment: &Experiment, context: &Context) -> metric
     Ok(values)
 }
 
-fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_learning::Result<Outcome> {
-    let missing = |what: &str| Error::config(format!("the experiment has no {what}"));
-    // libtorch's generator draws the models' first weights: seeded first, as the demo does.
-    if let Some(seed) = experiment.seed {
-        tch::manual_seed(seed as i64);
-    }
-    let dataset_spec = experiment.dataset.as_ref().ok_or_else(|| missing("dataset"))?;
-    let dataset = make(DATASETS.find(dataset_spec.type_name), dataset_spec, &Context { labels: &[] })?;
-    if dataset.normalizes() {
-        return Err(Error::config("[dataset]: `mean` and `std` normalise a set that is scored ([test], [validation]); the training images' normalisation goes in `augmentation` (a Normalize transform)"));
-    }
-    let labels = dataset.labels();
-    let context = Context { labels: &labels };
-    let keys = T::from_values(key_values::<T>(experiment, &context)?)?;
+/// The model or loss key `name` of trainer `T`.
+fn key<T: Declared>(name: &str) -> metric_learning::Result<T::Key> {
+    T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))
+}
 
+/// Everything the file says besides the keys: per-key optimizers, schedulers and clippers,
+/// freezing, loss weights, the sampler and the loader, the precision, the run folder's
+/// checkpoints and hooks, validation.
+fn engine<T: Declared + Step>(experiment: &Experiment, context: &Context, test: Option<&Arc<InMemoryDataset>>) -> metric_learning::Result<EngineBuilder<T>> {
     let mut engine = EngineBuilder::<T>::new();
     for (name, _, spec) in &experiment.optimizers {
-        let key = T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))?;
-        engine = engine.optimizer(key, make(OPTIMIZERS.find(spec.type_name), spec, &context)?);
+        engine = engine.optimizer(key::<T>(name)?, make(OPTIMIZERS.find(spec.type_name), spec, context)?);
     }
     for (name, _, spec) in &experiment.schedulers {
-        let key = T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))?;
-        let (step, scheduler) = make(SCHEDULERS.find(spec.type_name), spec, &context)?;
-        engine = engine.scheduler(key, step, scheduler);
+        let (step, scheduler) = make(SCHEDULERS.find(spec.type_name), spec, context)?;
+        engine = engine.scheduler(key::<T>(name)?, step, scheduler);
     }
     for (name, _, spec) in &experiment.grad_clippers {
-        let key = T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))?;
-        engine = engine.grad_clipper(key, make(CLIPPERS.find(spec.type_name), spec, &context)?);
+        engine = engine.grad_clipper(key::<T>(name)?, make(CLIPPERS.find(spec.type_name), spec, context)?);
     }
-    let frozen = experiment.freeze.iter().map(|(name, _)| T::key_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a model or loss of `{}`", T::NAME)))).collect::<metric_learning::Result<Vec<_>>>()?;
-    engine = engine.freeze(frozen);
+    engine = engine.freeze(experiment.freeze.iter().map(|(name, _)| key::<T>(name)).collect::<metric_learning::Result<Vec<_>>>()?);
     for (name, _, weight) in &experiment.loss_weights {
         let loss = T::loss_named(name).ok_or_else(|| Error::config(format!("`{name}` is not a loss of `{}`", T::NAME)))?;
         engine = engine.loss_weight(loss, *weight);
     }
     if let Some(spec) = &experiment.sampler {
-        engine = engine.sampler(make(SAMPLERS.find(spec.type_name), spec, &context)?);
+        engine = engine.sampler(make(SAMPLERS.find(spec.type_name), spec, context)?);
     }
     if !experiment.augmentation.is_empty() {
-        let transforms = experiment.augmentation.iter().map(|spec| make(TRANSFORMS.find(spec.type_name), spec, &context)).collect::<metric_learning::Result<Vec<_>>>()?;
+        let transforms = experiment.augmentation.iter().map(|spec| make(TRANSFORMS.find(spec.type_name), spec, context)).collect::<metric_learning::Result<Vec<_>>>()?;
         engine = engine.augmentation(Arc::new(metric_learning::transforms::Compose(transforms)));
     }
     if let Some(workers) = experiment.loader_workers {
@@ -163,45 +153,73 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
     if let Some((precision, _)) = &experiment.mixed_precision {
         engine = engine.mixed_precision(if precision == "fp16" { MixedPrecision::fp16() } else { MixedPrecision::bf16() });
     }
-    let test = match &experiment.test {
-        Some(spec) => Some(make(DATASETS.find(spec.type_name), spec, &context)?.in_memory()?),
-        None => None,
-    };
     if let Some(folder) = &experiment.run_folder {
-        let mut checkpoints = Checkpoints::new().every_epochs(1);
-        if let Some(spec) = &experiment.checkpoints {
-            if let Some(n) = spec.every_iterations {
-                checkpoints = checkpoints.every_iterations(n);
-            }
-            if let Some(n) = spec.every_epochs {
-                checkpoints = checkpoints.every_epochs(n);
-            }
-            if let Some(k) = spec.keep_last {
-                checkpoints = checkpoints.keep_last(k);
-            }
-        }
-        engine = engine.run_folder(folder.into()).checkpoints(checkpoints).hook(Box::new(Records::new()));
+        engine = engine.run_folder(folder.into()).checkpoints(checkpoints(experiment.checkpoints.as_ref())).hook(Box::new(Records::new()));
         if experiment.plots {
             engine = engine.hook(Box::new(Plots::new()));
         }
     }
     if let Some(spec) = &experiment.validation {
-        let split = match &spec.dataset {
-            Some(dataset) => make(DATASETS.find(dataset.type_name), dataset, &context)?.in_memory()?,
-            None => test.clone().ok_or_else(|| Error::config("[validation] has no `dataset`, and the experiment no [test] set to validate on"))?,
-        };
-        let metrics = if spec.metrics.is_empty() { vec![Metric::PrecisionAt1, Metric::RPrecision, Metric::MeanAveragePrecisionAtR] } else { spec.metrics.clone() };
-        let primary = spec.primary.unwrap_or(metrics[0]);
-        if !metrics.contains(&primary) {
-            return Err(Error::config(format!("[validation]: the primary metric `{primary}` is not among its metrics")));
-        }
-        let tester = GlobalEmbeddingSpaceTester::new().batch_size(1000).accuracy_calculator(AccuracyCalculator::new().include(metrics).k(K::MaxBinCount));
-        let mut validation = Validation::new(tester, vec![("val".to_string(), split as Arc<dyn Dataset>)]).every(spec.every).primary("val", format!("{primary}_level0"), Better::Higher);
-        if let Some(patience) = spec.patience {
-            validation = validation.patience(patience);
-        }
-        engine = engine.hook(Box::new(validation));
+        engine = engine.hook(Box::new(validation(spec, test, context)?));
     }
+    Ok(engine)
+}
+
+/// A checkpoint every epoch unless `[checkpoints]` says otherwise.
+fn checkpoints(spec: Option<&CheckpointSpec>) -> Checkpoints {
+    let mut checkpoints = Checkpoints::new().every_epochs(1);
+    let Some(spec) = spec else { return checkpoints };
+    if let Some(n) = spec.every_iterations {
+        checkpoints = checkpoints.every_iterations(n);
+    }
+    if let Some(n) = spec.every_epochs {
+        checkpoints = checkpoints.every_epochs(n);
+    }
+    if let Some(k) = spec.keep_last {
+        checkpoints = checkpoints.keep_last(k);
+    }
+    checkpoints
+}
+
+/// PML's tester on the `[validation]` set (the `[test]` set unless it names one), its primary
+/// metric deciding the best epoch and patience.
+fn validation(spec: &ValidationSpec, test: Option<&Arc<InMemoryDataset>>, context: &Context) -> metric_learning::Result<Validation<GlobalEmbeddingSpace>> {
+    let split = match &spec.dataset {
+        Some(dataset) => make(DATASETS.find(dataset.type_name), dataset, context)?.in_memory()?,
+        None => test.cloned().ok_or_else(|| Error::config("[validation] has no `dataset`, and the experiment no [test] set to validate on"))?,
+    };
+    let metrics = if spec.metrics.is_empty() { vec![Metric::PrecisionAt1, Metric::RPrecision, Metric::MeanAveragePrecisionAtR] } else { spec.metrics.clone() };
+    let primary = spec.primary.unwrap_or(metrics[0]);
+    if !metrics.contains(&primary) {
+        return Err(Error::config(format!("[validation]: the primary metric `{primary}` is not among its metrics")));
+    }
+    let tester = GlobalEmbeddingSpaceTester::new().batch_size(1000).accuracy_calculator(AccuracyCalculator::new().include(metrics).k(K::MaxBinCount));
+    let validation = Validation::new(tester, vec![("val".to_string(), split as Arc<dyn Dataset>)]).every(spec.every).primary("val", format!("{primary}_level0"), Better::Higher);
+    Ok(match spec.patience {
+        Some(patience) => validation.patience(patience),
+        None => validation,
+    })
+}
+
+fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_learning::Result<Outcome> {
+    let missing = |what: &str| Error::config(format!("the experiment has no {what}"));
+    // libtorch's generator draws the models' first weights: seeded first, as the demo does.
+    if let Some(seed) = experiment.seed {
+        tch::manual_seed(seed as i64);
+    }
+    let dataset_spec = experiment.dataset.as_ref().ok_or_else(|| missing("dataset"))?;
+    let dataset = make(DATASETS.find(dataset_spec.type_name), dataset_spec, &Context { labels: &[] })?;
+    if dataset.normalizes() {
+        return Err(Error::config("[dataset]: `mean` and `std` normalise a set that is scored ([test], [validation]); the training images' normalisation goes in `augmentation` (a Normalize transform)"));
+    }
+    let labels = dataset.labels();
+    let context = Context { labels: &labels };
+    let keys = T::from_values(key_values::<T>(experiment, &context)?)?;
+    let test = match &experiment.test {
+        Some(spec) => Some(make(DATASETS.find(spec.type_name), spec, &context)?.in_memory()?),
+        None => None,
+    };
+    let engine = engine::<T>(experiment, &context, test.as_ref())?;
     let batch_size = experiment.batch_size.ok_or_else(|| missing("batch_size"))?;
     let training = matches!(action, Action::Train { .. });
     let mut trainer = engine.progress_bar(training).build(keys, dataset.shared(), batch_size)?;
@@ -211,23 +229,30 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
         Action::Eval { checkpoint, data } => return evaluate(&mut trainer, &checkpoint, &data),
         Action::Train { resume } => resume,
     };
-    let scores = |trainer: &mut Trainer<T>, test: &Option<Arc<InMemoryDataset>>| -> metric_learning::Result<Option<KnnScores>> {
-        let Some(test) = test else { return Ok(None) };
-        let labels = test.all_labels().int_column(0).unwrap_or_default();
-        Ok(Some(knn_scores(&trainer.embed(test.data(), 1000)?, &labels)?))
-    };
+    let epochs = experiment.epochs.ok_or_else(|| missing("epochs"))?;
+    train(&mut trainer, test.as_deref(), resume.as_deref(), epochs)
+}
+
+/// Precision@1, R-precision and MAP@R of the test set's embeddings.
+fn scores<T: Step>(trainer: &mut Trainer<T>, test: Option<&InMemoryDataset>) -> metric_learning::Result<Option<KnnScores>> {
+    let Some(test) = test else { return Ok(None) };
+    let labels = test.all_labels().int_column(0).unwrap_or_default();
+    Ok(Some(knn_scores(&trainer.embed(test.data(), 1000)?, &labels)?))
+}
+
+/// Trains to `epochs` (from `resume`, when given), scoring the test set before and after.
+fn train<T: Step>(trainer: &mut Trainer<T>, test: Option<&InMemoryDataset>, resume: Option<&Path>, epochs: usize) -> metric_learning::Result<Outcome> {
     let mut report = String::new();
-    if let Some(checkpoint) = &resume {
+    if let Some(checkpoint) = resume {
         trainer.resume(checkpoint)?;
         report += &format!("resumed from {} (epoch {} done)\n", checkpoint.display(), trainer.epoch());
     }
-    let before = scores(&mut trainer, &test)?;
-    let epochs = experiment.epochs.ok_or_else(|| missing("epochs"))?;
-    let started = Instant::now();
-    let done = trainer.epoch();
+    let before = scores(trainer, test)?;
+    let (started, done) = (Instant::now(), trainer.epoch());
     trainer.train_to(epochs)?;
-    report += &format!("trained {} epochs ({} iterations) in {:.1} s", trainer.epoch() - done, (trainer.epoch() - done) * trainer.iterations_per_epoch(), started.elapsed().as_secs_f64());
-    let after = scores(&mut trainer, &test)?;
+    let trained = trainer.epoch() - done;
+    report += &format!("trained {trained} epochs ({} iterations) in {:.1} s", trained * trainer.iterations_per_epoch(), started.elapsed().as_secs_f64());
+    let after = scores(trainer, test)?;
     if let (Some(before), Some(after)) = (before, &after) {
         report += &format!(
             "\n{}: precision_at_1 {:.3} -> {:.3}, r_precision {:.3} -> {:.3}, map_at_r {:.3} -> {:.3}",
