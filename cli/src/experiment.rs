@@ -67,8 +67,7 @@ pub struct Experiment {
     pub checkpoints: Option<CheckpointSpec>,
     /// Loss curves and validation plots in the run folder.
     pub plots: bool,
-    /// `"bf16"` or `"fp16"`.
-    pub mixed_precision: Option<(String, Option<Range<usize>>)>,
+    pub mixed_precision: Option<PrecisionSpec>,
     pub loader_workers: Option<usize>,
 }
 
@@ -81,6 +80,12 @@ pub struct ValidationSpec {
     pub metrics: Vec<metric_learning::evaluation::Metric>,
     /// The metric that decides the best epoch and patience, higher better.
     pub primary: Option<metric_learning::evaluation::Metric>,
+}
+
+/// `mixed_precision = "bf16"` (or `"fp16"`), or `{ type = "bf16", even_if_emulated = true }`.
+pub struct PrecisionSpec {
+    pub half: bool,
+    pub even_if_emulated: bool,
 }
 
 /// `[checkpoints]`: how often, how many kept.
@@ -185,15 +190,7 @@ pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Experiment {
             "validation" => experiment.validation = table(item, key, diagnostics).and_then(|t| validation(t, diagnostics)),
             "checkpoints" => experiment.checkpoints = table(item, key, diagnostics).and_then(|t| checkpoints(t, diagnostics)),
             "plots" => experiment.plots = flag(item, key, diagnostics),
-            "mixed_precision" => {
-                experiment.mixed_precision = text(item, key, diagnostics).and_then(|t| match t.as_str() {
-                    "bf16" | "fp16" => Some((t, item.span())),
-                    other => {
-                        diagnostics.error(item.span(), format!("`mixed_precision` must be \"bf16\" or \"fp16\", found {other:?}"));
-                        None
-                    }
-                })
-            }
+            "mixed_precision" => experiment.mixed_precision = precision(item, diagnostics),
             "dataloader_num_workers" => experiment.loader_workers = whole(item, key, diagnostics).and_then(|n| non_negative(n, item, key, diagnostics)),
             // Read by `sweep.rs`, which makes the variations before this file is read.
             "sweep" => {}
@@ -303,6 +300,32 @@ fn checkpoints(body: &dyn TableLike, diagnostics: &mut Diagnostics) -> Option<Ch
         }
     }
     Some(found)
+}
+
+fn precision(item: &Item, diagnostics: &mut Diagnostics) -> Option<PrecisionSpec> {
+    let expected = "\"bf16\", \"fp16\" or { type = \"bf16\", even_if_emulated = true }";
+    let (kind, even_if_emulated) = match item.as_table_like() {
+        Some(body) => {
+            let mut emulated = false;
+            for (key, value) in body.iter() {
+                match key {
+                    "type" => {}
+                    "even_if_emulated" => emulated = flag(value, "mixed_precision.even_if_emulated", diagnostics),
+                    other => diagnostics.error(body.key(other).and_then(|k| k.span()), format!("`mixed_precision` has no `{other}`: it takes `type` and `even_if_emulated`")),
+                }
+            }
+            (body.get("type").and_then(|t| t.as_str()).map(str::to_string), emulated)
+        }
+        None => (item.as_str().map(str::to_string), false),
+    };
+    match kind.as_deref() {
+        Some("bf16") => Some(PrecisionSpec { half: false, even_if_emulated }),
+        Some("fp16") => Some(PrecisionSpec { half: true, even_if_emulated }),
+        _ => {
+            diagnostics.error(item.span(), format!("`mixed_precision` must be {expected}, found {}", describe(item)));
+            None
+        }
+    }
 }
 
 fn flag(item: &Item, what: &str, diagnostics: &mut Diagnostics) -> bool {

@@ -150,8 +150,9 @@ fn engine<T: Declared + Step>(experiment: &Experiment, context: &Context, test: 
     if let Some(seed) = experiment.seed {
         engine = engine.seed(seed);
     }
-    if let Some((precision, _)) = &experiment.mixed_precision {
-        engine = engine.mixed_precision(if precision == "fp16" { MixedPrecision::fp16() } else { MixedPrecision::bf16() });
+    if let Some(spec) = &experiment.mixed_precision {
+        let precision = if spec.half { MixedPrecision::fp16() } else { MixedPrecision::bf16() };
+        engine = engine.mixed_precision(if spec.even_if_emulated { precision.even_if_emulated() } else { precision });
     }
     if let Some(folder) = &experiment.run_folder {
         engine = engine.run_folder(folder.into()).checkpoints(checkpoints(experiment.checkpoints.as_ref())).hook(Box::new(Records::new()));

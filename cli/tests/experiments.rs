@@ -267,7 +267,10 @@ fn mixed_precision_is_checked_against_the_machine() {
     let (ok, _, stderr) = check_variant("fp16", &[("seed = 0", "seed = 0\nmixed_precision = \"fp16\"")]);
     assert!(!ok && stderr.contains("f16 with a loss scale is for CUDA"), "{stderr}");
     let (ok, _, stderr) = check_variant("fp8", &[("seed = 0", "seed = 0\nmixed_precision = \"fp8\"")]);
-    assert!(!ok && stderr.contains("`mixed_precision` must be \"bf16\" or \"fp16\", found \"fp8\""), "{stderr}");
+    assert!(!ok && stderr.contains("`mixed_precision` must be \"bf16\", \"fp16\" or { type = \"bf16\", even_if_emulated = true }, found string `\"fp8\"`"), "{stderr}");
+    // Emulated where the CPU has no bf16: slower, but it runs.
+    let (ok, stdout, stderr) = check_variant("bf16-emulated", &[("seed = 0", "seed = 0\nmixed_precision = { type = \"bf16\", even_if_emulated = true }")]);
+    assert!(ok && stdout.starts_with("ok: "), "{stdout}{stderr}");
 }
 
 #[test]
