@@ -397,6 +397,30 @@ pub fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, fam
                 };
                 made.map(|s| Value::Module(Box::new(s)))
             }),
+            Kind::NamedLosses | Kind::NamedMiners => item.as_table_like().map(|table| {
+                use crate::registry::{losses::LOSSES, miners::MINERS};
+                let mut modules = Vec::new();
+                let mut all = true;
+                for (name, entry) in table.iter() {
+                    let what = format!("{inner}.{name}");
+                    let place = table.key(name).and_then(|k| k.span());
+                    let Some(body) = entry.as_table_like() else {
+                        diagnostics.error(entry.span().or(place), format!("`{what}` must be a table naming a module, found {}", describe(entry)));
+                        all = false;
+                        continue;
+                    };
+                    let made = if param.kind == Kind::NamedLosses { spec(body, place, &what, &LOSSES, diagnostics) } else { spec(body, place, &what, &MINERS, diagnostics) };
+                    match made {
+                        Some(made) => modules.push((name.to_string(), made)),
+                        None => all = false,
+                    }
+                }
+                all.then_some(Value::Named(modules))
+            }),
+            Kind::NamedNumbers => item.as_table_like().map(|table| {
+                let numbers: Vec<(String, Option<f64>)> = table.iter().map(|(name, v)| (name.to_string(), number(v, &format!("{inner}.{name}"), diagnostics))).collect();
+                numbers.iter().all(|(_, v)| v.is_some()).then(|| Value::Numbers(numbers.into_iter().map(|(n, v)| (n, v.unwrap_or_default())).collect()))
+            }),
             kind => value(item, kind).map(Some),
         };
         match parsed {
@@ -426,7 +450,7 @@ fn value(item: &Item, kind: Kind) -> Option<Value> {
         Kind::Text => v.as_str().map(|s| Value::Text(s.to_string())),
         Kind::IntList => v.as_array()?.iter().map(|e| e.as_integer()).collect::<Option<Vec<i64>>>().map(Value::IntList),
         Kind::FloatList => v.as_array()?.iter().map(|e| e.as_float().or_else(|| e.as_integer().map(|i| i as f64))).collect::<Option<Vec<f64>>>().map(Value::FloatList),
-        Kind::Distance | Kind::Reducer | Kind::Loss | Kind::Miner => None,
+        Kind::Distance | Kind::Reducer | Kind::Loss | Kind::Miner | Kind::NamedLosses | Kind::NamedMiners | Kind::NamedNumbers => None,
     }
 }
 

@@ -288,3 +288,15 @@ fn samplers_clippers_freezing_and_schedulers_from_a_file_train() {
     assert!(!ok && stderr.contains("`freeze` names `embeder`, which is not a model or loss of `MetricLossOnly`; did you mean `embedder`?"), "{stderr}");
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+#[test]
+fn multiple_losses_by_name_with_weights_and_miners() {
+    let loss = "[losses.metric_loss]\ntype = \"TripletMarginLoss\"\nmargin = 0.1";
+    let multiple = "[losses.metric_loss]\ntype = \"MultipleLosses\"\n\n[losses.metric_loss.losses.triplet]\ntype = \"TripletMarginLoss\"\nmargin = 0.1\n\n[losses.metric_loss.losses.contrastive]\ntype = \"ContrastiveLoss\"\n\n[losses.metric_loss.miners.triplet]\ntype = \"TripletMarginMiner\"\nmargin = 0.1\n\n[losses.metric_loss.weights]\ncontrastive = 0.5";
+    let (ok, stdout, stderr) = check_variant("multiple", &[(loss, multiple)]);
+    assert!(ok && stdout.starts_with("ok: "), "{stdout}{stderr}");
+    let (ok, _, stderr) = check_variant("multiple-weight", &[(loss, &multiple.replace("contrastive = 0.5", "contrastve = 0.5"))]);
+    assert!(!ok && stderr.contains("MultipleLosses: `contrastve` has a miner or weight but no loss; its losses are triplet, contrastive"), "{stderr}");
+    let (ok, _, stderr) = check_variant("multiple-typo", &[(loss, &multiple.replace("type = \"ContrastiveLoss\"", "type = \"ContrastivLoss\""))]);
+    assert!(!ok && stderr.contains("`losses.metric_loss.losses.contrastive`: no loss named `ContrastivLoss`; did you mean `ContrastiveLoss`?"), "{stderr}");
+}

@@ -1,9 +1,7 @@
 //! Losses by PML's names. A metric loss and a classifier loss are different values: a key
 //! declared `Box<dyn ClassifierLoss>` refuses a metric loss by name, before anything runs.
 //!
-//! Every loss of the runtime library is here but two. `MultipleLosses` takes a list of named,
-//! weighted losses (each with its own miner), which a file cannot express yet.
-//! `SelfSupervisedLoss` wraps a loss for pairs of views without labels; it is neither a
+//! Every loss of the runtime library is here but one: `SelfSupervisedLoss` wraps a loss for pairs of views without labels; it is neither a
 //! `MetricLoss` nor a `ClassifierLoss` (its `compute` takes two views), so no key takes it.
 //!
 //! The losses with learned weights (class weights, proxies, centers, a learned beta) put them
@@ -216,8 +214,51 @@ pub static LOSSES: Family<Loss> = Family {
             },
         },
         Module { name: "CrossEntropyLoss", params: &[], make: |_, _| Ok(Loss::Classifier(Box::new(CrossEntropyLoss::new()))) },
+        Module { name: "MultipleLosses", params: MULTIPLE_LOSSES, make: multiple_losses },
     ],
 };
+
+const MULTIPLE_LOSSES: &[Param] = &[
+    param("losses", Kind::NamedLosses, Default::Required),
+    param("miners", Kind::NamedMiners, Default::Absent),
+    param("weights", Kind::NamedNumbers, Default::Absent),
+];
+
+/// PML's `MultipleLosses` in its dict form: `[....losses.<name>]` tables, each loss weighted by
+/// `weights.<name>` (1 when not given) and mined by `[....miners.<name>]` when given.
+fn multiple_losses(p: &Params, c: &Context) -> metric_learning::Result<Loss> {
+    let (losses, miners, weights) = (p.named("losses"), p.named("miners"), p.numbers("weights"));
+    if losses.is_empty() {
+        return Err(Error::config("MultipleLosses needs at least one loss under `losses`"));
+    }
+    let names: Vec<&str> = losses.iter().map(|(name, _)| name.as_str()).collect();
+    for name in miners.iter().map(|(n, _)| n).chain(weights.iter().map(|(n, _)| n)) {
+        if !names.contains(&name.as_str()) {
+            return Err(Error::config(format!("MultipleLosses: `{name}` has a miner or weight but no loss; its losses are {}", names.join(", "))));
+        }
+    }
+    let mut all = MultipleLosses::new();
+    for (name, spec) in losses {
+        let loss = match make_named(&LOSSES, spec, c)? {
+            Loss::Metric(loss) => loss,
+            classifier @ Loss::Classifier(_) => return Err(Error::mismatch(format!("MultipleLosses' loss `{name}`"), "a metric loss (Box<dyn MetricLoss>)", classifier.word())),
+        };
+        let weight = weights.iter().find(|(n, _)| n == name).map_or(1.0, |(_, w)| *w);
+        // Records name the parts for the life of the program (`Record::name` is `&'static str`):
+        // a few bytes per part, once per run.
+        let name: &'static str = Box::leak(name.clone().into_boxed_str());
+        all = match miners.iter().find(|(n, _)| n == name) {
+            Some((_, miner)) => all.loss_with_miner(name, weight, loss, make_named(&super::miners::MINERS, miner, c)?),
+            None => all.loss(name, weight, loss),
+        };
+    }
+    metric(all)
+}
+
+fn make_named<T>(family: &Family<T>, spec: &super::Spec, c: &Context) -> metric_learning::Result<T> {
+    let module = family.find(spec.type_name).ok_or_else(|| Error::config(format!("no {} named `{}`", family.word, spec.type_name)))?;
+    (module.make)(&spec.params, c)
+}
 
 const TRIPLET_MARGIN: &[Param] = &[
     param("margin", Kind::Float, Default::Float(0.05)),
@@ -584,6 +625,11 @@ pub(super) mod tests {
             ("Tn", Kind::Float) => Value::Float(RANKED_LIST_TN),
             // CrossBatchMemory's.
             ("loss", Kind::Loss) => nested("ContrastiveLoss"),
+            // MultipleLosses'.
+            ("losses", Kind::NamedLosses) => match nested("ContrastiveLoss") {
+                Value::Module(spec) => Value::Named(vec![("contrastive".to_string(), *spec)]),
+                _ => unreachable!("nested makes a module"),
+            },
             (name, _) => panic!("{module}: no test value for its required `{name}`"),
         }
     }
@@ -646,6 +692,7 @@ pub(super) mod tests {
             "SoftTripleLoss" => Box::new(SoftTripleLoss::new(classes, width)),
             "P2SGradLoss" => Box::new(P2SGradLoss::new(width, classes)),
             "CrossEntropyLoss" => Box::new(CrossEntropyLoss::new()),
+            "MultipleLosses" => Box::new(MultipleLosses::new().loss("contrastive", 1.0, ContrastiveLoss::new())),
             other => panic!("{other}: no library constructor in the test; add it to `library_loss`"),
         }
     }

@@ -46,6 +46,12 @@ pub enum Kind {
     Loss,
     /// A table naming a tuple miner (CrossBatchMemory's `miner`).
     Miner,
+    /// A table of losses by name (MultipleLosses' `losses`).
+    NamedLosses,
+    /// A table of tuple miners by name (MultipleLosses' `miners`).
+    NamedMiners,
+    /// A table of numbers by name (MultipleLosses' `weights`).
+    NamedNumbers,
 }
 
 impl Kind {
@@ -61,6 +67,9 @@ impl Kind {
             Kind::Reducer => "a table naming a reducer (type = \"MeanReducer\", ...)",
             Kind::Loss => "a table naming a loss (type = \"ContrastiveLoss\", ...)",
             Kind::Miner => "a table naming a miner (type = \"MultiSimilarityMiner\", ...)",
+            Kind::NamedLosses => "a table of losses by name ([...losses.triplet] type = \"TripletMarginLoss\")",
+            Kind::NamedMiners => "a table of miners by name ([...miners.triplet] type = \"MultiSimilarityMiner\")",
+            Kind::NamedNumbers => "a table of numbers by name (triplet = 0.5)",
         }
     }
 }
@@ -114,6 +123,10 @@ pub enum Value {
     IntList(Vec<i64>),
     FloatList(Vec<f64>),
     Module(Box<Spec>),
+    /// Modules by name, in the file's order.
+    Named(Vec<(String, Spec)>),
+    /// Numbers by name, in the file's order.
+    Numbers(Vec<(String, f64)>),
 }
 
 /// A module's parameters, given or defaulted.
@@ -214,6 +227,22 @@ impl Params {
         match self.values.get(name) {
             Some(Value::Module(spec)) => Some(spec.type_name),
             _ => None,
+        }
+    }
+
+    /// The modules the file gave by name under `name`, unmade.
+    pub fn named(&self, name: &str) -> &[(String, Spec)] {
+        match self.values.get(name) {
+            Some(Value::Named(modules)) => modules,
+            _ => &[],
+        }
+    }
+
+    /// The numbers the file gave by name under `name`.
+    pub fn numbers(&self, name: &str) -> &[(String, f64)] {
+        match self.values.get(name) {
+            Some(Value::Numbers(numbers)) => numbers,
+            _ => &[],
         }
     }
 
