@@ -148,7 +148,7 @@ fn value_kind_problem(spec: &KeySpec, given: &crate::experiment::Spec) -> Option
         KeyKind::Loss if spec.value_type == "TripletMarginLoss" => (type_name != "TripletMarginLoss").then(|| format!("takes a TripletMarginLoss (it is declared so), and `{type_name}` is another loss")),
         KeyKind::Loss => {
             let module = LOSSES.find(type_name)?;
-            let made = (module.make)(&given.params, &Context { labels: &[] }).ok()?;
+            let made = (module.make)(&given.params, &Context::EMPTY).ok()?;
             let wants_classifier = spec.value_type.contains("ClassifierLoss");
             let is_classifier = matches!(made, Loss::Classifier(_));
             (wants_classifier != is_classifier).then(|| format!("takes {}, and `{type_name}` is {}", if wants_classifier { "a classifier loss (Box<dyn ClassifierLoss>)" } else { "a metric loss (Box<dyn MetricLoss>)" }, made.word()))

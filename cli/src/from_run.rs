@@ -64,7 +64,7 @@ fn eval_data(e: &Experiment, data: &str) -> metric_learning::Result<crate::regis
         "dataset" | "train" => Some(e.dataset.as_ref()),
         _ => None,
     };
-    let context = Context { labels: &[] };
+    let context = Context::EMPTY;
     if let Some(spec) = named {
         let spec = spec.ok_or_else(|| metric_learning::Error::config(format!("--data {data}: the experiment has no such set")))?;
         return make(DATASETS.find(spec.type_name), spec, &context);

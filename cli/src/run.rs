@@ -209,12 +209,12 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
         tch::manual_seed(seed as i64);
     }
     let dataset_spec = experiment.dataset.as_ref().ok_or_else(|| missing("dataset"))?;
-    let dataset = make(DATASETS.find(dataset_spec.type_name), dataset_spec, &Context { labels: &[] })?;
+    let dataset = make(DATASETS.find(dataset_spec.type_name), dataset_spec, &Context::EMPTY)?;
     if dataset.normalizes() {
         return Err(Error::config("[dataset]: `mean` and `std` normalise a set that is scored ([test], [validation]); the training images' normalisation goes in `augmentation` (a Normalize transform)"));
     }
-    let labels = dataset.labels();
-    let context = Context { labels: &labels };
+    let (labels, label_rows) = (dataset.labels(), dataset.label_rows());
+    let context = Context { labels: &labels, label_rows: &label_rows };
     let keys = T::from_values(key_values::<T>(experiment, &context)?)?;
     let test = match &experiment.test {
         Some(spec) => Some(make(DATASETS.find(spec.type_name), spec, &context)?.in_memory()?),

@@ -300,3 +300,23 @@ fn multiple_losses_by_name_with_weights_and_miners() {
     let (ok, _, stderr) = check_variant("multiple-typo", &[(loss, &multiple.replace("type = \"ContrastiveLoss\"", "type = \"ContrastivLoss\""))]);
     assert!(!ok && stderr.contains("`losses.metric_loss.losses.contrastive`: no loss named `ContrastivLoss`; did you mean `ContrastiveLoss`?"), "{stderr}");
 }
+
+#[test]
+fn features_with_two_label_levels_train_with_the_hierarchical_sampler() {
+    use metric_learning::tch::{Device, Kind, Tensor};
+    let folder = scratch("hierarchical");
+    // 64 samples of 8 classes, classes 0-3 in super-class 0 and 4-7 in super-class 1.
+    let classes = Tensor::arange(64, (Kind::Int64, Device::Cpu)).remainder(8);
+    let labels = Tensor::stack(&[classes.shallow_clone(), classes.divide_scalar_mode(4, "floor")], 1);
+    let data = Tensor::randn([64, 16], (Kind::Float, Device::Cpu));
+    Tensor::write_safetensors(&[("data", &data), ("labels", &labels)], folder.join("features.safetensors")).unwrap();
+    let text = "trainer = \"MetricLossOnly\"\nbatch_size = 16\nepochs = 1\niterations_per_epoch = 2\nseed = 0\n\n[dataset]\ntype = \"Features\"\npath = \"features.safetensors\"\n\n[sampler]\ntype = \"HierarchicalSampler\"\nbatch_size = 16\nsamples_per_class = 4\n\n[models.trunk]\ntype = \"MLP\"\nlayer_sizes = [16, 8]\n\n[losses.metric_loss]\ntype = \"ContrastiveLoss\"\n";
+    std::fs::write(folder.join("x.toml"), text).unwrap();
+    let (ok, stdout, stderr) = run_in(&folder, &["train", "x.toml"]);
+    assert!(ok && stdout.contains("trained 1 epochs (2 iterations)"), "{stdout}{stderr}");
+    // Labels of one level have no super-class to sample by.
+    Tensor::write_safetensors(&[("data", &data), ("labels", &classes)], folder.join("features.safetensors")).unwrap();
+    let (ok, _, stderr) = run_in(&folder, &["check", "x.toml"]);
+    assert!(!ok && stderr.contains("HierarchicalSampler") && stderr.contains("outer_label = 1") && stderr.contains("row 0 of 1 labels"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&folder);
+}

@@ -44,11 +44,21 @@ impl Data {
 
     /// The first level's labels (what samplers see).
     pub fn labels(&self) -> Vec<i64> {
-        let labels = match self {
+        self.all_labels().and_then(|l| l.int_column(0)).unwrap_or_default()
+    }
+
+    /// Every level of each sample's labels, one row per sample.
+    pub fn label_rows(&self) -> Vec<Vec<i64>> {
+        let Some(labels) = self.all_labels() else { return Vec::new() };
+        let columns: Vec<Vec<i64>> = (0..labels.levels()).map_while(|level| labels.int_column(level)).collect();
+        (0..labels.len()).map(|i| columns.iter().map(|column| column[i]).collect()).collect()
+    }
+
+    fn all_labels(&self) -> Option<Labels> {
+        match self {
             Data::InMemory(data) => Some(data.all_labels().clone()),
             Data::Images(folder, _) => folder.labels(),
-        };
-        labels.and_then(|l| l.int_column(0)).unwrap_or_default()
+        }
     }
 
     /// Whether its images are normalised when scored (which a training set must not ask for).
@@ -119,11 +129,14 @@ fn features(p: &Params) -> metric_learning::Result<Data> {
     } else {
         return Err(Error::File { path: path.into(), reason: "Features reads a .safetensors file, or a .npy file with labels_path".into() });
     };
-    if labels.dim() != 1 || !matches!(labels.kind(), metric_learning::tch::Kind::Int64 | metric_learning::tch::Kind::Int | metric_learning::tch::Kind::Int16 | metric_learning::tch::Kind::Int8 | metric_learning::tch::Kind::Uint8) {
-        return Err(Error::mismatch("Features' labels", "a 1-d tensor of whole numbers", format!("{:?} of {:?}", labels.size(), labels.kind())));
+    use metric_learning::tch::Kind as K;
+    let whole = matches!(labels.kind(), K::Int64 | K::Int | K::Int16 | K::Int8 | K::Uint8);
+    if !whole || !(1..=2).contains(&labels.dim()) {
+        return Err(Error::mismatch("Features' labels", "whole numbers, one per sample (n) or one per level (n x levels)", format!("{:?} of {:?}", labels.size(), labels.kind())));
     }
-    let labels = Vec::<i64>::try_from(&labels.f_to_kind(metric_learning::tch::Kind::Int64)?)?;
-    InMemoryDataset::new(data.f_to_kind(metric_learning::tch::Kind::Float)?, Labels::int(labels)).map(|d| Data::InMemory(Arc::new(d)))
+    let levels = if labels.dim() == 2 { labels.size()[1].max(1) as usize } else { 1 };
+    let values = Vec::<i64>::try_from(&labels.f_to_kind(K::Int64)?.f_reshape([-1])?)?;
+    InMemoryDataset::new(data.f_to_kind(K::Float)?, Labels::int_levels(values, levels)?).map(|d| Data::InMemory(Arc::new(d)))
 }
 
 pub static DATASETS: Family<Data> = Family {

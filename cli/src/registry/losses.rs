@@ -714,7 +714,7 @@ pub(super) mod tests {
     pub(crate) fn defaults_are_the_library_s<T>(family: &Family<T>, records: fn(&T) -> Vec<Record>, library: fn(&str) -> Box<dyn Component>, recorded_as: &[RecordedAs]) {
         let mut checked = 0;
         for module in family.modules {
-            let made = (module.make)(&minimal(module), &Context { labels: &[] }).unwrap_or_else(|e| panic!("{}: cannot be made with its defaults: {e}", module.name));
+            let made = (module.make)(&minimal(module), &Context::EMPTY).unwrap_or_else(|e| panic!("{}: cannot be made with its defaults: {e}", module.name));
             let own = library(module.name).records();
             for param in module.params {
                 let default = match param.default {
@@ -758,7 +758,7 @@ pub(super) mod tests {
             for p in module.params.iter().filter(|p| p.kind == Kind::Text) {
                 let mut params = minimal(module);
                 params.set(p.name, Value::Text("no such value".into()));
-                match (module.make)(&params, &Context { labels: &[] }) {
+                match (module.make)(&params, &Context::EMPTY) {
                     Err(Error::Mismatch { key, expected, .. }) => assert!(key.contains(p.name) && !expected.is_empty(), "{}: {key}: {expected}", module.name),
                     Err(other) => panic!("{}: a misspelt {} is {other}, not a mismatch", module.name, p.name),
                     Ok(_) => panic!("{}: a misspelt {} was taken", module.name, p.name),
@@ -807,7 +807,7 @@ pub(super) mod tests {
         let module = LOSSES.find("SoftTripleLoss").unwrap();
         let mut params = minimal(module);
         params.set("centers_per_class", Value::Int(4));
-        let made = (module.make)(&params, &Context { labels: &[] }).unwrap();
+        let made = (module.make)(&params, &Context::EMPTY).unwrap();
         let records = loss_records(&made);
         let value = |name: &str| records.iter().find(|r| r.name == name).map(|r| r.value);
         assert_eq!((value("centers_per_class"), value("num_classes"), value("embedding_size")), (Some(4.0), Some(10.0), Some(8.0)));
@@ -820,16 +820,16 @@ pub(super) mod tests {
         let module = LOSSES.find("CrossBatchMemory").unwrap();
         let mut params = minimal(module);
         params.set("loss", nested("CrossEntropyLoss"));
-        assert!(matches!((module.make)(&params, &Context { labels: &[] }), Err(Error::Mismatch { .. })), "a classifier loss was wrapped");
+        assert!(matches!((module.make)(&params, &Context::EMPTY), Err(Error::Mismatch { .. })), "a classifier loss was wrapped");
         let mut params = minimal(module);
         params.set("loss", nested("FastAPLoss"));
-        let refused = (module.make)(&params, &Context { labels: &[] }).err().map(|e| e.to_string()).unwrap_or_default();
+        let refused = (module.make)(&params, &Context::EMPTY).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(refused.contains("CrossBatchMemory cannot wrap FastAPLoss"), "{refused}");
         let mut params = minimal(module);
         let miner = super::super::miners::MINERS.find("MultiSimilarityMiner").unwrap();
         params.set("miner", Value::Module(Box::new(Spec { type_name: miner.name, type_span: None, params: Params::default().with_defaults(miner.params) })));
         params.set("memory_size", Value::Int(16));
-        let made = (module.make)(&params, &Context { labels: &[] }).unwrap();
+        let made = (module.make)(&params, &Context::EMPTY).unwrap();
         let records = loss_records(&made);
         // The queue's, the inner loss's and the miner's records.
         for (name, value) in [("memory_size", 16.0), ("embedding_size", 8.0), ("neg_margin", 1.0), ("epsilon", 0.1)] {
@@ -848,7 +848,7 @@ pub(super) mod tests {
             if let Some(d) = delta {
                 params.set("delta", Value::Float(d));
             }
-            (module.make)(&params, &Context { labels: &[] }).map(|loss| loss_records(&loss).into_iter().find(|r| r.name == "delta").map(|r| r.value))
+            (module.make)(&params, &Context::EMPTY).map(|loss| loss_records(&loss).into_iter().find(|r| r.name == "delta").map(|r| r.value))
         };
         assert_eq!(make(None, None).unwrap(), Some(0.02));
         assert_eq!(make(Some(50), None).unwrap(), Some(0.04));

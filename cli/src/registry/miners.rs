@@ -176,7 +176,7 @@ mod tests {
             for (name, value) in settings {
                 params.set(name, value.clone());
             }
-            (module.make)(&params, &Context { labels: &[] }).map(|_| ())
+            (module.make)(&params, &Context::EMPTY).map(|_| ())
         };
         assert!(make(&[("pos_strategy", Value::Text("hard".into())), ("allowed_neg_range", Value::FloatList(vec![0.1, 0.9]))]).is_ok());
         assert!(make(&[("pos_strategy", Value::Text("semihard".into()))]).is_err(), "both semihard");

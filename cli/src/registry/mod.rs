@@ -283,8 +283,15 @@ pub fn kind_of(name: &str) -> Option<&'static str> {
 
 /// What a module's constructor may need besides its parameters.
 pub struct Context<'a> {
-    /// The training set's labels (samplers).
+    /// The training set's labels (samplers): the first level's.
     pub labels: &'a [i64],
+    /// Every level of each sample's labels (HierarchicalSampler's classes and super-classes).
+    pub label_rows: &'a [Vec<i64>],
+}
+
+impl Context<'static> {
+    /// For modules made before the training set is known (datasets) or without it (checks).
+    pub const EMPTY: Context<'static> = Context { labels: &[], label_rows: &[] };
 }
 
 /// One module: its name, its parameters, and how to make it.

@@ -2,7 +2,7 @@
 
 use super::{param, Default, Family, Kind, Module, Param};
 use metric_learning::prelude::*;
-use metric_learning::samplers::{FixedSetOfTriplets, RandomSampler, SequentialSampler};
+use metric_learning::samplers::{FixedSetOfTriplets, HierarchicalSampler, RandomSampler, SequentialSampler};
 
 pub static SAMPLERS: Family<Box<dyn Sampler>> = Family {
     word: "sampler",
@@ -35,6 +35,24 @@ pub static SAMPLERS: Family<Box<dyn Sampler>> = Family {
         },
         Module { name: "SequentialSampler", params: &[], make: |_, context| Ok(Box::new(SequentialSampler::new(context.labels.len()))) },
         Module {
+            name: "HierarchicalSampler",
+            params: HIERARCHICAL,
+            make: |p, context| {
+                let count = |name| p.count("HierarchicalSampler", name, 1);
+                let level = |name| p.count("HierarchicalSampler", name, 0);
+                let sampler = HierarchicalSampler::new(
+                    context.label_rows,
+                    count("batch_size")?,
+                    count("samples_per_class")?,
+                    count("batches_per_super_tuple")?,
+                    count("super_classes_per_batch")?,
+                    level("inner_label")?,
+                    level("outer_label")?,
+                )?;
+                Ok(Box::new(sampler))
+            },
+        },
+        Module {
             name: "FixedSetOfTriplets",
             params: FIXED_TRIPLETS,
             make: |p, context| Ok(Box::new(FixedSetOfTriplets::new(context.labels, p.count("FixedSetOfTriplets", "num_triplets", 1)?, p.int("seed").unwrap_or(0).max(0) as u64))),
@@ -48,4 +66,12 @@ const M_PER_CLASS: &[Param] = &[
     param("length_before_new_iter", Kind::Int, Default::Absent),
 ];
 const RANDOM: &[Param] = &[param("replacement", Kind::Bool, Default::Bool(false)), param("num_samples", Kind::Int, Default::Absent)];
+const HIERARCHICAL: &[Param] = &[
+    param("batch_size", Kind::Int, Default::Required),
+    param("samples_per_class", Kind::Int, Default::Required),
+    param("batches_per_super_tuple", Kind::Int, Default::Int(4)),
+    param("super_classes_per_batch", Kind::Int, Default::Int(2)),
+    param("inner_label", Kind::Int, Default::Int(0)),
+    param("outer_label", Kind::Int, Default::Int(1)),
+];
 const FIXED_TRIPLETS: &[Param] = &[param("num_triplets", Kind::Int, Default::Required), param("seed", Kind::Int, Default::Int(0))];
