@@ -371,8 +371,8 @@ pub fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, fam
             continue;
         }
         let place = body.get_key_value(key).and_then(|(k, _)| k.span());
-        let Some(param) = module.params.iter().find(|p| p.name == key) else {
-            let names = module.params.iter().map(|p| p.name);
+        let Some(param) = module.params.iter().chain(family.common).find(|p| p.name == key) else {
+            let names = module.params.iter().chain(family.common).map(|p| p.name);
             let hint = did_you_mean(key, names.clone());
             let hint = if hint.is_empty() {
                 let all: Vec<&str> = names.collect();
@@ -387,11 +387,12 @@ pub fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, fam
         let inner = format!("{what}.{key}");
         let parsed = match param.kind {
             // A nested module reports its own mistakes.
-            Kind::Distance | Kind::Reducer | Kind::Loss | Kind::Miner => item.as_table_like().map(|table| {
-                use crate::registry::{distances::DISTANCES, losses::LOSSES, miners::MINERS, reducers::REDUCERS};
+            Kind::Distance | Kind::Reducer | Kind::Regularizer | Kind::Loss | Kind::Miner => item.as_table_like().map(|table| {
+                use crate::registry::{distances::DISTANCES, losses::LOSSES, miners::MINERS, reducers::REDUCERS, regularizers::REGULARIZERS};
                 let made = match param.kind {
                     Kind::Distance => spec(table, place.clone(), &inner, &DISTANCES, diagnostics),
                     Kind::Reducer => spec(table, place.clone(), &inner, &REDUCERS, diagnostics),
+                    Kind::Regularizer => spec(table, place.clone(), &inner, &REGULARIZERS, diagnostics),
                     Kind::Loss => spec(table, place.clone(), &inner, &LOSSES, diagnostics),
                     _ => spec(table, place.clone(), &inner, &MINERS, diagnostics),
                 };
@@ -438,7 +439,7 @@ pub fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, fam
             ok = false;
         }
     }
-    ok.then(|| Spec { type_name: module.name, type_span, params: params.with_defaults(module.params) })
+    ok.then(|| Spec { type_name: module.name, type_span, params: params.with_defaults(module.params).with_defaults(family.common) })
 }
 
 fn value(item: &Item, kind: Kind) -> Option<Value> {
@@ -450,7 +451,7 @@ fn value(item: &Item, kind: Kind) -> Option<Value> {
         Kind::Text => v.as_str().map(|s| Value::Text(s.to_string())),
         Kind::IntList => v.as_array()?.iter().map(|e| e.as_integer()).collect::<Option<Vec<i64>>>().map(Value::IntList),
         Kind::FloatList => v.as_array()?.iter().map(|e| e.as_float().or_else(|| e.as_integer().map(|i| i as f64))).collect::<Option<Vec<f64>>>().map(Value::FloatList),
-        Kind::Distance | Kind::Reducer | Kind::Loss | Kind::Miner | Kind::NamedLosses | Kind::NamedMiners | Kind::NamedNumbers => None,
+        Kind::Distance | Kind::Reducer | Kind::Regularizer | Kind::Loss | Kind::Miner | Kind::NamedLosses | Kind::NamedMiners | Kind::NamedNumbers => None,
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::diagnostic::Diagnostics;
 use crate::experiment::{self, Experiment};
 use crate::registry::{datasets::DATASETS, Context};
-use crate::run::{self, make, Action, RECORD};
+use crate::run::{self, Action, RECORD};
 use metric_learning::checkpoint;
 use std::path::{Path, PathBuf};
 
@@ -67,14 +67,14 @@ fn eval_data(e: &Experiment, data: &str) -> metric_learning::Result<crate::regis
     let context = Context::EMPTY;
     if let Some(spec) = named {
         let spec = spec.ok_or_else(|| metric_learning::Error::config(format!("--data {data}: the experiment has no such set")))?;
-        return make(DATASETS.find(spec.type_name), spec, &context);
+        return DATASETS.make(spec, &context);
     }
     let text = format!("data = {data}");
     let mut diagnostics = Diagnostics::new("--data", &text);
     let document = toml_edit::ImDocument::parse(text.as_str()).map_err(|e| metric_learning::Error::config(format!("--data: expected test, validation, dataset or a dataset table ({{ type = \"FashionMNIST\", split = \"test\" }}): {}", e.message())))?;
     let spec = document.get("data").and_then(|item| item.as_table_like()).and_then(|table| experiment::spec(table, None, "--data", &DATASETS, &mut diagnostics));
     match spec {
-        Some(spec) if diagnostics.is_empty() => make(DATASETS.find(spec.type_name), &spec, &context),
+        Some(spec) if diagnostics.is_empty() => DATASETS.make(&spec, &context),
         _ if !diagnostics.is_empty() => Err(metric_learning::Error::config(diagnostics.to_string())),
         _ => Err(metric_learning::Error::config("--data: expected test, validation, dataset or a dataset table ({ type = \"FashionMNIST\", split = \"test\" })")),
     }

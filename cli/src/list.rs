@@ -2,7 +2,7 @@
 //! modules with their parameters and defaults.
 
 use crate::check::{keys_of, TRAINERS};
-use crate::registry::{clippers::CLIPPERS, datasets::DATASETS, distances::DISTANCES, losses::LOSSES, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, reducers::REDUCERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Family, Module};
+use crate::registry::{clippers::CLIPPERS, regularizers::REGULARIZERS, datasets::DATASETS, distances::DISTANCES, losses::LOSSES, miners::MINERS, models::MODELS, optimizers::OPTIMIZERS, reducers::REDUCERS, samplers::SAMPLERS, schedulers::SCHEDULERS, transforms::TRANSFORMS, Family, Module};
 use metric_learning::declared::{KeyKind, Presence};
 use std::fmt::Write;
 
@@ -38,6 +38,7 @@ pub fn everything() -> String {
     section(&mut out, &SCHEDULERS);
     section(&mut out, &TRANSFORMS);
     section(&mut out, &CLIPPERS);
+    section(&mut out, &REGULARIZERS);
     out
 }
 
@@ -47,5 +48,9 @@ fn section<T>(out: &mut String, family: &Family<T>) {
     for Module { name, params, .. } in family.modules {
         let described: Vec<String> = params.iter().map(|p| format!("{} = {}", p.name, p.default.describe())).collect();
         let _ = writeln!(out, "  {name}({})", described.join(", "));
+    }
+    if !family.common.is_empty() {
+        let described: Vec<String> = family.common.iter().map(|p| format!("{} = {}", p.name, p.default.describe())).collect();
+        let _ = writeln!(out, "  and every metric {} takes: {}", family.word, described.join(", "));
     }
 }

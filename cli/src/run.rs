@@ -73,11 +73,6 @@ fn claim_run_folder(folder: &Path, source: &str, overwrite: bool) -> metric_lear
     std::fs::write(&temporary, source).and_then(|_| std::fs::rename(&temporary, &record)).map_err(|e| file_error(format!("cannot write it: {e}")))
 }
 
-pub fn make<T>(module: Option<&crate::registry::Module<T>>, spec: &crate::experiment::Spec, context: &Context) -> metric_learning::Result<T> {
-    let module = module.ok_or_else(|| Error::config(format!("no module named `{}`", spec.type_name)))?;
-    (module.make)(&spec.params, context)
-}
-
 /// The file's values for the trainer's keys, by name.
 fn key_values<T: Declared>(experiment: &Experiment, context: &Context) -> metric_learning::Result<KeyValues> {
     let mut values = KeyValues::new();
@@ -88,7 +83,7 @@ fn key_values<T: Declared>(experiment: &Experiment, context: &Context) -> metric
         let declared = spec_for(T::KEYS, &entry.name);
         let name = declared.map_or(entry.name.as_str(), |s| s.name);
         match entry.section {
-            Section::Models => values.insert(name, make(MODELS.find(entry.spec.type_name), &entry.spec, context)?),
+            Section::Models => values.insert(name, MODELS.make(&entry.spec, context)?),
             // A key declared with the concrete type (DAML's `g_adv_loss`) takes that type.
             Section::Losses if declared.is_some_and(|s| s.value_type == "TripletMarginLoss") => {
                 if entry.spec.type_name != "TripletMarginLoss" {
@@ -96,11 +91,11 @@ fn key_values<T: Declared>(experiment: &Experiment, context: &Context) -> metric
                 }
                 values.insert(name, triplet_margin(&entry.spec.params, context)?)
             }
-            Section::Losses => match make(LOSSES.find(entry.spec.type_name), &entry.spec, context)? {
+            Section::Losses => match LOSSES.make(&entry.spec, context)? {
                 Loss::Metric(loss) => values.insert(name, loss),
                 Loss::Classifier(loss) => values.insert(name, loss),
             },
-            Section::Miners => values.insert(name, make(MINERS.find(entry.spec.type_name), &entry.spec, context)?),
+            Section::Miners => values.insert(name, MINERS.make(&entry.spec, context)?),
         }
     }
     for (name, value) in &experiment.trainer_params {
@@ -120,14 +115,14 @@ fn key<T: Declared>(name: &str) -> metric_learning::Result<T::Key> {
 fn engine<T: Declared + Step>(experiment: &Experiment, context: &Context, test: Option<&Arc<InMemoryDataset>>) -> metric_learning::Result<EngineBuilder<T>> {
     let mut engine = EngineBuilder::<T>::new();
     for (name, _, spec) in &experiment.optimizers {
-        engine = engine.optimizer(key::<T>(name)?, make(OPTIMIZERS.find(spec.type_name), spec, context)?);
+        engine = engine.optimizer(key::<T>(name)?, OPTIMIZERS.make(spec, context)?);
     }
     for (name, _, spec) in &experiment.schedulers {
-        let (step, scheduler) = make(SCHEDULERS.find(spec.type_name), spec, context)?;
+        let (step, scheduler) = SCHEDULERS.make(spec, context)?;
         engine = engine.scheduler(key::<T>(name)?, step, scheduler);
     }
     for (name, _, spec) in &experiment.grad_clippers {
-        engine = engine.grad_clipper(key::<T>(name)?, make(CLIPPERS.find(spec.type_name), spec, context)?);
+        engine = engine.grad_clipper(key::<T>(name)?, CLIPPERS.make(spec, context)?);
     }
     engine = engine.freeze(experiment.freeze.iter().map(|(name, _)| key::<T>(name)).collect::<metric_learning::Result<Vec<_>>>()?);
     for (name, _, weight) in &experiment.loss_weights {
@@ -135,10 +130,10 @@ fn engine<T: Declared + Step>(experiment: &Experiment, context: &Context, test: 
         engine = engine.loss_weight(loss, *weight);
     }
     if let Some(spec) = &experiment.sampler {
-        engine = engine.sampler(make(SAMPLERS.find(spec.type_name), spec, context)?);
+        engine = engine.sampler(SAMPLERS.make(spec, context)?);
     }
     if !experiment.augmentation.is_empty() {
-        let transforms = experiment.augmentation.iter().map(|spec| make(TRANSFORMS.find(spec.type_name), spec, context)).collect::<metric_learning::Result<Vec<_>>>()?;
+        let transforms = experiment.augmentation.iter().map(|spec| TRANSFORMS.make(spec, context)).collect::<metric_learning::Result<Vec<_>>>()?;
         engine = engine.augmentation(Arc::new(metric_learning::transforms::Compose(transforms)));
     }
     if let Some(workers) = experiment.loader_workers {
@@ -186,7 +181,7 @@ fn checkpoints(spec: Option<&CheckpointSpec>) -> Checkpoints {
 /// metric deciding the best epoch and patience.
 fn validation(spec: &ValidationSpec, test: Option<&Arc<InMemoryDataset>>, context: &Context) -> metric_learning::Result<Validation<GlobalEmbeddingSpace>> {
     let split = match &spec.dataset {
-        Some(dataset) => make(DATASETS.find(dataset.type_name), dataset, context)?.in_memory()?,
+        Some(dataset) => DATASETS.make(dataset, context)?.in_memory()?,
         None => test.cloned().ok_or_else(|| Error::config("[validation] has no `dataset`, and the experiment no [test] set to validate on"))?,
     };
     let metrics = if spec.metrics.is_empty() { vec![Metric::PrecisionAt1, Metric::RPrecision, Metric::MeanAveragePrecisionAtR] } else { spec.metrics.clone() };
@@ -209,7 +204,7 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
         tch::manual_seed(seed as i64);
     }
     let dataset_spec = experiment.dataset.as_ref().ok_or_else(|| missing("dataset"))?;
-    let dataset = make(DATASETS.find(dataset_spec.type_name), dataset_spec, &Context::EMPTY)?;
+    let dataset = DATASETS.make(dataset_spec, &Context::EMPTY)?;
     if dataset.normalizes() {
         return Err(Error::config("[dataset]: `mean` and `std` normalise a set that is scored ([test], [validation]); the training images' normalisation goes in `augmentation` (a Normalize transform)"));
     }
@@ -217,7 +212,7 @@ fn go<T: Declared + Step>(experiment: &Experiment, action: Action) -> metric_lea
     let context = Context { labels: &labels, label_rows: &label_rows };
     let keys = T::from_values(key_values::<T>(experiment, &context)?)?;
     let test = match &experiment.test {
-        Some(spec) => Some(make(DATASETS.find(spec.type_name), spec, &context)?.in_memory()?),
+        Some(spec) => Some(DATASETS.make(spec, &context)?.in_memory()?),
         None => None,
     };
     let engine = engine::<T>(experiment, &context, test.as_ref())?;

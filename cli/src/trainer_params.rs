@@ -7,7 +7,7 @@ use crate::experiment::{describe, transforms, Spec};
 use crate::registry::{transforms::TRANSFORMS, Context};
 use metric_learning::declared::{KeySpec, KeyValues};
 use metric_learning::transforms::Augmentations;
-use metric_learning::{Error, Result};
+use metric_learning::Result;
 use toml_edit::Item;
 
 /// A hyper-parameter's value, of its declared type.
@@ -110,8 +110,7 @@ impl ParamValue {
                 for view in views {
                     let mut transforms = Vec::new();
                     for spec in view {
-                        let module = TRANSFORMS.find(spec.type_name).ok_or_else(|| Error::config(format!("no transform named `{}`", spec.type_name)))?;
-                        transforms.push((module.make)(&spec.params, context)?);
+                        transforms.push(TRANSFORMS.make(spec, context)?);
                     }
                     made.push(Box::new(metric_learning::transforms::Compose(transforms)) as Box<dyn metric_learning::transforms::Transform>);
                 }

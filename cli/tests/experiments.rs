@@ -320,3 +320,18 @@ fn features_with_two_label_levels_train_with_the_hierarchical_sampler() {
     assert!(!ok && stderr.contains("HierarchicalSampler") && stderr.contains("outer_label = 1") && stderr.contains("row 0 of 1 labels"), "{stderr}");
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+#[test]
+fn any_metric_loss_takes_regularizers() {
+    let folder = scratch("regularizers");
+    let text = std::fs::read_to_string(repository().join("experiments/demo.toml"))
+        .unwrap()
+        .replace("margin = 0.1\n", "margin = 0.1\nembedding_reg_weight = 0.5\n\n[losses.metric_loss.embedding_regularizer]\ntype = \"LpRegularizer\"\n");
+    std::fs::write(folder.join("x.toml"), &text).unwrap();
+    let (ok, stdout, stderr) = run_in(&folder, &["train", "x.toml", "--epochs", "1", "--iterations-per-epoch", "2"]);
+    assert!(ok && stdout.contains("trained 1 epochs (2 iterations)"), "{stdout}{stderr}");
+    std::fs::write(folder.join("y.toml"), text.replace("embedding_reg_weight", "embedding_reg_wieght")).unwrap();
+    let (ok, _, stderr) = run_in(&folder, &["check", "y.toml"]);
+    assert!(!ok && stderr.contains("TripletMarginLoss has no parameter `embedding_reg_wieght`; did you mean `embedding_reg_weight`?"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&folder);
+}

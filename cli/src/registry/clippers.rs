@@ -6,6 +6,8 @@ use metric_learning::Error;
 
 pub static CLIPPERS: Family<Box<dyn GradClipper>> = Family {
     word: "gradient clipper",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module {
             name: "ClipGradNorm",

@@ -141,6 +141,8 @@ fn features(p: &Params) -> metric_learning::Result<Data> {
 
 pub static DATASETS: Family<Data> = Family {
     word: "dataset",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module {
             name: "FashionMNIST",

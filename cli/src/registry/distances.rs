@@ -9,6 +9,8 @@ fn boxed(distance: impl Distance + 'static) -> metric_learning::Result<Box<dyn D
 
 pub static DISTANCES: Family<Box<dyn Distance>> = Family {
     word: "distance",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module {
             name: "LpDistance",

@@ -57,6 +57,8 @@ macro_rules! with_reducer {
 
 pub static LOSSES: Family<Loss> = Family {
     word: "loss",
+    common: REGULARIZED,
+    finish: regularized,
     modules: &[
         Module { name: "TripletMarginLoss", params: TRIPLET_MARGIN, make: |p, c| metric(triplet_margin(p, c)?) },
         Module {
@@ -218,6 +220,32 @@ pub static LOSSES: Family<Loss> = Family {
     ],
 };
 
+/// What every metric loss takes, as PML's every loss does.
+const REGULARIZED: &[Param] = &[
+    param("embedding_regularizer", Kind::Regularizer, Default::Absent),
+    param("embedding_reg_weight", Kind::Float, Default::Float(1.0)),
+    param("weight_regularizer", Kind::Regularizer, Default::Absent),
+    param("weight_reg_weight", Kind::Float, Default::Float(1.0)),
+];
+
+/// The loss plus its regularizers, where the file gives them (PML's `embedding_regularizer`
+/// and `weight_regularizer` with their weights).
+fn regularized(loss: Loss, p: &Params, c: &Context) -> metric_learning::Result<Loss> {
+    let (embedding, weight) = (p.regularizer("embedding_regularizer", c)?, p.regularizer("weight_regularizer", c)?);
+    if embedding.is_none() && weight.is_none() {
+        return Ok(loss);
+    }
+    let Loss::Metric(loss) = loss else {
+        return Err(Error::config("a classifier loss takes no regularizer (PML's regularizers go on metric losses)"));
+    };
+    Ok(Loss::Metric(match (embedding, weight) {
+        (Some(e), Some(w)) => Box::new(loss.embedding_regularizer(e, p.float("embedding_reg_weight")).weight_regularizer(w, p.float("weight_reg_weight"))),
+        (Some(e), None) => Box::new(loss.embedding_regularizer(e, p.float("embedding_reg_weight"))),
+        (None, Some(w)) => Box::new(loss.weight_regularizer(w, p.float("weight_reg_weight"))),
+        (None, None) => loss,
+    }))
+}
+
 const MULTIPLE_LOSSES: &[Param] = &[
     param("losses", Kind::NamedLosses, Default::Required),
     param("miners", Kind::NamedMiners, Default::Absent),
@@ -239,7 +267,7 @@ fn multiple_losses(p: &Params, c: &Context) -> metric_learning::Result<Loss> {
     }
     let mut all = MultipleLosses::new();
     for (name, spec) in losses {
-        let loss = match make_named(&LOSSES, spec, c)? {
+        let loss = match LOSSES.make(spec, c)? {
             Loss::Metric(loss) => loss,
             classifier @ Loss::Classifier(_) => return Err(Error::mismatch(format!("MultipleLosses' loss `{name}`"), "a metric loss (Box<dyn MetricLoss>)", classifier.word())),
         };
@@ -248,17 +276,13 @@ fn multiple_losses(p: &Params, c: &Context) -> metric_learning::Result<Loss> {
         // a few bytes per part, once per run.
         let name: &'static str = Box::leak(name.clone().into_boxed_str());
         all = match miners.iter().find(|(n, _)| n == name) {
-            Some((_, miner)) => all.loss_with_miner(name, weight, loss, make_named(&super::miners::MINERS, miner, c)?),
+            Some((_, miner)) => all.loss_with_miner(name, weight, loss, super::miners::MINERS.make(miner, c)?),
             None => all.loss(name, weight, loss),
         };
     }
     metric(all)
 }
 
-fn make_named<T>(family: &Family<T>, spec: &super::Spec, c: &Context) -> metric_learning::Result<T> {
-    let module = family.find(spec.type_name).ok_or_else(|| Error::config(format!("no {} named `{}`", family.word, spec.type_name)))?;
-    (module.make)(&spec.params, c)
-}
 
 const TRIPLET_MARGIN: &[Param] = &[
     param("margin", Kind::Float, Default::Float(0.05)),
@@ -854,5 +878,27 @@ pub(super) mod tests {
         assert_eq!(make(Some(50), None).unwrap(), Some(0.04));
         assert_eq!(make(Some(50), Some(0.04)).unwrap(), Some(0.04));
         assert!(make(Some(50), Some(0.02)).is_err());
+    }
+
+    #[test]
+    fn regularizers_wrap_metric_losses_and_refuse_classifier_ones() {
+        let lp = || {
+            let module = super::super::regularizers::REGULARIZERS.find("LpRegularizer").unwrap();
+            Value::Module(Box::new(Spec { type_name: module.name, type_span: None, params: Params::default().with_defaults(module.params) }))
+        };
+        let contrastive = LOSSES.find("ContrastiveLoss").unwrap();
+        let mut params = minimal(contrastive).with_defaults(REGULARIZED);
+        params.set("embedding_regularizer", lp());
+        params.set("embedding_reg_weight", Value::Float(0.25));
+        let spec = Spec { type_name: contrastive.name, type_span: None, params };
+        let made = LOSSES.make(&spec, &Context::EMPTY).unwrap();
+        let records = loss_records(&made);
+        assert_eq!(records.iter().find(|r| r.name == "embedding_reg_weight").map(|r| r.value), Some(0.25), "{records:?}");
+        assert!(records.iter().any(|r| r.name == "neg_margin"), "the loss's own records stay: {records:?}");
+        let mut params = Params::default().with_defaults(REGULARIZED);
+        params.set("weight_regularizer", lp());
+        let spec = Spec { type_name: "CrossEntropyLoss", type_span: None, params };
+        let refused = LOSSES.make(&spec, &Context::EMPTY).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("a classifier loss takes no regularizer"), "{refused}");
     }
 }

@@ -21,6 +21,8 @@ macro_rules! with_distance {
 
 pub static MINERS: Family<Box<dyn TupleMiner>> = Family {
     word: "miner",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module { name: "MultiSimilarityMiner", params: MULTI_SIMILARITY, make: |p, c| boxed(with_distance!(MultiSimilarityMiner::new(p.float("epsilon")), p, c)) },
         Module {

@@ -11,6 +11,7 @@ pub mod miners;
 pub mod models;
 pub mod optimizers;
 pub mod reducers;
+pub mod regularizers;
 pub mod samplers;
 pub mod schedulers;
 pub mod transforms;
@@ -42,6 +43,8 @@ pub enum Kind {
     Distance,
     /// A table naming a reducer.
     Reducer,
+    /// A table naming a regularizer (a loss's `embedding_regularizer`).
+    Regularizer,
     /// A table naming a loss (CrossBatchMemory's `loss`).
     Loss,
     /// A table naming a tuple miner (CrossBatchMemory's `miner`).
@@ -65,6 +68,7 @@ impl Kind {
             Kind::FloatList => "a list of numbers",
             Kind::Distance => "a table naming a distance (type = \"CosineSimilarity\", ...)",
             Kind::Reducer => "a table naming a reducer (type = \"MeanReducer\", ...)",
+            Kind::Regularizer => "a table naming a regularizer (type = \"LpRegularizer\", ...)",
             Kind::Loss => "a table naming a loss (type = \"ContrastiveLoss\", ...)",
             Kind::Miner => "a table naming a miner (type = \"MultiSimilarityMiner\", ...)",
             Kind::NamedLosses => "a table of losses by name ([...losses.triplet] type = \"TripletMarginLoss\")",
@@ -246,6 +250,11 @@ impl Params {
         }
     }
 
+    /// The regularizer the file named for `name`, made.
+    pub fn regularizer(&self, name: &str, context: &Context) -> Result<Option<Box<dyn metric_learning::regularizers::Regularizer>>> {
+        self.nested(name, &regularizers::REGULARIZERS, context)
+    }
+
     /// The loss the file named for `name`, made.
     pub fn loss(&self, name: &str, context: &Context) -> Result<Option<losses::Loss>> {
         self.nested(name, &losses::LOSSES, context)
@@ -258,14 +267,13 @@ impl Params {
 
     fn nested<T>(&self, name: &str, family: &Family<T>, context: &Context) -> Result<Option<T>> {
         let Some(Value::Module(spec)) = self.values.get(name) else { return Ok(None) };
-        let module = family.find(spec.type_name).ok_or_else(|| metric_learning::Error::config(format!("no {} named `{}`", family.word, spec.type_name)))?;
-        (module.make)(&spec.params, context).map(Some)
+        family.make(spec, context).map(Some)
     }
 }
 
 /// Which kind of module `name` is ("loss", "miner", ...), whichever family holds it.
 pub fn kind_of(name: &str) -> Option<&'static str> {
-    let families: [(&'static str, Vec<&'static str>); 11] = [
+    let families: [(&'static str, Vec<&'static str>); 12] = [
         (models::MODELS.word, models::MODELS.names().collect()),
         (losses::LOSSES.word, losses::LOSSES.names().collect()),
         (miners::MINERS.word, miners::MINERS.names().collect()),
@@ -277,6 +285,7 @@ pub fn kind_of(name: &str) -> Option<&'static str> {
         (schedulers::SCHEDULERS.word, schedulers::SCHEDULERS.names().collect()),
         (transforms::TRANSFORMS.word, transforms::TRANSFORMS.names().collect()),
         (clippers::CLIPPERS.word, clippers::CLIPPERS.names().collect()),
+        (regularizers::REGULARIZERS.word, regularizers::REGULARIZERS.names().collect()),
     ];
     families.into_iter().find(|(_, names)| names.contains(&name)).map(|(word, _)| word)
 }
@@ -306,6 +315,15 @@ pub struct Family<T: 'static> {
     /// "loss", "miner": how errors and `list` name the kind.
     pub word: &'static str,
     pub modules: &'static [Module<T>],
+    /// Parameters every module of the family takes besides its own (a loss's regularizers).
+    pub common: &'static [Param],
+    /// What the common parameters do to a module once made.
+    pub finish: fn(T, &Params, &Context) -> Result<T>,
+}
+
+/// `finish` for a family without common parameters.
+pub fn unchanged<T>(made: T, _: &Params, _: &Context) -> Result<T> {
+    Ok(made)
 }
 
 impl<T> Family<T> {
@@ -315,5 +333,12 @@ impl<T> Family<T> {
 
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.modules.iter().map(|m| m.name)
+    }
+
+    /// The module `spec` names, made from its parameters, then finished by the common ones.
+    pub fn make(&self, spec: &Spec, context: &Context) -> Result<T> {
+        let module = self.find(spec.type_name).ok_or_else(|| metric_learning::Error::config(format!("no {} named `{}`", self.word, spec.type_name)))?;
+        let made = (module.make)(&spec.params, context)?;
+        (self.finish)(made, &spec.params, context)
     }
 }

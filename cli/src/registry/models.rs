@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 pub static MODELS: Family<Model> = Family {
     word: "model",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module { name: "MLP", params: MLP, make: |p, _| mlp(&p.int_list("layer_sizes"), p.bool("final_relu")) },
         Module { name: "ConvNet", params: CONV_NET, make: |p, _| conv_net(p.count("ConvNet", "in_channels", 1)? as i64, p.count("ConvNet", "output_size", 1)? as i64) },

@@ -6,6 +6,8 @@ use metric_learning::prelude::*;
 
 pub static OPTIMIZERS: Family<Box<dyn Optimizer>> = Family {
     word: "optimizer",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module {
             name: "SGD",

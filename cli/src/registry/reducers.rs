@@ -10,6 +10,8 @@ fn boxed(reducer: impl Reducer + 'static) -> metric_learning::Result<Box<dyn Red
 
 pub static REDUCERS: Family<Box<dyn Reducer>> = Family {
     word: "reducer",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module { name: "MeanReducer", params: &[], make: |_, _| boxed(MeanReducer) },
         Module { name: "SumReducer", params: &[], make: |_, _| boxed(SumReducer) },

@@ -6,6 +6,8 @@ use metric_learning::samplers::{FixedSetOfTriplets, HierarchicalSampler, RandomS
 
 pub static SAMPLERS: Family<Box<dyn Sampler>> = Family {
     word: "sampler",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module {
             name: "MPerClassSampler",

@@ -20,6 +20,8 @@ fn stepped(p: &Params, module: &str, scheduler: impl LrScheduler + 'static) -> R
 
 pub static SCHEDULERS: Family<Scheduler> = Family {
     word: "scheduler",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module { name: "StepLR", params: STEP, make: |p, _| stepped(p, "StepLR", StepLr::new(p.count("StepLR", "step_size", 1)?, p.float("gamma"))) },
         Module {

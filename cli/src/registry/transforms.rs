@@ -19,6 +19,8 @@ fn range(p: &Params, module: &str, name: &str) -> Result<(f64, f64)> {
 
 pub static TRANSFORMS: Family<Box<dyn Transform>> = Family {
     word: "transform",
+    common: &[],
+    finish: super::unchanged,
     modules: &[
         Module { name: "RandomResizedCrop", params: RESIZED_CROP, make: |p, _| boxed(RandomResizedCrop::new(range(p, "RandomResizedCrop", "scale")?)) },
         Module { name: "RandomHorizontalFlip", params: FLIP, make: |p, _| boxed(HorizontalFlip::new(p.float("p"))) },
