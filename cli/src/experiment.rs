@@ -346,11 +346,10 @@ fn non_negative(n: i64, item: &Item, what: &str, diagnostics: &mut Diagnostics) 
 
 /// `type = "..."` and the parameters of the module it names, each checked.
 pub fn spec<T>(body: &dyn TableLike, span: Option<Range<usize>>, what: &str, family: &Family<T>, diagnostics: &mut Diagnostics) -> Option<Spec> {
-    let Some((type_key, type_item)) = body.get_key_value("type") else {
+    let Some(type_item) = body.get("type") else {
         diagnostics.error(span, format!("`{what}` has no `type`: name the {} ({})", family.word, family.names().collect::<Vec<_>>().join(", ")));
         return None;
     };
-    let _ = type_key;
     let type_span = type_item.span();
     let name = text(type_item, &format!("{what}.type"), diagnostics)?;
     let Some(module) = family.find(&name) else {
